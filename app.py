@@ -1,0 +1,24 @@
+"""Flask application factory: `create_app()` for gunicorn (`gunicorn 'app:create_app()'`)."""
+from __future__ import annotations
+
+from flask import Flask
+
+from bot import runtime
+from bot.config import Settings
+
+
+def create_app(config: dict | None = None, rt: runtime.Runtime | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config or {})
+    if rt is not None:
+        runtime.install(rt)
+    elif config and "SETTINGS" in config:
+        runtime.install(runtime.Runtime(config["SETTINGS"]))
+
+    from bot.web import bp
+
+    app.register_blueprint(bp)
+    return app
+
+
+__all__ = ["create_app", "Settings"]

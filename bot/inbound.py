@@ -1,0 +1,258 @@
+"""What happens to a message in.
+
+`receive` runs in the webhook: it records the message (once per provider sid) and enqueues
+`handle`; that is all the webhook waits for. `handle` runs on a worker: keywords first (STOP,
+START, HELP, from any point in any flow), then the person's flow, then the replies go to the
+outbox. Claiming the message and writing its replies happen in one transaction, so a job that
+runs twice, or a provider that retries, produces one set of replies.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from rq import Retry
+
+from . import engine, outbox, runtime, session
+from .actions import ACTIONS, Context
+from .events import ActionCalled, FieldSet, FlowEnded, InputExpected, MsgCreated
+from .i18n import N_
+from .logs import mask
+from .models import CHANNELS, LANGUAGES, Answer, FlowRun, Message, Person
+from .parse import number
+
+log = logging.getLogger(__name__)
+
+ONBOARDING = "onboarding"
+STOP_CONFIRMED = outbox.STOP_CONFIRMED
+START_CONFIRMED = N_("keyword.start_confirmed")
+START_ALREADY = N_("keyword.start_already")
+HELP = N_("keyword.help")
+UNKNOWN_NUMBER = N_("common.unknown_number")
+NO_FLOW = N_("common.no_flow")
+HANDLE_RETRY = Retry(max=3, interval=[5, 30, 120])  # a busy person lock, a database blip
+SWEEP_MAX_ATTEMPTS = 5  # times a recorded message is re-enqueued before it is left for a human
+UNKNOWN_REPLY_EVERY = timedelta(hours=24)  # an unknown number is told how to join once a day
+CONTACT_FIELDS = {"language": LANGUAGES, "channel": CHANNELS}  # what a flow may set on a person
+
+
+@dataclass(frozen=True)
+class Incoming:
+    sid: str
+    channel: str  # sms | whatsapp
+    sender: str  # E.164, without whatsapp:
+    body: str
+
+
+def receive(db: Session, inc: Incoming, now: datetime) -> Message | None:
+    """Record an inbound message; None when this provider sid was already recorded."""
+    person = db.execute(select(Person).where(Person.phone == inc.sender)).scalar_one_or_none()
+    msg = Message(direction="in", channel=inc.channel, person_id=person.id if person else None,
+                  address=inc.sender, provider_sid=inc.sid, body=inc.body, status="received",
+                  attempts=0, created_at=now, updated_at=now)
+    try:
+        with db.begin_nested():
+            db.add(msg)
+    except IntegrityError:
+        return None
+    return msg
+
+
+def accept(inc: Incoming) -> bool:
+    """The webhook's whole job: record durably, then enqueue. False for a duplicate."""
+    rt = runtime.current()
+    with rt.db.session() as db:
+        msg = receive(db, inc, rt.now())
+    if msg is None:
+        log.info("duplicate %s from %s ignored", inc.sid, mask(inc.sender))
+        return False
+    try:
+        rt.queue("inbound").enqueue(handle, msg.id, job_id=f"in-{msg.id}", retry=HANDLE_RETRY)
+    except Exception:  # Redis down: the message is recorded; `sweep` enqueues it later
+        log.exception("could not enqueue inbound message %s; it will be swept", msg.id)
+    return True
+
+
+def handle(message_id: int) -> int:
+    """RQ job: act on one inbound message. Returns how many replies it queued."""
+    rt = runtime.current()
+    with rt.db.session() as db:
+        person_id = db.execute(select(Message.person_id).where(Message.id == message_id)).scalar()
+    lock = session.lock(rt.redis, person_id) if person_id else None
+    if lock is not None and not lock.acquire():
+        raise RuntimeError(f"person {person_id} is busy; the job will be retried")
+    try:
+        with rt.db.session() as db:
+            claimed = db.execute(update(Message).where(Message.id == message_id,
+                                                       Message.status == "received")
+                                 .values(status="handled", updated_at=rt.now())).rowcount
+            if not claimed:
+                return 0
+            msg = db.get(Message, message_id)
+            turn = Turn(db, msg, rt.now())
+            turn.run()
+            queued = [m.id for m in turn.replies]
+            timeouts = turn.timeouts
+        outbox.enqueue(queued)
+        for run_id, at in timeouts:
+            rt.queue("default").enqueue_at(at, expire, run_id, at.isoformat())
+        return len(queued)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class Turn:
+    """One inbound message acted on: keywords, then the flow. Collects replies to send."""
+
+    def __init__(self, db: Session, msg: Message, now: datetime):
+        self.rt = runtime.current()
+        self.db, self.msg, self.now = db, msg, now
+        self.person = db.get(Person, msg.person_id) if msg.person_id else None
+        self.replies: list[Message] = []
+        self.timeouts: list[tuple[int, datetime]] = []
+
+    def run(self) -> None:
+        person, text = self.person, self.msg.body
+        if person is None:
+            self._unknown()
+            return
+        kind = self.rt.keywords.match(text)
+        if kind == "stop":
+            if person.opted_out_at is None:
+                person.opted_out_at = self.now
+                self._interrupt()
+                self.say(STOP_CONFIRMED)
+        elif kind == "help":
+            self.say(HELP)
+        elif person.opted_out:
+            if kind == "start":
+                person.opted_out_at = None
+                if person.onboarded_at is None:
+                    self._start(ONBOARDING)
+                else:
+                    self.say(START_CONFIRMED)
+            # anything else from an opted-out person is recorded and left unanswered
+        elif kind == "start" and person.onboarded_at is not None:
+            self.say(START_ALREADY)
+        elif kind == "start":
+            self._interrupt()
+            self._start(ONBOARDING)
+        else:
+            run = session.active_run(self.db, person.id)
+            if run is not None:
+                flow = self.rt.flows[run.flow]
+                inp = engine.Input(text=text, number=number(text))
+                new_session, events = engine.resume(flow, run.session, inp, self.now)
+                self._apply(run, new_session, events)
+            elif person.onboarded_at is None:
+                self._start(ONBOARDING)
+            else:
+                self.say(NO_FLOW)
+
+    def say(self, key: str, language: str | None = None) -> None:
+        person = self.person
+        language = language or (person.language if person else "bn")
+        params = {"name": person.name} if person else {}
+        body = self.rt.catalogues.text(key, language, **params)
+        self.replies.append(outbox.queue_text(
+            self.db, person=person, address=self.msg.address, channel=self.msg.channel,
+            key=key, body=body, now=self.now))
+
+    def _unknown(self) -> None:
+        since = self.now - UNKNOWN_REPLY_EVERY
+        told = self.db.execute(select(Message.id).where(
+            Message.direction == "out", Message.address == self.msg.address,
+            Message.key == UNKNOWN_NUMBER, Message.created_at >= since).limit(1)).first()
+        if told is None:
+            self.say(UNKNOWN_NUMBER, language="bn")
+
+    def _start(self, flow_id: str) -> None:
+        flow = self.rt.flows[flow_id]
+        p = self.person
+        contact = {"name": p.name, "role": p.role, "language": p.language, "channel": p.channel}
+        new_session, events = engine.start(flow, contact, self.msg.channel, self.now)
+        run = FlowRun(person_id=p.id, flow=flow.id, status=session.ACTIVE, session=new_session,
+                      started_at=self.now)
+        self.db.add(run)
+        self.db.flush()
+        self._apply(run, new_session, events)
+
+    def _interrupt(self) -> None:
+        run = session.active_run(self.db, self.person.id)
+        if run is not None:
+            run.status, run.ended_at = "interrupted", self.now
+
+    def _apply(self, run: FlowRun, new_session: dict, events) -> None:
+        run.session = new_session
+        ctx = Context(db=self.db, person=self.person, run=run, now=self.now)
+        for ev in events:
+            if isinstance(ev, MsgCreated):
+                self.say(ev.key)
+            elif isinstance(ev, FieldSet):
+                self._set(run, ev.name, ev.value)
+            elif isinstance(ev, ActionCalled):
+                ACTIONS[ev.name](ctx, **ev.args)
+            elif isinstance(ev, InputExpected) and ev.timeout_at is not None:
+                self.timeouts.append((run.id, ev.timeout_at))
+            elif isinstance(ev, FlowEnded):
+                run.status, run.ended_at = ev.status, self.now
+
+    def _set(self, run: FlowRun, name: str, value) -> None:
+        if name.startswith("contact."):
+            field = name.removeprefix("contact.")
+            allowed = CONTACT_FIELDS.get(field)
+            if allowed is None or value not in allowed:
+                raise ValueError(f"flow {run.flow} cannot set {name} to {value!r}")
+            setattr(self.person, field, value)
+        else:
+            self.db.add(Answer(run_id=run.id, field=name, value=str(value), created_at=self.now))
+
+
+def expire(run_id: int, timeout_at: str) -> int:
+    """RQ job: a flow's wait ran out. Does nothing if the run moved on since it was planned."""
+    rt = runtime.current()
+    with rt.db.session() as db:
+        run = db.get(FlowRun, run_id)
+        if (run is None or run.status != session.ACTIVE
+                or run.session.get("timeout_at") != timeout_at):
+            return 0
+        person = db.get(Person, run.person_id)
+        if person.opted_out:
+            run.status, run.ended_at = "interrupted", rt.now()
+            return 0
+        # replies to a timeout go out on the channel of the conversation
+        last_in = db.execute(select(Message).where(Message.person_id == person.id,
+                                                   Message.direction == "in")
+                             .order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
+        if last_in is None:
+            return 0
+        turn = Turn(db, last_in, rt.now())
+        flow = rt.flows[run.flow]
+        new_session, events = engine.resume(flow, run.session, engine.Input(timeout=True),
+                                            rt.now())
+        turn._apply(run, new_session, events)
+        queued = [m.id for m in turn.replies]
+    outbox.enqueue(queued)
+    return len(queued)
+
+
+def sweep(older_than: timedelta = timedelta(minutes=1)) -> int:
+    """RQ job: enqueue inbound messages that were recorded but never enqueued (Redis was down)."""
+    rt = runtime.current()
+    cutoff = rt.now() - older_than
+    with rt.db.session() as db:
+        ids = db.execute(select(Message.id).where(
+            Message.direction == "in", Message.status == "received",
+            Message.created_at < cutoff, Message.attempts < SWEEP_MAX_ATTEMPTS)).scalars().all()
+        if ids:
+            db.execute(update(Message).where(Message.id.in_(ids))
+                       .values(attempts=Message.attempts + 1))
+    q = rt.queue("inbound")
+    for mid in ids:
+        q.enqueue(handle, mid, job_id=f"in-{mid}", retry=HANDLE_RETRY)
+    return len(ids)

@@ -1,0 +1,113 @@
+"""What must last: schools, people, messages, flow runs and their answers."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, MetaData, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("teacher", "headteacher", "officer")
+LANGUAGES = ("bn", "en")
+CHANNELS = ("sms", "whatsapp", "voice")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class School(Base):
+    __tablename__ = "school"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    emis: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    upazila: Mapped[str] = mapped_column(String(100), index=True)
+    district: Mapped[str] = mapped_column(String(100), index=True)
+
+    people: Mapped[list["Person"]] = relationship(back_populates="school")
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
+    upazila: Mapped[str | None] = mapped_column(String(100))
+    district: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8), default="bn")
+    channel: Mapped[str] = mapped_column(String(16), default="sms")
+    onboarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    school: Mapped[School | None] = relationship(back_populates="people")
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class Message(Base):
+    """One message in or out. Inbound rows are written before the webhook answers."""
+
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("direction", "provider_sid", name="uq_message_provider_sid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    channel: Mapped[str] = mapped_column(String(16))  # "sms" | "whatsapp"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    address: Mapped[str] = mapped_column(String(40))  # the other party, E.164
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    key: Mapped[str | None] = mapped_column(String(100))  # catalogue key of an outbound message
+    segments: Mapped[int | None] = mapped_column(Integer)
+    # in:  received -> handled
+    # out: queued -> sending -> sent -> delivered | undelivered | failed; or suppressed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    person: Mapped[Person | None] = relationship()
+
+
+class FlowRun(Base):
+    """A person's walk through one flow; `session` is the engine's last snapshot."""
+
+    __tablename__ = "flow_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    flow: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # active | completed | expired | interrupted
+    session: Mapped[dict] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    answers: Mapped[list["Answer"]] = relationship(back_populates="run", order_by="Answer.id")
+
+
+class Answer(Base):
+    __tablename__ = "answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("flow_run.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    run: Mapped[FlowRun] = relationship(back_populates="answers")

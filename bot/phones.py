@@ -1,0 +1,25 @@
+"""Phone numbers: everything stored and compared is E.164, normalised with phonenumbers."""
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "BD"
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    """'01711-000001', '8801711000001', '+880 17 11 000001' -> '+8801711000001'."""
+    text = (raw or "").strip().removeprefix("whatsapp:").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text and not text.startswith("+") and digits.startswith("880"):
+        text = "+" + digits  # 8801711... written without its plus
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as e:
+        raise InvalidPhone(f"not a phone number: {raw!r}") from e
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(f"not a valid phone number: {raw!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

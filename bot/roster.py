@@ -1,0 +1,118 @@
+"""Roster import: who the service talks to, from a CSV the programme office keeps.
+
+Columns: phone,name,role,school_emis,school_name,upazila,district,language,channel.
+A row is matched to an existing person by E.164 phone, so a re-import updates instead of
+duplicating. Bad rows are reported with their line number and skipped; good rows still land.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import CHANNELS, LANGUAGES, ROLES, Person, School
+from .phones import InvalidPhone, e164
+
+COLUMNS = ("phone", "name", "role", "school_emis", "school_name", "upazila", "district",
+           "language", "channel")
+DEMO = Path(__file__).resolve().parent.parent / "flows" / "demo_roster.csv"
+
+
+@dataclass
+class Report:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+    def summary(self) -> str:
+        return (f"{self.created} added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{len(self.errors)} rejected")
+
+
+def import_csv(db: Session, path: Path, now: datetime) -> Report:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return import_rows(db, csv.DictReader(f), now)
+
+
+def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
+    report = Report()
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        report.errors.append((1, f"missing columns: {', '.join(missing)}"))
+        return report
+    schools = {s.emis: s for s in db.execute(select(School)).scalars()}
+    people = {p.phone: p for p in db.execute(select(Person)).scalars()}
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        row = {k: (v or "").strip() for k, v in row.items() if k}
+        try:
+            values = _validate(row)
+        except ValueError as e:
+            report.errors.append((line, str(e)))
+            continue
+        phone = values["phone"]
+        if phone in seen:
+            report.errors.append((line, f"phone {phone} is also on line {seen[phone]}"))
+            continue
+        seen[phone] = line
+        school = None
+        if row["school_emis"]:
+            school = schools.get(row["school_emis"])
+            if school is None:
+                school = schools[row["school_emis"]] = School(emis=row["school_emis"])
+                db.add(school)
+            school.name = row["school_name"] or school.name or row["school_emis"]
+            school.upazila, school.district = row["upazila"], row["district"]
+        person = people.get(phone)
+        if person is None:
+            person = people[phone] = Person(phone=phone, created_at=now)
+            db.add(person)
+            report.created += 1
+            changed = True
+        else:
+            changed = False
+        for attr, value in [("name", values["name"]), ("role", values["role"]),
+                            ("upazila", row["upazila"] or None),
+                            ("district", row["district"] or None),
+                            ("language", values["language"]), ("channel", values["channel"]),
+                            ("school", school)]:
+            if getattr(person, attr) != value:
+                setattr(person, attr, value)
+                changed = True
+        if person.id is not None:
+            if changed:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+    db.flush()
+    return report
+
+
+def _validate(row: dict) -> dict:
+    try:
+        phone = e164(row["phone"])
+    except InvalidPhone:
+        raise ValueError(f"invalid phone number {row['phone']!r}") from None
+    if not row["name"]:
+        raise ValueError("name is empty")
+    role = row["role"].lower()
+    if role not in ROLES:
+        raise ValueError(f"role {row['role']!r} is not one of {', '.join(ROLES)}")
+    language = (row["language"] or "bn").lower()
+    if language not in LANGUAGES:
+        raise ValueError(f"language {row['language']!r} is not one of {', '.join(LANGUAGES)}")
+    channel = (row["channel"] or ("voice" if role == "headteacher" else "sms")).lower()
+    if channel not in CHANNELS:
+        raise ValueError(f"channel {row['channel']!r} is not one of {', '.join(CHANNELS)}")
+    if role != "officer" and not row["school_emis"]:
+        raise ValueError(f"a {role} needs a school_emis")
+    if role == "officer" and not (row["upazila"] or row["district"]):
+        raise ValueError("an officer needs an upazila or a district")
+    return {"phone": phone, "name": row["name"], "role": role, "language": language,
+            "channel": channel}

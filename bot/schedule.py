@@ -1,0 +1,18 @@
+"""Periodic jobs, registered with RQ's CronScheduler (`sathi cron`, started by `sathi serve`).
+
+Weekly campaigns join this list in the teachers' weekly cycle issue; each job must be safe to
+run twice, because two schedulers may be up during a deploy.
+"""
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from . import inbound
+
+SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
+
+
+def register(scheduler: CronScheduler) -> CronScheduler:
+    scheduler.register(inbound.sweep, queue_name="default", interval=SWEEP_EVERY,
+                       name="sweep-inbound")
+    return scheduler

@@ -1,0 +1,27 @@
+"""Flow sessions live in the FlowRun row, written in the same transaction as their messages.
+
+DESIGN.md sketched a Redis copy with a TTL. We keep one source of truth instead: a message
+reads its person's active run once, by an indexed query, and a Redis copy would only add a
+second place that can disagree after a crash. Redis still serialises a person's turns (`lock`).
+"""
+from __future__ import annotations
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import FlowRun
+
+ACTIVE = "active"
+LOCK_TIMEOUT = 60  # seconds a person's turn may hold the lock before it is released anyway
+
+
+def active_run(db: Session, person_id: int) -> FlowRun | None:
+    return db.execute(select(FlowRun).where(FlowRun.person_id == person_id,
+                                            FlowRun.status == ACTIVE)
+                      .order_by(FlowRun.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def lock(r: redis.Redis, person_id: int):
+    """One turn at a time per person, across all workers."""
+    return r.lock(f"sathi:turn:{person_id}", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_TIMEOUT)

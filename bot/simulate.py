@@ -1,0 +1,44 @@
+"""Chat as a rostered person through the same path as Twilio: record, worker, outbox."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from . import inbound, runtime
+from .models import Message
+
+
+@dataclass(frozen=True)
+class Reply:
+    channel: str
+    segments: int
+    body: str
+    status: str
+
+
+def drain(rt: runtime.Runtime) -> None:
+    """Run every queued job to the end, in this process, on real RQ queues."""
+    worker = SimpleWorker([rt.queue(name) for name in runtime.QUEUES], connection=rt.redis)
+    worker.work(burst=True, logging_level="WARNING")
+
+
+def say(rt: runtime.Runtime, phone: str, text: str, channel: str = "sms") -> list[Reply]:
+    """Send `text` as `phone` would and return the replies it caused, in order."""
+    with rt.db.session() as db:
+        last = db.execute(select(Message.id).order_by(Message.id.desc()).limit(1)).scalar() or 0
+    inbound.accept(inbound.Incoming(sid=f"SIM{uuid.uuid4().hex}", channel=channel,
+                                    sender=phone, body=text))
+    drain(rt)
+    with rt.db.session() as db:
+        rows = db.execute(select(Message).where(Message.id > last, Message.direction == "out",
+                                                Message.address == phone)
+                          .order_by(Message.id)).scalars().all()
+        return [Reply(m.channel, m.segments or 0, m.body, m.status) for m in rows]
+
+
+def format_reply(reply: Reply) -> str:
+    unit = "segment" if reply.segments == 1 else "segments"
+    return f"[{reply.channel} · {reply.segments} {unit}] {reply.body}"

