@@ -31,7 +31,7 @@ ONBOARDING = "onboarding"
 STOP_CONFIRMED = outbox.STOP_CONFIRMED
 START_CONFIRMED = N_("keyword.start_confirmed")
 START_ALREADY = N_("keyword.start_already")
-HELP = N_("keyword.help")
+HELP = outbox.HELP
 UNKNOWN_NUMBER = N_("common.unknown_number")
 NO_FLOW = N_("common.no_flow")
 HANDLE_RETRY = Retry(max=3, interval=[5, 30, 120])  # a busy person lock, a database blip

@@ -109,8 +109,10 @@ def _seconds(value: float):
 
 
 STOP_CONFIRMED = N_("keyword.stop_confirmed")
-ALWAYS_SENT = {STOP_CONFIRMED}
-"""Keys that go out to a person who has opted out: only the confirmation of the STOP itself."""
+HELP = N_("keyword.help")
+ALWAYS_SENT = {STOP_CONFIRMED, HELP}
+"""Keys that go out to a person who has opted out: the confirmation of the STOP itself, and
+the answer to a HELP they sent (it tells them how to come back)."""
 
 STATUS_ORDER = {"queued": 1, "sending": 2, "accepted": 2, "sent": 3, "undelivered": 4,
                 "failed": 4, "delivered": 5, "read": 6}

@@ -70,13 +70,16 @@ def _is_keyword(word: str, keywords: frozenset[str]) -> bool:
 
 
 def _one_edit(a: str, b: str) -> bool:
-    """True when a and b differ by one insertion, deletion, substitution or transposition."""
+    """True when a and b differ by one inserted or dropped letter, or two swapped neighbours.
+
+    Substitutions are left out on purpose: they turn keywords into other words ("shop", "step").
+    """
     if abs(len(a) - len(b)) > 1 or a == b:
         return a == b
     if len(a) == len(b):
         diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+        return (len(diff) == 2 and diff[1] == diff[0] + 1
+                and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 

@@ -152,17 +152,24 @@ def test_healthz_reports_database_and_redis(app):
     assert (body["database"], body["redis"], body["status"]) == ("ok", "ok", "ok")
 
 
-def test_healthz_says_when_redis_is_down(rt, app):
+def dead_redis():
+    """A real client pointed at a port where no Redis listens, without client-side retries."""
     import redis
-    rt.redis = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                       retry=Retry(NoBackoff(), 0))
+
+
+def test_healthz_says_when_redis_is_down(rt, app):
+    rt.redis = dead_redis()
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503
     assert resp.get_json()["redis"] == "down"
 
 
 def test_redis_down_loses_nothing(rt, roster, tw, work, twilio, redis_conn, clock):
-    import redis
-    rt.redis = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    rt.redis = dead_redis()
     assert tw.sms(TEACHER, "hi").status_code == 200  # recorded, though not enqueued
     assert count(rt, direction="in", status="received") == 1
     rt.redis = redis_conn  # Redis is back; the sweep finds the message
