@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -65,17 +66,22 @@ def serve(host: str, port: int):
         env["REDIS_URL"] = f"unix://{rt.redis.socket_file}"
     children = [subprocess.Popen([sys.executable, "-m", "bot.cli", cmd], env=env)
                 for cmd in ("worker", "cron")]
+    # stop cleanly on SIGTERM too, so the worker and cron children are never orphaned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Shikkhok Sathi on http://{host}:{port}  (healthz: /healthz; "
                f"outbound: {'Twilio' if rt.settings.twilio_enabled else 'local outbox'})")
     try:
+        from werkzeug.serving import run_simple
+
         from app import create_app
 
-        create_app().run(host=host, port=port, use_reloader=False)
+        run_simple(host, port, create_app(), threaded=True)
     finally:
         for child in children:
             child.terminate()
         for child in children:
-            child.wait(timeout=10)
+            child.wait(timeout=30)
+        rt.close()
 
 
 @main.command()
@@ -122,19 +128,22 @@ def simulate(phone: str, texts: tuple[str, ...], channel: str):
         for reply in say(rt, phone, text, channel):
             click.echo(format_reply(reply))
 
-    if texts:
-        for text in texts:
-            click.echo(f"> {text}")
-            turn(text)
-        return
-    click.echo("Type a message and press Enter; Ctrl-D to quit.")
-    while True:
-        try:
-            text = click.prompt(">", prompt_suffix=" ")
-        except (EOFError, click.Abort):
-            click.echo()
+    try:
+        if texts:
+            for text in texts:
+                click.echo(f"> {text}")
+                turn(text)
             return
-        turn(text)
+        click.echo("Type a message and press Enter; Ctrl-D to quit.")
+        while True:
+            try:
+                text = click.prompt(">", prompt_suffix=" ")
+            except (EOFError, click.Abort):
+                click.echo()
+                return
+            turn(text)
+    finally:
+        rt.close()
 
 
 @main.group()

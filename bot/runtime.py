@@ -39,8 +39,8 @@ class Runtime:
                  clock: Callable[[], datetime] | None = None):
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.redis = redis_conn if redis_conn is not None else connect_redis(
-            settings.redis_url, settings.instance_dir)
+        self._redis = redis_conn
+        self._owns_redis = False  # True once we connect (or start) Redis ourselves
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         from .actions import ACTIONS  # actions use the runtime; import late
 
@@ -48,6 +48,18 @@ class Runtime:
         self.catalogues: Catalogues = catalogues(str(settings.locales_dir))
         self.keywords: Keywords = keywords(str(settings.flows_dir / "keywords.yaml"))
         self._adapters: dict[str, Adapter] = {}
+
+    @property
+    def redis(self) -> redis.Redis:
+        """Connected on first use, so commands that need only the database never start one."""
+        if self._redis is None:
+            self._redis = connect_redis(self.settings.redis_url, self.settings.instance_dir)
+            self._owns_redis = True
+        return self._redis
+
+    @redis.setter
+    def redis(self, conn: redis.Redis) -> None:
+        self._redis = conn
 
     def now(self) -> datetime:
         return self.clock()
@@ -80,6 +92,12 @@ class Runtime:
                 close()
         self._adapters.clear()
         self.db.dispose()
+        if self._redis is not None and self._owns_redis:
+            self._redis.connection_pool.disconnect()
+            if hasattr(self._redis, "_cleanup"):
+                # the embedded server stops when its last client goes (not while `serve`
+                # has children connected to it)
+                self._redis._cleanup()
 
 
 _current: Runtime | None = None

@@ -1,6 +1,7 @@
 """Chat as a rostered person through the same path as Twilio: record, worker, outbox."""
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -9,6 +10,9 @@ from sqlalchemy import select
 
 from . import inbound, runtime
 from .models import Message
+
+
+WAIT = 15.0  # seconds to wait for a turn's replies when another worker is handling it
 
 
 @dataclass(frozen=True)
@@ -29,14 +33,22 @@ def say(rt: runtime.Runtime, phone: str, text: str, channel: str = "sms") -> lis
     """Send `text` as `phone` would and return the replies it caused, in order."""
     with rt.db.session() as db:
         last = db.execute(select(Message.id).order_by(Message.id.desc()).limit(1)).scalar() or 0
-    inbound.accept(inbound.Incoming(sid=f"SIM{uuid.uuid4().hex}", channel=channel,
-                                    sender=phone, body=text))
-    drain(rt)
-    with rt.db.session() as db:
-        rows = db.execute(select(Message).where(Message.id > last, Message.direction == "out",
-                                                Message.address == phone)
-                          .order_by(Message.id)).scalars().all()
-        return [Reply(m.channel, m.segments or 0, m.body, m.status) for m in rows]
+    sid = f"SIM{uuid.uuid4().hex}"
+    inbound.accept(inbound.Incoming(sid=sid, channel=channel, sender=phone, body=text))
+    # a running `sathi serve` may take the jobs first: wait until the turn is done either way
+    deadline = time.monotonic() + WAIT
+    while True:
+        drain(rt)
+        with rt.db.session() as db:
+            handled = db.execute(select(Message.status).where(
+                Message.direction == "in", Message.provider_sid == sid)).scalar() == "handled"
+            rows = db.execute(select(Message).where(Message.id > last, Message.direction == "out",
+                                                    Message.address == phone)
+                              .order_by(Message.id)).scalars().all()
+        pending = any(m.status in ("queued", "sending") for m in rows)
+        if (handled and not pending) or time.monotonic() > deadline:
+            return [Reply(m.channel, m.segments or 0, m.body, m.status) for m in rows]
+        time.sleep(0.1)
 
 
 def format_reply(reply: Reply) -> str:
