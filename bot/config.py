@@ -50,10 +50,11 @@ class Settings:
                "against it plus the path, so it must match the Twilio console exactly."})
     rasa_url: str | None = field(metadata={
         "env": "RASA_URL",
-        "doc": "Rasa NLU server. Unset: the embedded keyword parser only."})
+        "doc": "Rasa NLU server (http://127.0.0.1:5005). Read by the NLU client that the NLU "
+               "issue adds; until then free text is understood by keywords and numbers only."})
     tz: str = field(metadata={
         "env": "TZ",
-        "doc": "Time zone of schedules and the school day."})
+        "doc": "Time zone of the school day, for the weekly schedules (Asia/Dhaka)."})
     instance_dir: Path = field(metadata={
         "env": "SATHI_INSTANCE",
         "doc": "Where the embedded database and Redis keep their files."})
@@ -63,9 +64,6 @@ class Settings:
     locales_dir: Path = field(metadata={
         "env": "SATHI_LOCALES",
         "doc": "Directory of gettext catalogues (bn, en)."})
-    session_ttl: int = field(metadata={
-        "env": "SATHI_SESSION_TTL",
-        "doc": "Seconds a flow session stays cached in Redis (the database keeps a snapshot)."})
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -84,7 +82,6 @@ class Settings:
             instance_dir=instance,
             flows_dir=Path(_env("SATHI_FLOWS", str(ROOT / "flows"))),
             locales_dir=Path(_env("SATHI_LOCALES", str(ROOT / "locales"))),
-            session_ttl=int(_env("SATHI_SESSION_TTL", str(7 * 24 * 3600))),
         )
         values.update(overrides)
         return cls(**values)

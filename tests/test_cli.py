@@ -85,3 +85,12 @@ def test_config_lists_every_setting():
                  "TWILIO_API_BASE", "TWILIO_SMS_FROM", "TWILIO_WHATSAPP_FROM", "PUBLIC_BASE_URL",
                  "RASA_URL", "TZ"):
         assert name in names
+
+
+def test_readme_documents_every_setting_and_the_two_commands():
+    from bot.config import documented
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for env, doc in documented():
+        assert f"| `{env}` | {doc} |" in readme, env
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "scripts/test" in ci and "scripts/test" in readme and "scripts/serve" in readme
