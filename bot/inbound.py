@@ -96,10 +96,7 @@ def handle(message_id: int) -> int:
             turn = Turn(db, msg, rt.now())
             turn.run()
             queued = [m.id for m in turn.replies]
-            timeouts = turn.timeouts
         outbox.enqueue(queued)
-        for run_id, at in timeouts:
-            rt.queue("default").enqueue_at(at, expire, run_id, at.isoformat())
         return len(queued)
     finally:
         if lock is not None:
@@ -114,7 +111,6 @@ class Turn:
         self.db, self.msg, self.now = db, msg, now
         self.person = db.get(Person, msg.person_id) if msg.person_id else None
         self.replies: list[Message] = []
-        self.timeouts: list[tuple[int, datetime]] = []
 
     def run(self) -> None:
         person, text = self.person, self.msg.body
@@ -185,7 +181,7 @@ class Turn:
     def _interrupt(self) -> None:
         run = session.active_run(self.db, self.person.id)
         if run is not None:
-            run.status, run.ended_at = "interrupted", self.now
+            run.status, run.ended_at, run.timeout_at = "interrupted", self.now, None
 
     def _apply(self, run: FlowRun, new_session: dict, events) -> None:
         run.session = new_session
@@ -197,10 +193,10 @@ class Turn:
                 self._set(run, ev.name, ev.value)
             elif isinstance(ev, ActionCalled):
                 ACTIONS[ev.name](ctx, **ev.args)
-            elif isinstance(ev, InputExpected) and ev.timeout_at is not None:
-                self.timeouts.append((run.id, ev.timeout_at))
+            elif isinstance(ev, InputExpected):
+                run.timeout_at = ev.timeout_at
             elif isinstance(ev, FlowEnded):
-                run.status, run.ended_at = ev.status, self.now
+                run.status, run.ended_at, run.timeout_at = ev.status, self.now, None
 
     def _set(self, run: FlowRun, name: str, value) -> None:
         if name.startswith("contact."):
@@ -213,32 +209,57 @@ class Turn:
             self.db.add(Answer(run_id=run.id, field=name, value=str(value), created_at=self.now))
 
 
-def expire(run_id: int, timeout_at: str) -> int:
-    """RQ job: a flow's wait ran out. Does nothing if the run moved on since it was planned."""
+def expire(run_id: int) -> int:
+    """RQ job: a flow's wait ran out. Does nothing if the run has moved on since."""
     rt = runtime.current()
     with rt.db.session() as db:
-        run = db.get(FlowRun, run_id)
-        if (run is None or run.status != session.ACTIVE
-                or run.session.get("timeout_at") != timeout_at):
-            return 0
-        person = db.get(Person, run.person_id)
-        if person.opted_out:
-            run.status, run.ended_at = "interrupted", rt.now()
-            return 0
-        # replies to a timeout go out on the channel of the conversation
-        last_in = db.execute(select(Message).where(Message.person_id == person.id,
-                                                   Message.direction == "in")
-                             .order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
-        if last_in is None:
-            return 0
-        turn = Turn(db, last_in, rt.now())
-        flow = rt.flows[run.flow]
-        new_session, events = engine.resume(flow, run.session, engine.Input(timeout=True),
-                                            rt.now())
-        turn._apply(run, new_session, events)
-        queued = [m.id for m in turn.replies]
-    outbox.enqueue(queued)
-    return len(queued)
+        person_id = db.execute(select(FlowRun.person_id).where(FlowRun.id == run_id)).scalar()
+    if person_id is None:
+        return 0
+    lock = session.lock(rt.redis, person_id)
+    if not lock.acquire():
+        raise RuntimeError(f"person {person_id} is busy; the job will be retried")
+    try:
+        with rt.db.session() as db:
+            now = rt.now()
+            run = db.execute(select(FlowRun).where(
+                FlowRun.id == run_id, FlowRun.status == session.ACTIVE,
+                FlowRun.timeout_at <= now)).scalar_one_or_none()
+            if run is None:
+                return 0
+            person = db.get(Person, person_id)
+            if person.opted_out:
+                run.status, run.ended_at, run.timeout_at = "interrupted", now, None
+                return 0
+            # replies to a timeout go out on the channel of the conversation
+            last_in = db.execute(select(Message).where(Message.person_id == person_id,
+                                                       Message.direction == "in")
+                                 .order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
+            if last_in is None:
+                run.status, run.ended_at, run.timeout_at = "expired", now, None
+                return 0
+            turn = Turn(db, last_in, now)
+            new_session, events = engine.resume(rt.flows[run.flow], run.session,
+                                                engine.Input(timeout=True), now)
+            turn._apply(run, new_session, events)
+            queued = [m.id for m in turn.replies]
+        outbox.enqueue(queued)
+        return len(queued)
+    finally:
+        lock.release()
+
+
+def expire_due() -> int:
+    """RQ cron job: enqueue `expire` for every run whose wait has run out. Planned from the
+    database, so a restart or a flushed Redis loses no timeout."""
+    rt = runtime.current()
+    with rt.db.session() as db:
+        ids = db.execute(select(FlowRun.id).where(FlowRun.status == session.ACTIVE,
+                                                  FlowRun.timeout_at <= rt.now())).scalars().all()
+    q = rt.queue("default")
+    for run_id in ids:
+        q.enqueue(expire, run_id, job_id=f"expire-{run_id}", retry=HANDLE_RETRY)
+    return len(ids)
 
 
 def sweep(older_than: timedelta = timedelta(minutes=1)) -> int:

@@ -95,6 +95,8 @@ class FlowRun(Base):
     flow: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)  # active | completed | expired | interrupted
     session: Mapped[dict] = mapped_column(JSON)
+    # when the node it waits at times out; the cron sweep (`inbound.expire_due`) acts on it
+    timeout_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

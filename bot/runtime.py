@@ -62,7 +62,8 @@ class Runtime:
         self._redis = conn
 
     def now(self) -> datetime:
-        return self.clock()
+        """Always UTC, so times compare alike in SQLite (which drops offsets) and PostgreSQL."""
+        return self.clock().astimezone(timezone.utc)
 
     def queue(self, name: str = "default") -> Queue:
         return Queue(name, connection=self.redis)

@@ -10,9 +10,12 @@ from rq.cron import CronScheduler
 from . import inbound
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
+EXPIRE_EVERY = 60  # seconds between looks for flow waits that have run out
 
 
 def register(scheduler: CronScheduler) -> CronScheduler:
     scheduler.register(inbound.sweep, queue_name="default", interval=SWEEP_EVERY,
                        name="sweep-inbound")
+    scheduler.register(inbound.expire_due, queue_name="default", interval=EXPIRE_EVERY,
+                       name="expire-waits")
     return scheduler
