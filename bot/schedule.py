@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from . import inbound
+from . import inbound, spool
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
+REPLAY_EVERY = 30  # seconds between tries to replay messages spooled while the database was down
 EXPIRE_EVERY = 60  # seconds between looks for flow waits that have run out
 
 
 def register(scheduler: CronScheduler) -> CronScheduler:
     scheduler.register(inbound.sweep, queue_name="default", interval=SWEEP_EVERY,
                        name="sweep-inbound")
+    scheduler.register(spool.replay, queue_name="default", interval=REPLAY_EVERY,
+                       name="replay-spool")
     scheduler.register(inbound.expire_due, queue_name="default", interval=EXPIRE_EVERY,
                        name="expire-waits")
     return scheduler

@@ -6,7 +6,9 @@ import logging
 from flask import Blueprint, Response, abort, jsonify, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import inbound, outbox, runtime
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import inbound, outbox, runtime, spool
 from .channels import signature
 from .phones import InvalidPhone, e164
 
@@ -41,7 +43,11 @@ def messaging():
         sender = e164(sender)
     except InvalidPhone:
         sender = sender.removeprefix("whatsapp:")  # recorded as given; no person will match
-    inbound.accept(inbound.Incoming(sid=sid, channel=channel, sender=sender, body=body))
+    inc = inbound.Incoming(sid=sid, channel=channel, sender=sender, body=body)
+    try:
+        inbound.accept(inc)
+    except SQLAlchemyError:
+        spool.write(inc)  # recorded on local disk; replayed when the database is back
     return _twiml()
 
 

@@ -177,3 +177,29 @@ def test_redis_down_loses_nothing(rt, roster, tw, work, twilio, redis_conn, cloc
     assert inbound.sweep() == 1
     work()
     assert len(twilio.messages()) == 2
+
+
+def test_database_down_spools_the_message_and_replays_it(rt, roster, tw, work, twilio):
+    from bot import spool
+    from bot.db import Database
+    real = rt.db
+    rt.db = Database("postgresql+psycopg://postgres@127.0.0.1:1/down?connect_timeout=1")
+    try:
+        sid = "SM" + "d" * 32
+        assert tw.sms(TEACHER, "hi", sid=sid).status_code == 200
+        assert tw.sms(TEACHER, "hi", sid=sid).status_code == 200  # Twilio retry: same file
+        assert len(list(spool.directory().glob("*.json"))) == 1
+        import sqlalchemy.exc
+        import pytest
+        with pytest.raises(sqlalchemy.exc.OperationalError):
+            spool.replay()  # still down: the file stays
+        assert len(list(spool.directory().glob("*.json"))) == 1
+    finally:
+        rt.db.dispose()
+        rt.db = real
+    assert spool.replay() == 1
+    assert list(spool.directory().glob("*.json")) == []
+    work()
+    assert count(rt, direction="in") == 1
+    assert len(twilio.messages()) == 2
+    assert spool.replay() == 0
