@@ -92,12 +92,7 @@ def _enter(flow: Flow, session: dict, name: str, now: datetime, events: list[Eve
     for _ in range(MAX_STEPS):
         node = flow.node(name)
         session["node"] = name
-        if "say" in node:
-            _say(session, node["say"], events)
-        if "set" in node:
-            _set(session, node["set"], events)
-        if "action" in node:
-            _act(node["action"], events)
+        _effects(session, node, events)
         if "wait" in node:
             session["status"] = "waiting"
             spec = node["wait"].get("timeout")
@@ -130,12 +125,18 @@ def _apply(session: dict, route: dict, inp: Input, events: list[Event]) -> None:
     if "save_as" in route:
         value = inp.number if inp.number is not None else inp.text
         _set(session, {route["save_as"]: value}, events)
-    if "set" in route:
-        _set(session, route["set"], events)
-    if "say" in route:
-        _say(session, route["say"], events)
-    if "action" in route:
-        _act(route["action"], events)
+    _effects(session, route, events)
+
+
+def _effects(session: dict, holder: dict, events: list[Event]) -> None:
+    """What a node (on entry) or a route (when taken) does, always in this order: fields first,
+    so a message said right after `set: {contact.language: en}` is already in English."""
+    if "set" in holder:
+        _set(session, holder["set"], events)
+    if "say" in holder:
+        _say(session, holder["say"], events)
+    if "action" in holder:
+        _act(holder["action"], events)
 
 
 def _matches(route: dict, inp: Input, session: dict) -> bool:
