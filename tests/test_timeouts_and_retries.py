@@ -86,3 +86,14 @@ def test_a_permanent_error_is_not_retried(rt, roster, tw, work, twilio):
                           .where(Message.direction == "out")).all()
     assert sorted(tuple(r) for r in rows) == [("failed", 21211, 1), ("failed", 21211, 1)]
     assert ScheduledJobRegistry("outbound", connection=rt.redis).get_job_ids() == []
+
+
+def test_twilio_unreachable_is_retried_not_lost(rt, roster, tw, work, twilio):
+    twilio.stop()  # nothing listens on the API port now
+    tw.sms(TEACHER, "hi")
+    work()
+    with rt.db.session() as db:
+        rows = db.execute(select(Message.status, Message.attempts)
+                          .where(Message.direction == "out")).all()
+    assert [tuple(r) for r in rows] == [("queued", 1), ("queued", 1)]
+    assert len(ScheduledJobRegistry("outbound", connection=rt.redis).get_job_ids()) == 2

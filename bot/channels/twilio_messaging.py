@@ -5,6 +5,7 @@ Errors come back typed: `RetryLater` for rate limits, server errors and network 
 """
 from __future__ import annotations
 
+import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -49,7 +50,7 @@ class TwilioMessagingAdapter:
             created = self.client.messages.create(**params)
         except TwilioRestException as e:
             return classify(e.status, e.code, e.msg)
-        except TwilioException as e:  # connection refused, timeout, bad response
+        except (TwilioException, requests.RequestException):  # refused, timed out, garbled
             return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
         return Sent(sid=created.sid)
 
