@@ -78,29 +78,42 @@ def accept(inc: Incoming) -> bool:
 
 
 def handle(message_id: int) -> int:
-    """RQ job: act on one inbound message. Returns how many replies it queued."""
+    """RQ job: act on an inbound message. Returns how many replies it queued.
+
+    Under the person's lock, their oldest unhandled message goes first, so "1" then "2" is
+    never applied as "2" then "1" even when two workers or a retried job race each other.
+    """
     rt = runtime.current()
     with rt.db.session() as db:
         person_id = db.execute(select(Message.person_id).where(Message.id == message_id)).scalar()
-    lock = session.lock(rt.redis, person_id) if person_id else None
-    if lock is not None and not lock.acquire():
-        raise RuntimeError(f"person {person_id} is busy; the job will be retried")
-    try:
-        with rt.db.session() as db:
-            claimed = db.execute(update(Message).where(Message.id == message_id,
-                                                       Message.status == "received")
-                                 .values(status="handled", updated_at=rt.now())).rowcount
-            if not claimed:
-                return 0
-            msg = db.get(Message, message_id)
-            turn = Turn(db, msg, rt.now())
-            turn.run()
-            queued = [m.id for m in turn.replies]
-        outbox.enqueue(queued)
-        return len(queued)
-    finally:
-        if lock is not None:
-            lock.release()
+    if person_id is None:  # an unknown number: no turn to keep in order
+        return _handle_one(rt, message_id)
+    total = 0
+    with session.locked(rt.redis, person_id):
+        while True:
+            with rt.db.session() as db:
+                oldest = db.execute(select(Message.id).where(
+                    Message.person_id == person_id, Message.direction == "in",
+                    Message.status == "received", Message.id <= message_id)
+                    .order_by(Message.id).limit(1)).scalar()
+            if oldest is None:
+                return total
+            total += _handle_one(rt, oldest)
+
+
+def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
+    """Claim one message and act on it; the claim and the replies commit together."""
+    with rt.db.session() as db:
+        claimed = db.execute(update(Message).where(Message.id == message_id,
+                                                   Message.status == "received")
+                             .values(status="handled", updated_at=rt.now())).rowcount
+        if not claimed:
+            return 0
+        turn = Turn(db, db.get(Message, message_id), rt.now())
+        turn.run()
+        queued = [m.id for m in turn.replies]
+    outbox.enqueue(queued)
+    return len(queued)
 
 
 class Turn:
@@ -114,10 +127,11 @@ class Turn:
 
     def run(self) -> None:
         person, text = self.person, self.msg.body
-        if person is None:
-            self._unknown()
-            return
         kind = self.rt.keywords.match(text)
+        if person is None:
+            if kind != "stop":  # a stranger's STOP is honoured by saying nothing
+                self._unknown()
+            return
         if kind == "stop":
             if person.opted_out_at is None:
                 person.opted_out_at = self.now
@@ -136,7 +150,6 @@ class Turn:
         elif kind == "start" and person.onboarded_at is not None:
             self.say(START_ALREADY)
         elif kind == "start":
-            self._interrupt()
             self._start(ONBOARDING)
         else:
             run = session.active_run(self.db, person.id)
@@ -144,7 +157,7 @@ class Turn:
                 flow = self.rt.flows[run.flow]
                 inp = engine.Input(text=text, number=number(text))
                 new_session, events = engine.resume(flow, run.session, inp, self.now)
-                self._apply(run, new_session, events)
+                self.apply(run, new_session, events)
             elif person.onboarded_at is None:
                 self._start(ONBOARDING)
             else:
@@ -168,6 +181,8 @@ class Turn:
             self.say(UNKNOWN_NUMBER, language="bn")
 
     def _start(self, flow_id: str) -> None:
+        """Start a flow; whatever run was active ends, so a person never has two."""
+        self._interrupt()
         flow = self.rt.flows[flow_id]
         p = self.person
         contact = {"name": p.name, "role": p.role, "language": p.language, "channel": p.channel}
@@ -176,14 +191,15 @@ class Turn:
                       started_at=self.now)
         self.db.add(run)
         self.db.flush()
-        self._apply(run, new_session, events)
+        self.apply(run, new_session, events)
 
     def _interrupt(self) -> None:
         run = session.active_run(self.db, self.person.id)
         if run is not None:
-            run.status, run.ended_at, run.timeout_at = "interrupted", self.now, None
+            session.end(run, "interrupted", self.now)
 
-    def _apply(self, run: FlowRun, new_session: dict, events) -> None:
+    def apply(self, run: FlowRun, new_session: dict, events) -> None:
+        """Act on the engine's events, in order: fields, answers, actions, replies."""
         run.session = new_session
         ctx = Context(db=self.db, person=self.person, run=run, now=self.now)
         for ev in events:
@@ -196,7 +212,7 @@ class Turn:
             elif isinstance(ev, InputExpected):
                 run.timeout_at = ev.timeout_at
             elif isinstance(ev, FlowEnded):
-                run.status, run.ended_at, run.timeout_at = ev.status, self.now, None
+                session.end(run, ev.status, self.now)
 
     def _set(self, run: FlowRun, name: str, value) -> None:
         if name.startswith("contact."):
@@ -216,10 +232,7 @@ def expire(run_id: int) -> int:
         person_id = db.execute(select(FlowRun.person_id).where(FlowRun.id == run_id)).scalar()
     if person_id is None:
         return 0
-    lock = session.lock(rt.redis, person_id)
-    if not lock.acquire():
-        raise RuntimeError(f"person {person_id} is busy; the job will be retried")
-    try:
+    with session.locked(rt.redis, person_id):
         with rt.db.session() as db:
             now = rt.now()
             run = db.execute(select(FlowRun).where(
@@ -227,26 +240,20 @@ def expire(run_id: int) -> int:
                 FlowRun.timeout_at <= now)).scalar_one_or_none()
             if run is None:
                 return 0
-            person = db.get(Person, person_id)
-            if person.opted_out:
-                run.status, run.ended_at, run.timeout_at = "interrupted", now, None
-                return 0
             # replies to a timeout go out on the channel of the conversation
             last_in = db.execute(select(Message).where(Message.person_id == person_id,
                                                        Message.direction == "in")
                                  .order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
-            if last_in is None:
-                run.status, run.ended_at, run.timeout_at = "expired", now, None
+            if last_in is None or db.get(Person, person_id).opted_out:
+                session.end(run, "interrupted", now)
                 return 0
             turn = Turn(db, last_in, now)
             new_session, events = engine.resume(rt.flows[run.flow], run.session,
                                                 engine.Input(timeout=True), now)
-            turn._apply(run, new_session, events)
+            turn.apply(run, new_session, events)
             queued = [m.id for m in turn.replies]
         outbox.enqueue(queued)
         return len(queued)
-    finally:
-        lock.release()
 
 
 def expire_due() -> int:

@@ -1,10 +1,10 @@
 """What must last: schools, people, messages, flow runs and their answers."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, MetaData, String, Text,
-                        UniqueConstraint)
+                        TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -20,8 +20,32 @@ LANGUAGES = ("bn", "en")
 CHANNELS = ("sms", "whatsapp", "voice")
 
 
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend. SQLite keeps no offset, so it is stored as UTC
+    and given back as UTC; PostgreSQL keeps timestamptz. Naive datetimes are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (runtime.now() is UTC)")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime}
 
 
 class School(Base):
@@ -48,9 +72,9 @@ class Person(Base):
     district: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(8), default="bn")
     channel: Mapped[str] = mapped_column(String(16), default="sms")
-    onboarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     school: Mapped[School | None] = relationship(back_populates="people")
 
@@ -79,8 +103,10 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # an outbound message not sent by then has lost its job; `outbox.sweep` re-enqueues it
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     person: Mapped[Person | None] = relationship()
 
@@ -96,9 +122,9 @@ class FlowRun(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # active | completed | expired | interrupted
     session: Mapped[dict] = mapped_column(JSON)
     # when the node it waits at times out; the cron sweep (`inbound.expire_due`) acts on it
-    timeout_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    timeout_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     answers: Mapped[list["Answer"]] = relationship(back_populates="run", order_by="Answer.id")
 
@@ -110,6 +136,6 @@ class Answer(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("flow_run.id"), index=True)
     field: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     run: Mapped[FlowRun] = relationship(back_populates="answers")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from . import inbound, spool
+from . import inbound, outbox, spool
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
 REPLAY_EVERY = 30  # seconds between tries to replay messages spooled while the database was down
@@ -17,6 +17,8 @@ EXPIRE_EVERY = 60  # seconds between looks for flow waits that have run out
 def register(scheduler: CronScheduler) -> CronScheduler:
     scheduler.register(inbound.sweep, queue_name="default", interval=SWEEP_EVERY,
                        name="sweep-inbound")
+    scheduler.register(outbox.sweep, queue_name="default", interval=SWEEP_EVERY,
+                       name="sweep-outbound")
     scheduler.register(spool.replay, queue_name="default", interval=REPLAY_EVERY,
                        name="replay-spool")
     scheduler.register(inbound.expire_due, queue_name="default", interval=EXPIRE_EVERY,

@@ -6,6 +6,9 @@ second place that can disagree after a crash. Redis still serialises a person's 
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from datetime import datetime
+
 import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +25,21 @@ def active_run(db: Session, person_id: int) -> FlowRun | None:
                       .order_by(FlowRun.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def lock(r: redis.Redis, person_id: int):
-    """One turn at a time per person, across all workers."""
-    return r.lock(f"sathi:turn:{person_id}", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_TIMEOUT)
+def end(run: FlowRun, status: str, now: datetime) -> None:
+    run.status, run.ended_at, run.timeout_at = status, now, None
+
+
+class Busy(RuntimeError):
+    """Another worker holds the person's turn; the job is retried later (RQ Retry)."""
+
+
+@contextmanager
+def locked(r: redis.Redis, person_id: int):
+    """One turn at a time per person, across all workers: handling, timeouts and sends."""
+    lock = r.lock(f"sathi:turn:{person_id}", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_TIMEOUT)
+    if not lock.acquire():
+        raise Busy(f"person {person_id} is busy")
+    try:
+        yield
+    finally:
+        lock.release()

@@ -111,6 +111,8 @@ class TwilioDouble:
         self._failures: deque[_Failure] = deque()
         self._created: dict[str, dict] = {}  # sid -> form of accepted creates
         self._lock = threading.Lock()
+        # called with (sid, form) after a create is accepted and before it is answered
+        self.before_answer = None
         self._server = None
         self._thread = None
 
@@ -291,6 +293,8 @@ class TwilioDouble:
             resource_json = self._call(form)
         with self._lock:
             self._created[resource_json["sid"]] = form
+        if self.before_answer is not None:  # e.g. a status callback that beats the response
+            self.before_answer(resource_json["sid"], form)
         return 201, resource_json, {}
 
     def _take_failure(self, resource: str, to: str) -> _Failure | None:
