@@ -10,6 +10,10 @@ from bot.config import Settings
 def create_app(config: dict | None = None, rt: runtime.Runtime | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config or {})
+    if not app.testing:
+        from bot import logs
+
+        logs.setup()
     if rt is not None:
         runtime.install(rt)
     elif config and "SETTINGS" in config:

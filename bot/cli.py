@@ -118,9 +118,10 @@ def simulate(phone: str, texts: tuple[str, ...], channel: str):
         phone = e164(phone)
     except InvalidPhone as e:
         raise click.BadParameter(str(e), param_hint="--phone") from None
-    # replies stay in the local outbox: a simulation never texts a real phone
+    # replies stay in the local outbox, and the simulator works its own queues: it never texts a
+    # real phone and never takes another person's jobs, even beside a running service
     settings = dataclasses.replace(Settings.from_env(), twilio_account_sid=None)
-    rt = runtime.Runtime(settings)
+    rt = runtime.Runtime(settings, queue_prefix=f"simulate-{os.getpid()}-")
     runtime.install(rt)
     _bootstrap(rt, demo=_embedded(settings))
 

@@ -79,7 +79,8 @@ def extract_flow(fileobj, keywords, comment_tags, options):
     from .definition import message_keys, parse_flow
 
     text = fileobj.read().decode("utf-8")
-    if not yaml.safe_load(text) or "nodes" not in yaml.safe_load(text):
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or "nodes" not in data:  # keywords.yaml and other data
         return
     flow = parse_flow(text, getattr(fileobj, "name", "<flow>"))
     lines = text.splitlines()

@@ -280,6 +280,14 @@ def sweep(older_than: timedelta = timedelta(minutes=1)) -> int:
         if ids:
             db.execute(update(Message).where(Message.id.in_(ids))
                        .values(attempts=Message.attempts + 1))
+        stuck = db.execute(select(Message.id).where(
+            Message.direction == "in", Message.status == "received",
+            Message.created_at < cutoff, Message.attempts >= SWEEP_MAX_ATTEMPTS)).scalars().all()
+        if stuck:  # marked once, so each is reported once
+            db.execute(update(Message).where(Message.id.in_(stuck)).values(status="failed"))
+        for mid in stuck:
+            log.error("inbound message %s could not be handled after %s sweeps; left for a "
+                      "human (status failed)", mid, SWEEP_MAX_ATTEMPTS)
     q = rt.queue("inbound")
     for mid in ids:
         q.enqueue(handle, mid, job_id=f"in-{mid}", retry=HANDLE_RETRY)

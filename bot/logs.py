@@ -20,22 +20,22 @@ def redact(text: str) -> str:
     return _TOKENS.sub(r"\1\2[redacted]", _LONG_NUMBER.sub(r"\1…\2", text))
 
 
-class RedactingFilter(logging.Filter):
-    """Last line of defence: masks long digit runs and token values in every record."""
+class RedactingFormatter(logging.Formatter):
+    """Last line of defence: masks long digit runs and token values in every formatted line,
+    tracebacks included. A formatter, not a filter, so the shared record is left untouched."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def setup(level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
+    """Redacted logging for every process: web (create_app), worker, cron and the CLI."""
     root = logging.getLogger()
-    if not any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
-        root.addHandler(handler)
+    if any(isinstance(h.formatter, RedactingFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
     root.setLevel(level)
     # twilio's HTTP client logs whole requests at INFO
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)

@@ -98,7 +98,7 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     key: Mapped[str | None] = mapped_column(String(100))  # catalogue key of an outbound message
     segments: Mapped[int | None] = mapped_column(Integer)
-    # in:  received -> handled
+    # in:  received -> handled; or failed (could not be handled, left for a human)
     # out: queued -> sending -> sent -> delivered | undelivered | failed; or suppressed
     status: Mapped[str] = mapped_column(String(16), index=True)
     error_code: Mapped[int | None] = mapped_column(Integer)

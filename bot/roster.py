@@ -2,7 +2,9 @@
 
 Columns: phone,name,role,school_emis,school_name,upazila,district,language,channel.
 A row is matched to an existing person by E.164 phone, so a re-import updates instead of
-duplicating. Bad rows are reported with their line number and skipped; good rows still land.
+duplicating. Language and channel are the starting choice only: once a person exists, what they
+chose themselves (in onboarding) is kept. Bad rows are reported with their line number and
+skipped; good rows still land.
 """
 from __future__ import annotations
 
@@ -71,7 +73,9 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
             school.upazila, school.district = row["upazila"], row["district"]
         person = people.get(phone)
         if person is None:
-            person = people[phone] = Person(phone=phone, created_at=now)
+            person = people[phone] = Person(phone=phone, created_at=now,
+                                            language=values["language"],
+                                            channel=values["channel"])
             db.add(person)
             report.created += 1
             changed = True
@@ -79,9 +83,7 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
             changed = False
         for attr, value in [("name", values["name"]), ("role", values["role"]),
                             ("upazila", row["upazila"] or None),
-                            ("district", row["district"] or None),
-                            ("language", values["language"]), ("channel", values["channel"]),
-                            ("school", school)]:
+                            ("district", row["district"] or None), ("school", school)]:
             if getattr(person, attr) != value:
                 setattr(person, attr, value)
                 changed = True

@@ -36,8 +36,9 @@ def connect_redis(url: str | None, instance_dir) -> redis.Redis:
 
 class Runtime:
     def __init__(self, settings: Settings, redis_conn: redis.Redis | None = None,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, queue_prefix: str = ""):
         self.settings = settings
+        self.queue_prefix = queue_prefix  # the simulator's own queues: it never takes real jobs
         self.db = Database(settings.database_url)
         self._redis = redis_conn
         self._owns_redis = False  # True once we connect (or start) Redis ourselves
@@ -66,7 +67,7 @@ class Runtime:
         return self.clock().astimezone(timezone.utc)
 
     def queue(self, name: str = "default") -> Queue:
-        return Queue(name, connection=self.redis)
+        return Queue(self.queue_prefix + name, connection=self.redis)
 
     def adapter(self, channel: str) -> Adapter:
         """The adapter that sends on `channel`: Twilio when configured, else the local outbox."""

@@ -12,7 +12,7 @@ from . import inbound, runtime
 from .models import Message
 
 
-WAIT = 15.0  # seconds to wait for a turn's replies when another worker is handling it
+WAIT = 15.0  # seconds to wait for a turn's replies
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ def drain(rt: runtime.Runtime) -> None:
     """Run every queued job to the end, in this process, on real RQ queues."""
     worker = SimpleWorker([rt.queue(name) for name in runtime.QUEUES], connection=rt.redis)
     worker.work(burst=True, logging_level="WARNING")
+    for name in runtime.QUEUES if rt.queue_prefix else ():  # the simulator's own, now empty
+        rt.queue(name).delete(delete_jobs=True)
 
 
 def say(rt: runtime.Runtime, phone: str, text: str, channel: str = "sms") -> list[Reply]:
@@ -35,7 +37,7 @@ def say(rt: runtime.Runtime, phone: str, text: str, channel: str = "sms") -> lis
         last = db.execute(select(Message.id).order_by(Message.id.desc()).limit(1)).scalar() or 0
     sid = f"SIM{uuid.uuid4().hex}"
     inbound.accept(inbound.Incoming(sid=sid, channel=channel, sender=phone, body=text))
-    # a running `sathi serve` may take the jobs first: wait until the turn is done either way
+    # wait until the turn is done (a retried job may finish a little later)
     deadline = time.monotonic() + WAIT
     while True:
         drain(rt)

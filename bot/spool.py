@@ -3,7 +3,8 @@
 The webhook writes the message as JSON (fsynced, named by its provider sid, so a retry
 overwrites rather than duplicates) and answers 200; the cron job `replay` records and enqueues
 spooled messages once the database is back. Twilio does not retry a failed messaging webhook,
-so answering 500 would lose the message.
+so answering 500 would lose the message. The spool is on the web host's disk: a host that
+serves webhooks must share instance/spool with a `sathi cron` (one host, or a shared volume).
 """
 from __future__ import annotations
 
@@ -45,8 +46,15 @@ def replay() -> int:
     """RQ cron job: record and enqueue every spooled message. Returns how many were replayed."""
     done = 0
     for path in sorted(directory().glob("*.json")):
-        inc = inbound.Incoming(**json.loads(path.read_text(encoding="utf-8")))
+        try:
+            inc = inbound.Incoming(**json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:  # another scheduler replayed it first
+            continue
+        except (ValueError, TypeError):
+            log.error("spool file %s is unreadable; moved aside for a human", path.name)
+            path.rename(path.with_suffix(".bad"))
+            continue
         inbound.accept(inc)  # raises while the database is still down: the file stays
-        path.unlink()
+        path.unlink(missing_ok=True)
         done += 1
     return done

@@ -74,7 +74,10 @@ def database_url(tmp_path_factory):
 def redis_conn(tmp_path_factory):
     url = os.environ.get("REDIS_URL")
     if url:
-        conn = redis.Redis.from_url(url, db=int(os.environ.get("SATHI_TEST_REDIS_DB", "15")))
+        # always a db of the suite's own, whatever db the URL names: the suite flushes it
+        pool = redis.ConnectionPool.from_url(url)
+        pool.connection_kwargs["db"] = int(os.environ.get("SATHI_TEST_REDIS_DB", "15"))
+        conn = redis.Redis(connection_pool=pool)
         conn.ping()
         yield conn
         conn.flushdb()

@@ -58,7 +58,8 @@ def test_reimport_updates_instead_of_duplicating(rt, tmp_path):
     with rt.db.session() as db:
         report = import_csv(db, path, rt.now())
     assert (report.created, report.updated) == (0, 1)
-    assert people(rt) == {"+8801711000031": ("Rina Akter", "teacher", "en", "whatsapp", "1002")}
+    # name and school follow the office's roster; language and channel stay the person's choice
+    assert people(rt) == {"+8801711000031": ("Rina Akter", "teacher", "bn", "sms", "1002")}
     with rt.db.session() as db:
         assert db.execute(select(func.count(School.id))).scalar() == 2
         report = import_csv(db, path, rt.now())
@@ -72,3 +73,13 @@ def test_missing_columns_are_refused(rt, tmp_path):
         report = import_csv(db, path, rt.now())
     assert report.errors and "role" in report.errors[0][1]
     assert people(rt) == {}
+
+
+def test_reimport_keeps_what_a_person_chose_in_onboarding(rt, roster, tw, work, tmp_path):
+    for text in ("hi", "2", "2"):  # English, WhatsApp
+        tw.sms("+8801711000001", text)
+    work()
+    from bot.roster import DEMO
+    with rt.db.session() as db:
+        import_csv(db, DEMO, rt.now())
+    assert people(rt)["+8801711000001"][2:4] == ("en", "whatsapp")

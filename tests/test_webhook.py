@@ -203,3 +203,17 @@ def test_database_down_spools_the_message_and_replays_it(rt, roster, tw, work, t
     assert count(rt, direction="in") == 1
     assert len(twilio.messages()) == 2
     assert spool.replay() == 0
+
+
+def test_a_message_that_cannot_be_handled_is_left_for_a_human_once(rt, roster, tw, clock, caplog):
+    tw.sms(TEACHER, "hi")
+    rt.queue("inbound").empty()  # pretend every handling attempt was lost
+    for _ in range(inbound.SWEEP_MAX_ATTEMPTS):
+        clock.advance(minutes=5)
+        assert inbound.sweep() == 1
+        rt.queue("inbound").empty()
+    clock.advance(minutes=5)
+    assert inbound.sweep() == 0
+    assert inbound.sweep() == 0
+    assert count(rt, direction="in", status="failed") == 1
+    assert sum("left for a human" in r.getMessage() for r in caplog.records) == 1
