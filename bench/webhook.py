@@ -34,7 +34,7 @@ from bot import runtime  # noqa: E402
 from bot.channels.signature import sign  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import Database  # noqa: E402
-from bot.roster import DEMO, import_csv  # noqa: E402
+from bot.roster import DEMO_NAME, import_csv  # noqa: E402
 from bot.simulate import drain  # noqa: E402
 
 TOKEN = "bench-token"
@@ -76,7 +76,7 @@ def main() -> None:
     Database(db_url).upgrade()
     rt = runtime.Runtime(settings, redis_conn=conn)
     with rt.db.session() as db:
-        import_csv(db, DEMO, rt.now())
+        import_csv(db, rt.settings.flows_dir / DEMO_NAME, rt.now())
     client = create_app({"TESTING": True}, rt=rt).test_client()
 
     def healthz():

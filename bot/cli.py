@@ -36,12 +36,12 @@ def _bootstrap(rt: runtime.Runtime, demo: bool) -> None:
     rt.db.upgrade()
     if not demo:
         return
-    from .roster import DEMO, import_csv
+    from .roster import DEMO_NAME, import_csv
 
     with rt.db.session() as db:
         if db.execute(select(func.count(Person.id))).scalar():
             return
-        report = import_csv(db, DEMO, rt.now())
+        report = import_csv(db, rt.settings.flows_dir / DEMO_NAME, rt.now())
     click.echo(f"demo roster loaded: {report.summary()}")
 
 

@@ -128,6 +128,9 @@ def parse_flow(text: str, path: Path | str = "<flow>", actions=None) -> Flow:
 
 def load_flows(directory: Path, actions=None) -> dict[str, Flow]:
     """Every flows/*.yaml (not content/), keyed by flow id."""
+    if not Path(directory).is_dir():
+        raise FlowError(directory, None, "no such directory: set SATHI_FLOWS, or install the "
+                        "project from its checkout (pip install -e .)")
     flows: dict[str, Flow] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
         if path.name.startswith("_") or path.name == "keywords.yaml":

@@ -21,7 +21,7 @@ from .phones import InvalidPhone, e164
 
 COLUMNS = ("phone", "name", "role", "school_emis", "school_name", "upazila", "district",
            "language", "channel")
-DEMO = Path(__file__).resolve().parent.parent / "flows" / "demo_roster.csv"
+DEMO_NAME = "demo_roster.csv"  # in the flows directory: `sathi serve` loads it on first start
 
 
 @dataclass

@@ -177,9 +177,9 @@ def work(rt):
 @pytest.fixture
 def roster(rt):
     """The demo roster, imported."""
-    from bot.roster import DEMO, import_csv
+    from bot.roster import DEMO_NAME, import_csv
 
     with rt.db.session() as db:
-        report = import_csv(db, DEMO, rt.now())
+        report = import_csv(db, rt.settings.flows_dir / DEMO_NAME, rt.now())
     assert not report.errors
     return report

@@ -79,7 +79,7 @@ def test_reimport_keeps_what_a_person_chose_in_onboarding(rt, roster, tw, work, 
     for text in ("hi", "2", "2"):  # English, WhatsApp
         tw.sms("+8801711000001", text)
     work()
-    from bot.roster import DEMO
+    from bot.roster import DEMO_NAME
     with rt.db.session() as db:
-        import_csv(db, DEMO, rt.now())
+        import_csv(db, rt.settings.flows_dir / DEMO_NAME, rt.now())
     assert people(rt)["+8801711000001"][2:4] == ("en", "whatsapp")
