@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -118,6 +119,8 @@ def simulate(phone: str, texts: tuple[str, ...], channel: str):
         phone = e164(phone)
     except InvalidPhone as e:
         raise click.BadParameter(str(e), param_hint="--phone") from None
+    logs.setup()
+    logging.getLogger().setLevel(logging.WARNING)  # the chat, not the log, on this terminal
     # replies stay in the local outbox, and the simulator works its own queues: it never texts a
     # real phone and never takes another person's jobs, even beside a running service
     settings = dataclasses.replace(Settings.from_env(), twilio_account_sid=None)

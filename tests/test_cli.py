@@ -29,6 +29,7 @@ def test_simulate_on_embedded_defaults_prints_replies_with_channel_and_segments(
     env = embedded_env(tmp_path)
     out = sathi(["simulate", "--phone", "01711000001", "--text", "hi", "--text", "২"], env)
     assert out.returncode == 0, out.stderr
+    assert "INFO" not in out.stderr  # the terminal shows the chat, not the log
     lines = out.stdout.splitlines()
     assert "demo roster loaded: 5 added" in lines[0]
     assert lines[1] == "> hi"
