@@ -1,5 +1,4 @@
 """Waits that run out are found from the database; sends that Twilio defers are retried."""
-from datetime import timedelta
 
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
@@ -80,7 +79,6 @@ def test_429_is_retried_later_with_the_replies_behind_it_in_order(rt, roster, tw
 
 def test_a_reply_whose_job_was_lost_is_swept(rt, roster, tw, work, twilio, clock, redis_conn):
     tw.sms(TEACHER, "hi")
-    from bot.simulate import drain
     from rq import SimpleWorker
     SimpleWorker([rt.queue("inbound")], connection=rt.redis).work(burst=True)  # handle only
     redis_conn.flushdb()  # the send job is lost
