@@ -14,6 +14,7 @@ import logging
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+from rq import Retry
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # sends tried before a message is marked failed
 BACKOFF_CAP = 600.0  # seconds; retry delays double from the provider's hint up to this
+SEND_RETRY = Retry(max=3, interval=[5, 30, 120])  # the person's turn lock was busy
 SWEEP_GRACE = timedelta(minutes=2)  # a queued reply this late past its due time lost its job
 EARLY_STATUS_TTL = 3600  # seconds a status callback that beat its send is kept in Redis
 
@@ -48,7 +50,7 @@ def queue_text(db: Session, *, person: Person | None, address: str, channel: str
 def enqueue(message_ids: list[int]) -> None:
     """One job for one turn's replies, so they leave in the order they were written."""
     if message_ids:
-        runtime.current().queue("outbound").enqueue(send, list(message_ids),
+        runtime.current().queue("outbound").enqueue(send, list(message_ids), retry=SEND_RETRY,
                                                     job_id=f"send-{message_ids[0]}-0")
 
 
