@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from rq import Retry
 
 from . import engine, outbox, runtime, session
 from .actions import ACTIONS, Context
@@ -34,7 +33,6 @@ START_ALREADY = N_("keyword.start_already")
 HELP = outbox.HELP
 UNKNOWN_NUMBER = N_("common.unknown_number")
 NO_FLOW = N_("common.no_flow")
-HANDLE_RETRY = Retry(max=3, interval=[5, 30, 120])  # a busy person lock, a database blip
 SWEEP_MAX_ATTEMPTS = 5  # times a recorded message is re-enqueued before it is left for a human
 UNKNOWN_REPLY_EVERY = timedelta(hours=24)  # an unknown number is told how to join once a day
 CONTACT_FIELDS = {"language": LANGUAGES, "channel": CHANNELS}  # what a flow may set on a person
@@ -71,7 +69,7 @@ def accept(inc: Incoming) -> bool:
         log.info("duplicate %s from %s ignored", inc.sid, mask(inc.sender))
         return False
     try:
-        rt.queue("inbound").enqueue(handle, msg.id, job_id=f"in-{msg.id}", retry=HANDLE_RETRY)
+        rt.queue("inbound").enqueue(handle, msg.id, job_id=f"in-{msg.id}", retry=session.BUSY_RETRY)
     except Exception:  # Redis down: the message is recorded; `sweep` enqueues it later
         log.exception("could not enqueue inbound message %s; it will be swept", msg.id)
     return True
@@ -265,7 +263,7 @@ def expire_due() -> int:
                                                   FlowRun.timeout_at <= rt.now())).scalars().all()
     q = rt.queue("default")
     for run_id in ids:
-        q.enqueue(expire, run_id, job_id=f"expire-{run_id}", retry=HANDLE_RETRY)
+        q.enqueue(expire, run_id, job_id=f"expire-{run_id}", retry=session.BUSY_RETRY)
     return len(ids)
 
 
@@ -290,5 +288,5 @@ def sweep(older_than: timedelta = timedelta(minutes=1)) -> int:
                       "human (status failed)", mid, SWEEP_MAX_ATTEMPTS)
     q = rt.queue("inbound")
     for mid in ids:
-        q.enqueue(handle, mid, job_id=f"in-{mid}", retry=HANDLE_RETRY)
+        q.enqueue(handle, mid, job_id=f"in-{mid}", retry=session.BUSY_RETRY)
     return len(ids)

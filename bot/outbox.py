@@ -14,7 +14,6 @@ import logging
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from rq import Retry
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -30,7 +29,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # sends tried before a message is marked failed
 BACKOFF_CAP = 600.0  # seconds; retry delays double from the provider's hint up to this
-SEND_RETRY = Retry(max=3, interval=[5, 30, 120])  # the person's turn lock was busy
 SWEEP_GRACE = timedelta(minutes=2)  # a queued reply this late past its due time lost its job
 EARLY_STATUS_TTL = 3600  # seconds a status callback that beat its send is kept in Redis
 
@@ -50,7 +48,7 @@ def queue_text(db: Session, *, person: Person | None, address: str, channel: str
 def enqueue(message_ids: list[int]) -> None:
     """One job for one turn's replies, so they leave in the order they were written."""
     if message_ids:
-        runtime.current().queue("outbound").enqueue(send, list(message_ids), retry=SEND_RETRY,
+        runtime.current().queue("outbound").enqueue(send, list(message_ids), retry=session.BUSY_RETRY,
                                                     job_id=f"send-{message_ids[0]}-0")
 
 
@@ -63,23 +61,18 @@ def send(message_ids: list[int]) -> list[str]:
     statuses: list[str] = []
     with session.locked(rt.redis, person_id) if person_id else nullcontext():
         for i, mid in enumerate(message_ids):
-            status, delay = _send_one(rt, mid)
+            status, retry = _send_one(rt, mid)
             statuses.append(status)
-            if delay is not None:  # this one and those behind it wait, to keep their order
-                rest = message_ids[i:]
-                rt.queue("outbound").enqueue_in(timedelta(seconds=delay), send, rest,
-                                                job_id=f"send-{mid}-{_attempts(rt, mid)}")
+            if retry is not None:  # this one and those behind it wait, to keep their order
+                delay, attempts = retry
+                rt.queue("outbound").enqueue_in(timedelta(seconds=delay), send, message_ids[i:],
+                                                job_id=f"send-{mid}-{attempts}")
                 break
     return statuses
 
 
-def _attempts(rt: runtime.Runtime, message_id: int) -> int:
-    with rt.db.session() as db:
-        return db.get(Message, message_id).attempts
-
-
-def _send_one(rt: runtime.Runtime, message_id: int) -> tuple[str, float | None]:
-    """(new status, seconds to wait before retrying or None)."""
+def _send_one(rt: runtime.Runtime, message_id: int) -> tuple[str, tuple[float, int] | None]:
+    """(new status, (seconds to wait, attempts so far) when it is to be retried, else None)."""
     now = rt.now()
     with rt.db.session() as db:
         claimed = db.execute(
@@ -100,7 +93,7 @@ def _send_one(rt: runtime.Runtime, message_id: int) -> tuple[str, float | None]:
 
     result = rt.adapter(msg.channel).send(outgoing)
 
-    delay = None
+    retry = None
     with rt.db.session() as db:
         msg = db.get(Message, message_id)
         msg.updated_at = now = rt.now()
@@ -112,6 +105,7 @@ def _send_one(rt: runtime.Runtime, message_id: int) -> tuple[str, float | None]:
                 _apply_status(msg, status, code, now)
         elif isinstance(result, RetryLater) and attempts < MAX_ATTEMPTS:
             delay = min(BACKOFF_CAP, result.after * 2 ** (attempts - 1))
+            retry = (delay, attempts)
             msg.status, msg.error_code = "queued", result.code
             msg.next_attempt_at = now + timedelta(seconds=delay)
         else:
@@ -122,7 +116,7 @@ def _send_one(rt: runtime.Runtime, message_id: int) -> tuple[str, float | None]:
                     person.opted_out_at = now
         log.info("message %s to %s: %s%s", message_id, mask(msg.address), msg.status,
                  f" ({msg.error_code})" if msg.error_code else "")
-        return msg.status, delay
+        return msg.status, retry
 
 
 def sweep() -> int:

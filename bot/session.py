@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import redis
+from rq import Retry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,12 @@ def end(run: FlowRun, status: str, now: datetime) -> None:
 
 
 class Busy(RuntimeError):
-    """Another worker holds the person's turn; the job is retried later (RQ Retry)."""
+    """Another worker holds the person's turn; the job is retried later (BUSY_RETRY)."""
+
+
+BUSY_RETRY = Retry(max=3, interval=[5, 30, 120])
+"""How RQ retries a job that found the person busy (or hit a database blip); sweeps catch
+whatever is still left after that."""
 
 
 @contextmanager
