@@ -1,4 +1,9 @@
-"""Named actions a flow can call. Each takes the context of one person's turn."""
+"""Named actions a flow can call. Each takes the context of one person's turn.
+
+An action may return a dict of run fields it worked out (a summary, this week's activity); the
+messages said after it in the same turn can name them as {placeholders}, and later turns see them
+in the run's fields. Returning None changes no field.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,6 +29,6 @@ def finish_onboarding(ctx: Context) -> None:
         ctx.person.onboarded_at = ctx.now
 
 
-ACTIONS: dict[str, Callable[..., None]] = {
+ACTIONS: dict[str, Callable[..., dict | None]] = {
     "finish_onboarding": finish_onboarding,
 }

@@ -122,6 +122,7 @@ class Turn:
         self.db, self.msg, self.now = db, msg, now
         self.person = db.get(Person, msg.person_id) if msg.person_id else None
         self.replies: list[Message] = []
+        self.run_fields: dict = {}  # the active run's fields, which messages may name: {title}
 
     def run(self) -> None:
         person, text = self.person, self.msg.body
@@ -164,7 +165,7 @@ class Turn:
     def say(self, key: str, language: str | None = None) -> None:
         person = self.person
         language = language or (person.language if person else "bn")
-        params = {"name": person.name} if person else {}
+        params = {**self.run_fields, "name": person.name} if person else {}
         body = self.rt.catalogues.text(key, language, **params)
         self.replies.append(outbox.queue_text(
             self.db, person=person, address=self.msg.address, channel=self.msg.channel,
@@ -199,6 +200,7 @@ class Turn:
     def apply(self, run: FlowRun, new_session: dict, events) -> None:
         """Act on the engine's events, in order: fields, answers, actions, replies."""
         run.session = new_session
+        self.run_fields = new_session["fields"]
         ctx = Context(db=self.db, person=self.person, run=run, now=self.now)
         for ev in events:
             if isinstance(ev, MsgCreated):
@@ -206,7 +208,10 @@ class Turn:
             elif isinstance(ev, FieldSet):
                 self._set(run, ev.name, ev.value)
             elif isinstance(ev, ActionCalled):
-                ACTIONS[ev.name](ctx, **ev.args)
+                computed = ACTIONS[ev.name](ctx, **ev.args)
+                if computed:  # fields an action works out, for the messages after it to name
+                    self.run_fields = {**self.run_fields, **computed}
+                    run.session = {**run.session, "fields": self.run_fields}
             elif isinstance(ev, InputExpected):
                 run.timeout_at = ev.timeout_at
             elif isinstance(ev, FlowEnded):
