@@ -55,6 +55,14 @@ class Settings:
     tz: str = field(metadata={
         "env": "TZ",
         "doc": "Time zone of the school day, for the weekly schedules (Asia/Dhaka)."})
+    send_window: str = field(metadata={
+        "env": "SATHI_SEND_WINDOW",
+        "doc": "Local time (TZ) in which scheduled messages to teachers go out, on school days "
+               "(Sunday-Thursday, not holidays). Default 09:00-19:00."})
+    holidays_file: Path = field(metadata={
+        "env": "SATHI_HOLIDAYS",
+        "doc": "The holiday calendar (YAML); default flows/calendar/holidays.yaml. Update it "
+               "each year."})
     instance_dir: Path = field(metadata={
         "env": "SATHI_INSTANCE",
         "doc": "Where the embedded database and Redis keep their files."})
@@ -68,6 +76,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         instance = Path(_env("SATHI_INSTANCE", str(ROOT / "instance")))
+        flows = Path(_env("SATHI_FLOWS", str(ROOT / "flows")))
         values = dict(
             database_url=_env("DATABASE_URL", f"sqlite:///{instance / 'sathi.db'}"),
             redis_url=_env("REDIS_URL"),
@@ -79,9 +88,11 @@ class Settings:
             public_base_url=_env("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/"),
             rasa_url=_env("RASA_URL"),
             tz=_env("TZ", "Asia/Dhaka"),
+            send_window=_env("SATHI_SEND_WINDOW", "09:00-19:00"),
             instance_dir=instance,
-            flows_dir=Path(_env("SATHI_FLOWS", str(ROOT / "flows"))),
+            flows_dir=flows,
             locales_dir=Path(_env("SATHI_LOCALES", str(ROOT / "locales"))),
+            holidays_file=Path(_env("SATHI_HOLIDAYS", str(flows / "calendar" / "holidays.yaml"))),
         )
         values.update(overrides)
         return cls(**values)

@@ -45,9 +45,12 @@ def duration(spec: str) -> timedelta:
     return timedelta(**{_UNITS[spec[-1]]: int(spec[:-1])})
 
 
-def start(flow: Flow, contact: dict, channel: str, now: datetime) -> tuple[dict, list[Event]]:
+def start(flow: Flow, contact: dict, channel: str, now: datetime,
+          fields: dict | None = None) -> tuple[dict, list[Event]]:
+    """Start a flow; `fields` are what the starter already knows (this week's activity)."""
     session = {"flow": flow.id, "node": None, "status": "active", "channel": channel,
-               "contact": dict(contact), "fields": {}, "tries": {}, "timeout_at": None}
+               "contact": dict(contact), "fields": dict(fields or {}), "tries": {},
+               "timeout_at": None}
     events: list[Event] = []
     _enter(flow, session, flow.start, now, events)
     return session, events
@@ -95,10 +98,13 @@ def _enter(flow: Flow, session: dict, name: str, now: datetime, events: list[Eve
         _effects(session, node, events)
         if "wait" in node:
             session["status"] = "waiting"
-            spec = node["wait"].get("timeout")
-            timeout_at = now + duration(spec) if spec else None
+            wait = node["wait"]
+            if "until" in wait:  # a time a field holds, e.g. one a `snooze` action works out
+                timeout_at = _parse_time(session["fields"].get(wait["until"]) or None)
+            else:
+                timeout_at = now + duration(wait["timeout"]) if "timeout" in wait else None
             session["timeout_at"] = timeout_at.isoformat() if timeout_at else None
-            events.append(InputExpected(node=name, timeout_at=timeout_at))
+            events.append(InputExpected(node=name, timeout_at=timeout_at, until=wait.get("until")))
             return
         route = next((r for r in node.get("routes", []) if _matches(r, Input(), session)), None)
         if route is not None:

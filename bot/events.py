@@ -25,6 +25,8 @@ class InputExpected(Event):
     type = "input_expected"
     node: str
     timeout_at: datetime | None = None
+    # the field that holds the deadline, when an action later in the turn may still set it
+    until: str | None = None
 
 
 @dataclass(frozen=True)

@@ -117,10 +117,17 @@ def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
 class Turn:
     """One inbound message acted on: keywords, then the flow. Collects replies to send."""
 
-    def __init__(self, db: Session, msg: Message, now: datetime):
+    def __init__(self, db: Session, msg: Message | None, now: datetime,
+                 person: Person | None = None, channel: str | None = None):
+        """A turn answers `msg`; a turn we begin ourselves (a campaign, a timeout) has no
+        message and speaks to `person` on `channel`."""
         self.rt = runtime.current()
         self.db, self.msg, self.now = db, msg, now
-        self.person = db.get(Person, msg.person_id) if msg.person_id else None
+        if msg is not None:
+            self.person = db.get(Person, msg.person_id) if msg.person_id else None
+            self.address, self.channel = msg.address, msg.channel
+        else:
+            self.person, self.address, self.channel = person, person.phone, channel
         self.replies: list[Message] = []
         self.run_fields: dict = {}  # the active run's fields, which messages may name: {title}
 
@@ -168,29 +175,31 @@ class Turn:
         params = {**self.run_fields, "name": person.name} if person else {}
         body = self.rt.catalogues.text(key, language, **params)
         self.replies.append(outbox.queue_text(
-            self.db, person=person, address=self.msg.address, channel=self.msg.channel,
+            self.db, person=person, address=self.address, channel=self.channel,
             key=key, body=body, now=self.now))
 
     def _unknown(self) -> None:
         since = self.now - UNKNOWN_REPLY_EVERY
         told = self.db.execute(select(Message.id).where(
-            Message.direction == "out", Message.address == self.msg.address,
+            Message.direction == "out", Message.address == self.address,
             Message.key == UNKNOWN_NUMBER, Message.created_at >= since).limit(1)).first()
         if told is None:
             self.say(UNKNOWN_NUMBER, language="bn")
 
-    def _start(self, flow_id: str) -> None:
-        """Start a flow; whatever run was active ends, so a person never has two."""
-        self._interrupt()
+    def _start(self, flow_id: str, fields: dict | None = None) -> FlowRun:
+        """Start a flow; whatever run was active ends, so a person never has two waiting."""
         flow = self.rt.flows[flow_id]
         p = self.person
         contact = {"name": p.name, "role": p.role, "language": p.language, "channel": p.channel}
-        new_session, events = engine.start(flow, contact, self.msg.channel, self.now)
+        new_session, events = engine.start(flow, contact, self.channel, self.now, fields)
+        if new_session["status"] == "waiting":
+            self._interrupt()  # a flow that only says something leaves the active one be
         run = FlowRun(person_id=p.id, flow=flow.id, status=session.ACTIVE, session=new_session,
                       started_at=self.now)
         self.db.add(run)
         self.db.flush()
         self.apply(run, new_session, events)
+        return run
 
     def _interrupt(self) -> None:
         run = session.active_run(self.db, self.person.id)
@@ -214,6 +223,10 @@ class Turn:
                     run.session = {**run.session, "fields": self.run_fields}
             elif isinstance(ev, InputExpected):
                 run.timeout_at = ev.timeout_at
+                if ev.until and ev.timeout_at is None and self.run_fields.get(ev.until):
+                    # the deadline an action in this turn worked out (snooze: "ask me later")
+                    run.timeout_at = datetime.fromisoformat(self.run_fields[ev.until])
+                    run.session = {**run.session, "timeout_at": run.timeout_at.isoformat()}
             elif isinstance(ev, FlowEnded):
                 session.end(run, ev.status, self.now)
 
@@ -243,14 +256,12 @@ def expire(run_id: int) -> int:
                 FlowRun.timeout_at <= now)).scalar_one_or_none()
             if run is None:
                 return 0
-            # replies to a timeout go out on the channel of the conversation
-            last_in = db.execute(select(Message).where(Message.person_id == person_id,
-                                                       Message.direction == "in")
-                                 .order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
-            if last_in is None or db.get(Person, person_id).opted_out:
+            person = db.get(Person, person_id)
+            if person.opted_out:
                 session.end(run, "interrupted", now)
                 return 0
-            turn = Turn(db, last_in, now)
+            # replies to a timeout go out on the channel the conversation is on
+            turn = Turn(db, None, now, person=person, channel=run.session["channel"])
             new_session, events = engine.resume(rt.flows[run.flow], run.session,
                                                 engine.Input(timeout=True), now)
             turn.apply(run, new_session, events)

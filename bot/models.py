@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, MetaData, String, Text,
+from sqlalchemy import (JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
                         TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -139,3 +139,39 @@ class Answer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     run: Mapped[FlowRun] = relationship(back_populates="answers")
+
+
+class CampaignRun(Base):
+    """One weekly campaign message for one person: planned once, sent at most once.
+
+    The unique (campaign, week, person) key is what makes a campaign safe to run twice, or on
+    two workers at once: planning inserts what is missing, and a send claims its row first.
+    """
+
+    __tablename__ = "campaign_run"
+    __table_args__ = (UniqueConstraint("campaign", "week", "person_id", name="uq_campaign_run_once"),
+                      Index("ix_campaign_run_due", "status", "planned_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(16))  # nudge | reminder | reflection
+    week: Mapped[str] = mapped_column(String(8))  # school week, "2026-W48"
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    # planned -> queued (a job has it) -> sent | skipped (note says why)
+    status: Mapped[str] = mapped_column(String(16))
+    planned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activity: Mapped[str | None] = mapped_column(String(16))  # content activity id, "3.2"
+    variant: Mapped[str | None] = mapped_column(String(16))  # nudge: normal | after_skip | encourage
+    note: Mapped[str | None] = mapped_column(String(32))
+    flow_run_id: Mapped[int | None] = mapped_column(ForeignKey("flow_run.id"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Cycle(Base):
+    """Where a teacher is in the weekly cycle: the next activity, and weeks gone by untried."""
+
+    __tablename__ = "cycle"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # activities nudged so far
+    missed: Mapped[int] = mapped_column(Integer, default=0)  # weeks running not tried or unanswered
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
