@@ -173,6 +173,86 @@ def roster_import(path: Path):
         sys.exit(1)
 
 
+@main.group()
+def campaign():
+    """The weekly cycle: nudge, reminder, reflection."""
+
+
+def _local(rt: runtime.Runtime, moment) -> str:
+    return rt.calendar.local(moment).strftime("%a %Y-%m-%d %H:%M") if moment else "-"
+
+
+@campaign.command("list")
+@click.option("--week", help="School week, e.g. 2026-W48 (default: this week).")
+def campaign_list(week: str | None):
+    """What runs when, this week's progress, and each campaign's next run."""
+    from .campaign import CAMPAIGNS, next_runs, status, when
+
+    rt = runtime.current()
+    rt.db.upgrade()
+    now = rt.now()
+    week = _week(rt, week, now)
+    upcoming, progress = next_runs(rt.calendar, now), status(rt, week)
+    s = rt.settings
+    click.echo(f"week {week} · window {s.send_window} {s.tz} · school days "
+               + (", ".join(d.strftime("%a %d %b") for d in rt.calendar.week_days(week)) or "none"))
+    for name, c in CAMPAIGNS.items():
+        span = when(rt.calendar, c, week)
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(progress[name].items())) or "not planned"
+        click.echo(f"{name:<10} {c.what}
+{'':<10} this week: "
+                   f"{_local(rt, span[0]) if span else 'no day this week'} · {counts} · "
+                   f"next run: {_local(rt, upcoming[name])}")
+
+
+def _week(rt: runtime.Runtime, week: str | None, now) -> str:
+    from .calendar import CalendarError, parse_week
+
+    if week is None:
+        return rt.calendar.week_of(now)
+    try:
+        parse_week(week)
+    except CalendarError as e:
+        raise click.BadParameter(str(e), param_hint="--week") from None
+    return week
+
+
+@campaign.command("run")
+@click.argument("name", type=click.Choice(["nudge", "reminder", "reflection"]))
+@click.option("--week", help="School week, e.g. 2026-W48 (default: this week).")
+@click.option("--now", "now_flag", is_flag=True,
+              help="Send now, outside the sending window too (opted-out teachers never get it).")
+def campaign_run(name: str, week: str | None, now_flag: bool):
+    """Run one campaign by hand: plan what is missing, send what is due, and summarise."""
+    from . import campaign as campaigns
+
+    rt = runtime.current()
+    rt.db.upgrade()
+    now = rt.now()
+    week = _week(rt, week, now)
+    report = campaigns.plan(rt, name, week, now, immediately=now_flag)
+    batches: list[list[int]] = []
+    claimed = campaigns.dispatch(rt, now, force=now_flag, hand_over=batches.append)
+    outcomes: dict[str, int] = {}
+    # the claimed rows are delivered here, in this process, so the operator sees them go;
+    # their messages go to the outbox queue, which the workers send at the senders' rates
+    with click.progressbar(length=claimed, label=f"{name} {week}") as bar:
+        for ids in batches:
+            for outcome, n in campaigns.deliver(ids).items():
+                outcomes[outcome] = outcomes.get(outcome, 0) + n
+            bar.update(len(ids))
+    progress = campaigns.status(rt, week)[name]
+    click.echo(f"{name} {week}: {report.planned} planned now ({report.already} already were); "
+               f"{claimed} due: " + (", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+                                     or "none") + "; this week so far: "
+               + ", ".join(f"{k} {v}" for k, v in sorted(progress.items())))
+    if report.start and not now_flag and report.start > now:
+        click.echo(f"the rest go out from {_local(rt, report.start)} to {_local(rt, report.end)}")
+    elif report.start is None and not now_flag:
+        click.echo("nothing to plan: this campaign has no day left in that week "
+                   "(use --now to send anyway)")
+
+
 @main.group("db")
 def db_group():
     """The database schema."""

@@ -149,14 +149,14 @@ class Turn:
             if kind == "start":
                 person.opted_out_at = None
                 if person.onboarded_at is None:
-                    self._start(ONBOARDING)
+                    self.start_flow(ONBOARDING)
                 else:
                     self.say(START_CONFIRMED)
             # anything else from an opted-out person is recorded and left unanswered
         elif kind == "start" and person.onboarded_at is not None:
             self.say(START_ALREADY)
         elif kind == "start":
-            self._start(ONBOARDING)
+            self.start_flow(ONBOARDING)
         else:
             run = session.active_run(self.db, person.id)
             if run is not None:
@@ -165,7 +165,7 @@ class Turn:
                 new_session, events = engine.resume(flow, run.session, inp, self.now)
                 self.apply(run, new_session, events)
             elif person.onboarded_at is None:
-                self._start(ONBOARDING)
+                self.start_flow(ONBOARDING)
             else:
                 self.say(NO_FLOW)
 
@@ -186,7 +186,7 @@ class Turn:
         if told is None:
             self.say(UNKNOWN_NUMBER, language="bn")
 
-    def _start(self, flow_id: str, fields: dict | None = None) -> FlowRun:
+    def start_flow(self, flow_id: str, fields: dict | None = None) -> FlowRun:
         """Start a flow; whatever run was active ends, so a person never has two waiting."""
         flow = self.rt.flows[flow_id]
         p = self.person

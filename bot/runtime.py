@@ -12,6 +12,8 @@ from typing import Callable
 import redis
 from rq import Queue
 
+from .calendar import Calendar
+from .calendar import load as load_calendar
 from .channels.base import Adapter
 from .channels.loopback import LoopbackAdapter
 from .config import Settings
@@ -48,6 +50,9 @@ class Runtime:
         self.flows: dict[str, Flow] = load_flows(settings.flows_dir, actions=set(ACTIONS))
         self.catalogues: Catalogues = catalogues(str(settings.locales_dir))
         self.keywords: Keywords = keywords(str(settings.flows_dir / "keywords.yaml"))
+        # school days, holidays and the sending window; a broken holiday file stops start-up
+        self.calendar: Calendar = load_calendar(str(settings.holidays_file), settings.tz,
+                                                settings.send_window)
         self._adapters: dict[str, Adapter] = {}
 
     @property

@@ -1,13 +1,13 @@
 """Periodic jobs, registered with RQ's CronScheduler (`sathi cron`, started by `sathi serve`).
 
-Weekly campaigns join this list in the teachers' weekly cycle issue; each job must be safe to
-run twice, because two schedulers may be up during a deploy.
+Each job must be safe to run twice, because two schedulers may be up during a deploy: the
+campaign jobs plan and claim rows in the database, so a second run finds nothing to do.
 """
 from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from . import inbound, outbox, spool
+from . import campaign, inbound, outbox, spool
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
 REPLAY_EVERY = 30  # seconds between tries to replay messages spooled while the database was down
@@ -23,4 +23,8 @@ def register(scheduler: CronScheduler) -> CronScheduler:
                        name="replay-spool")
     scheduler.register(inbound.expire_due, queue_name="default", interval=EXPIRE_EVERY,
                        name="expire-waits")
+    scheduler.register(campaign.plan_due, queue_name="default", interval=campaign.PLAN_EVERY,
+                       name="plan-campaigns")
+    scheduler.register(campaign.dispatch, queue_name="default", interval=campaign.DISPATCH_EVERY,
+                       name="dispatch-campaigns")
     return scheduler
