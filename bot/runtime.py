@@ -17,6 +17,7 @@ from .calendar import load as load_calendar
 from .channels.base import Adapter
 from .channels.loopback import LoopbackAdapter
 from .config import Settings
+from .content import Content, load_content
 from .db import Database
 from .definition import Flow, load_flows
 from .i18n import Catalogues, catalogues
@@ -48,6 +49,7 @@ class Runtime:
         from .actions import ACTIONS  # actions use the runtime; import late
 
         self.flows: dict[str, Flow] = load_flows(settings.flows_dir, actions=set(ACTIONS))
+        self.content: Content = load_content(settings.flows_dir / "content")
         self.catalogues: Catalogues = catalogues(str(settings.locales_dir))
         self.keywords: Keywords = keywords(str(settings.flows_dir / "keywords.yaml"))
         # school days, holidays and the sending window; a broken holiday file stops start-up

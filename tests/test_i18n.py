@@ -8,11 +8,18 @@ from babel.messages.pofile import read_po
 
 from bot.channels.segments import count
 from bot.config import ROOT
+from bot.content import activity_fields, load_content
 from bot.i18n import Catalogues, ascii_digits, bengali_digits
 
 LOCALES = ROOT / "locales"
 MAX_SEGMENTS = 2  # a reply costs at most two SMS segments in either language
-SAMPLE = {"name": "মোঃ করিম উদ্দিন"}
+CONTENT = load_content(ROOT / "flows" / "content")
+
+
+def samples(lang):
+    """Params for every message: a long name, a time and day, and each activity's texts."""
+    other = {"name": "মোঃ করিম উদ্দিন", "time": "15:00", "day": "বৃহস্পতিবার"}
+    return [{**other, **activity_fields(a, lang)} for a in CONTENT.activities]
 
 
 def catalog(lang):
@@ -59,8 +66,8 @@ def test_placeholders_agree_and_each_message_fits_two_segments(key):
     assert set(re.findall(r"{(\w+)}", bn)) == set(re.findall(r"{(\w+)}", en))
     cats = Catalogues(LOCALES)
     for lang in ("bn", "en"):
-        params = {k: v for k, v in SAMPLE.items() if "{" + k + "}" in catalog(lang)[key].string}
-        assert count(cats.text(key, lang, **params)).segments <= MAX_SEGMENTS, lang
+        for params in samples(lang):
+            assert count(cats.text(key, lang, **params)).segments <= MAX_SEGMENTS, lang
 
 
 def test_bangla_output_gets_bengali_digits_in_values(tmp_path):

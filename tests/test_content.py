@@ -1,0 +1,87 @@
+"""Content as data: flows/content/*.yaml loads, keeps teaching order, and refuses bad files."""
+import pytest
+
+from bot.config import ROOT
+from bot.content import ContentError, activity_fields, load_content
+
+CONTENT = ROOT / "flows" / "content"
+MODULES = {1: ("গণনা", "Counting"), 2: ("সংখ্যা চেনা", "Number recognition"),
+           3: ("স্থানীয় মান", "Place value"), 4: ("যোগ", "Addition"), 5: ("বিয়োগ", "Subtraction"),
+           6: ("আকার", "Shapes"), 7: ("পরিমাপ", "Measurement"), 8: ("প্যাটার্ন", "Patterns"),
+           9: ("সংখ্যার খেলা", "Numeracy games")}
+
+
+@pytest.fixture(scope="module")
+def content():
+    return load_content(CONTENT)
+
+
+def test_activities_come_in_teaching_order(content):
+    ids = [a.id for a in content.activities]
+    assert ids[:3] == ["1.1", "1.2", "1.3"]
+    assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split(".")))
+    assert content.activity("1.2").module == 1
+    with pytest.raises(KeyError):
+        content.activity("99.1")
+
+
+def test_the_modules_have_their_fixed_titles(content):
+    assert 1 in content.modules
+    for mid, module in content.modules.items():
+        assert (module.title["bn"], module.title["en"]) == MODULES[mid]
+        assert len(module.activities) >= 3
+
+
+def test_activity_fields_are_exactly_the_message_params(content):
+    a = content.activity("1.1")
+    fields = activity_fields(a, "bn-Latn")
+    assert set(fields) == {"module", "title", "description", "materials", "try_it"}
+    assert fields["module"] == 1 and fields["title"] == a.title["bn-Latn"]
+    assert activity_fields(a, "en")["try_it"] == a.try_it["en"]
+
+
+def write(tmp_path, text, name="modules.yaml"):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+GOOD = """modules:
+  - id: 1
+    title: {bn: গণনা, en: Counting, bn-Latn: Gonona}
+    activities:
+      - id: "1.1"
+        title: {bn: ক, en: A, bn-Latn: K}
+        description: {bn: ক, en: A, bn-Latn: K}
+        materials: {bn: ক, en: A, bn-Latn: K}
+        try_it: {bn: ক, en: A, bn-Latn: K}
+"""
+
+
+def test_a_missing_translation_falls_back_to_bangla(tmp_path):
+    content = load_content(write(tmp_path, GOOD.replace(", en: A, bn-Latn: K}", "}", 1)))
+    assert activity_fields(content.activity("1.1"), "bn-Latn")["title"] == "ক"
+
+
+@pytest.mark.parametrize("bad, line, reason", [
+    (GOOD.replace("try_it: {bn: ক, en: A, bn-Latn: K}", "try_it: {en: A}"), 9,
+     "'bn' is a required property"),
+    (GOOD.replace('id: "1.1"', 'id: "2.1"'), 5, "activity 2.1 is in module 1"),
+    (GOOD.replace('id: "1.1"', 'id: 1.1'), 5, "is not of type 'string'"),
+    (GOOD.replace("materials:", "material:"), 5, "'materials' is a required property"),
+    (GOOD.replace("title: {bn: ক", "title: {bn: ক, fr: B"), 6, "Additional properties"),
+    (GOOD + "  - id: 1\n    title: {bn: ক}\n    activities: []\n", 12, "should be non-empty"),
+    (GOOD.replace("    activities:", "   activities:"), None, "not valid YAML"),
+])
+def test_a_bad_file_is_refused_with_file_line_reason(tmp_path, bad, line, reason):
+    with pytest.raises(ContentError) as e:
+        load_content(write(tmp_path, bad))
+    path = tmp_path / "modules.yaml"
+    assert str(e.value).startswith(f"{path}:{line}:" if line else f"{path}")
+    assert reason in str(e.value)
+
+
+def test_ids_are_unique_across_files(tmp_path):
+    write(tmp_path, GOOD)
+    write(tmp_path, GOOD, "more.yaml")
+    with pytest.raises(ContentError, match=r"more.yaml:2: module 1 is defined twice \(also .*modules.yaml:2\)"):
+        load_content(tmp_path)
