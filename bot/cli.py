@@ -199,8 +199,7 @@ def campaign_list(week: str | None):
     for name, c in CAMPAIGNS.items():
         span = when(rt.calendar, c, week)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(progress[name].items())) or "not planned"
-        click.echo(f"{name:<10} {c.what}
-{'':<10} this week: "
+        click.echo(f"{name:<10} {c.what}\n{'':<10} this week: "
                    f"{_local(rt, span[0]) if span else 'no day this week'} · {counts} · "
                    f"next run: {_local(rt, upcoming[name])}")
 
