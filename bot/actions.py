@@ -41,27 +41,32 @@ DAY_KEYS = {6: N_("day.sunday"), 0: N_("day.monday"), 1: N_("day.tuesday"),
             5: N_("day.saturday")}
 HOUR_KEYS = ((12, N_("time.morning")), (15, N_("time.midday")), (18, N_("time.afternoon")),
              (24, N_("time.evening")))  # (before this hour, how the hour is said)
+WHEN_TODAY, WHEN_TOMORROW, WHEN_DAY = N_("when.today"), N_("when.tomorrow"), N_("when.day")
 
 
 def snooze(ctx: Context) -> dict:
     """'Later': ask again SNOOZE from now, on the hour, inside the sending window of a school
-    day. Returns the time as fields the messages name: {time} and, on another day, {day}."""
+    day. Returns {snooze_at} for the flow's wait and {when} ("today at 6 pm") for its reply."""
     from . import runtime
 
     rt = runtime.current()
     cal = rt.calendar
     target = ctx.now + SNOOZE
-    target = target.replace(minute=0, second=0, microsecond=0) + (
-        timedelta(hours=1) if target.minute or target.second else timedelta(0))
+    if target.minute or target.second or target.microsecond:
+        target = target.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     at = cal.next_open(target)
     local = cal.local(at)
     language = ctx.person.language
+    text = rt.catalogues.text
     hour_key = next(key for limit, key in HOUR_KEYS if local.hour < limit)
-    hour12 = local.hour % 12 or 12
-    return {"snooze_at": at.isoformat(),
-            "snooze_today": local.date() == cal.local(ctx.now).date(),
-            "time": rt.catalogues.text(hour_key, language, hour=hour12),
-            "day": rt.catalogues.text(DAY_KEYS[local.weekday()], language)}
+    time_ = text(hour_key, language, hour=local.hour % 12 or 12)
+    days = (local.date() - cal.local(ctx.now).date()).days
+    if days in (0, 1):
+        when = text(WHEN_TOMORROW if days else WHEN_TODAY, language, time=time_)
+    else:
+        when = text(WHEN_DAY, language, time=time_,
+                    day=text(DAY_KEYS[local.weekday()], language))
+    return {"snooze_at": at.isoformat(), "when": when}
 
 
 ACTIONS["snooze"] = snooze

@@ -41,8 +41,7 @@ REFLECTION_KEYS = (
     N_("weekly.reflect_not_tried"),
     N_("weekly.reflect_not_tried_thanks"),
     N_("weekly.reflect_retry"),
-    N_("weekly.snoozed_today"),
-    N_("weekly.snoozed_day"),
+    N_("weekly.snoozed"),
 )
 """The reflection conversation's replies (said by the weekly flow), kept in the catalogues here too."""
 NUDGE_KEYS = SCHEDULED_KEYS[:3]  # one of these per week, whichever fits the teacher

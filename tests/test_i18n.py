@@ -18,7 +18,8 @@ CONTENT = load_content(ROOT / "flows" / "content")
 
 def samples(lang):
     """Params for every message: a long name, a time and day, and each activity's texts."""
-    other = {"name": "মোঃ করিম উদ্দিন", "time": "সন্ধ্যা ১২টায়", "day": "বৃহস্পতিবার", "hour": 12}
+    other = {"name": "মোঃ করিম উদ্দিন", "time": "সন্ধ্যা ১২টায়", "day": "বৃহস্পতিবার", "hour": 12,
+             "when": "বৃহস্পতিবার সন্ধ্যা ১২টায়"}
     return [{**other, **activity_fields(a, lang)} for a in CONTENT.activities]
 
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot import inbound
+from bot import campaign, inbound
 from bot.models import FlowRun, Person
 
 HERE = Path(__file__).parent / "testdata" / "transcripts"
@@ -36,10 +36,15 @@ def test_transcript(path, rt, roster, tw, work, twilio, clock):
     clock.current = datetime.fromisoformat(script["clock"])
     seen = 0
     for turn in script["turns"]:
+        if "at" in turn:
+            clock.current = datetime.fromisoformat(turn["at"])
         if "advance" in turn:
             clock.advance(**turn["advance"])
         if turn.get("timeout"):
             _fire_timeout(rt, script["phone"])
+        elif "campaign" in turn:  # what cron does at that moment: plan the week, dispatch
+            campaign.plan(rt, turn["campaign"], rt.calendar.week_of(clock()), clock())
+            campaign.dispatch(rt, clock())
         else:
             tw.sms(script["phone"], turn["send"], channel=script.get("channel", "sms"))
         work()
@@ -49,7 +54,8 @@ def test_transcript(path, rt, roster, tw, work, twilio, clock):
         if UPDATE:
             turn["replies"] = got
         else:
-            assert got == turn["replies"], f"turn {turn.get('send', '(timeout)')!r}"
+            assert got == turn["replies"], \
+                f"turn {turn.get('send', turn.get('campaign', '(timeout)'))!r} at {clock()}"
     if UPDATE:
         path.write_text(yaml.safe_dump(script, allow_unicode=True, sort_keys=False, width=200),
                         encoding="utf-8")
