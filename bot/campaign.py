@@ -157,8 +157,8 @@ def _eligible_ids(rt: runtime.Runtime, now: datetime) -> Iterator[list[int]]:
 def _insert_missing(db: Session, rows: list[dict]) -> int:
     dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(CampaignRun).values(rows).on_conflict_do_nothing(
-        index_elements=["campaign", "week", "person_id"])
-    return db.execute(stmt).rowcount
+        index_elements=["campaign", "week", "person_id"]).returning(CampaignRun.id)
+    return len(db.execute(stmt).all())  # rowcount is -1 for this on some drivers
 
 
 def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
