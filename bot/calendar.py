@@ -68,7 +68,7 @@ def load_holidays(path: Path) -> dict[date, str]:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
+    except (OSError, yaml.YAMLError, ValueError) as e:  # ValueError: a date like 2026-13-01
         raise CalendarError(f"{path}: {e}") from e
     validator = Draft202012Validator(HOLIDAYS_SCHEMA,
                                      format_checker=Draft202012Validator.FORMAT_CHECKER)
