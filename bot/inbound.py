@@ -272,8 +272,12 @@ def expire(run_id: int) -> int:
 
 def expire_due() -> int:
     """RQ cron job: enqueue `expire` for every run whose wait has run out. Planned from the
-    database, so a restart or a flushed Redis loses no timeout."""
+    database, so a restart or a flushed Redis loses no timeout. What a timeout says is sent
+    unasked, so it waits for the sending window: a deadline that passes on Friday evening is
+    acted on at 09:00 on Sunday."""
     rt = runtime.current()
+    if not rt.calendar.in_window(rt.now()):
+        return 0
     with rt.db.session() as db:
         ids = db.execute(select(FlowRun.id).where(FlowRun.status == session.ACTIVE,
                                                   FlowRun.timeout_at <= rt.now())).scalars().all()

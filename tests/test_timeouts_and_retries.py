@@ -17,7 +17,11 @@ def test_a_wait_that_runs_out_fires_once_even_after_redis_is_flushed(rt, roster,
     redis_conn.flushdb()  # a restart that lost every scheduled job
     clock.advance(days=2, hours=23)
     assert inbound.expire_due() == 0  # not yet
-    clock.advance(hours=1)
+    clock.advance(hours=1)  # Friday 10:00: due, but Friday is no school day
+    assert inbound.expire_due() == 0
+    clock.advance(days=1, hours=22, minutes=59)  # Sunday 08:59
+    assert inbound.expire_due() == 0
+    clock.advance(minutes=1)  # Sunday 09:00: the sending window opens
     assert inbound.expire_due() == 1
     assert inbound.expire_due() == 1  # the job has not run yet: enqueued again, same job id
     work()

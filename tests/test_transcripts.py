@@ -26,7 +26,8 @@ def _fire_timeout(rt, phone):
         pid = db.execute(select(Person.id).where(Person.phone == phone)).scalar_one()
         run = db.execute(select(FlowRun).where(FlowRun.person_id == pid,
                                                FlowRun.status == "active")).scalar_one()
-    rt.clock.current = datetime.fromisoformat(run.session["timeout_at"])
+    # a timeout is acted on inside the sending window (09:00-19:00, school days)
+    rt.clock.current = rt.calendar.next_open(datetime.fromisoformat(run.session["timeout_at"]))
     assert inbound.expire_due() == 1
 
 
