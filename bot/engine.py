@@ -45,10 +45,15 @@ def duration(spec: str) -> timedelta:
     return timedelta(**{_UNITS[spec[-1]]: int(spec[:-1])})
 
 
-def start(flow: Flow, contact: dict, channel: str, now: datetime) -> tuple[dict, list[Event]]:
+def start(flow: Flow, contact: dict, channel: str, now: datetime,
+          fields: dict | None = None) -> tuple[dict, list[Event]]:
+    """Start a flow; `fields` are set first (as field_set events), so the start node can route
+    on what the caller already knows (an entry parsed before the flow began)."""
     session = {"flow": flow.id, "node": None, "status": "active", "channel": channel,
                "contact": dict(contact), "fields": {}, "tries": {}, "timeout_at": None}
     events: list[Event] = []
+    if fields:
+        _set(session, fields, events)
     _enter(flow, session, flow.start, now, events)
     return session, events
 

@@ -18,6 +18,7 @@ from .config import Settings
 from .db import Database
 from .definition import Flow, load_flows
 from .i18n import Catalogues, catalogues
+from .levels import Scale, scale
 from .parse import Keywords, keywords
 
 QUEUES = ("inbound", "outbound", "default")
@@ -48,6 +49,7 @@ class Runtime:
         self.flows: dict[str, Flow] = load_flows(settings.flows_dir, actions=set(ACTIONS))
         self.catalogues: Catalogues = catalogues(str(settings.locales_dir))
         self.keywords: Keywords = keywords(str(settings.flows_dir / "keywords.yaml"))
+        self.levels: Scale = scale(str(settings.flows_dir))  # assessment levels and entry words
         self._adapters: dict[str, Adapter] = {}
 
     @property
