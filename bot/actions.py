@@ -43,7 +43,8 @@ def assessment_menu(ctx: Context) -> dict:
     """The one-line level menu of the guided entry: "0=beginner, 1=1-9, ..."."""
     sc, _, language = _scale_and_text(ctx)
     return {"menu": ", ".join(f"{lv.level}={lv.short.get(language, lv.short['en'])}"
-                              for lv in sc.levels)}
+                              for lv in sc.levels),
+            "top": max(sc.numbers_allowed)}  # "0 to {top}" in the guided hints
 
 
 def assessment_read_back(ctx: Context) -> dict:
