@@ -25,8 +25,8 @@ class LevelsError(ValueError):
 @dataclass(frozen=True)
 class Level:
     level: int
-    short: dict  # {"bn": ..., "en": ...}, for the one-line menu
-    name: dict  # for read-backs and summaries
+    short: dict  # {"bn": ..., "en": ...}, for the one-line menu and the read-back
+    name: dict  # the full name, for digests and reports
     module: int  # the AGS module to recommend for a group at this level
     advice: str  # catalogue key of that advice
 

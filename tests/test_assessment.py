@@ -7,6 +7,7 @@ import itertools
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -22,7 +23,7 @@ from bot.config import ROOT
 from bot.definition import parse_flow
 from bot.i18n import Catalogues
 from bot.levels import scale
-from bot.models import Assessment, AssessmentResult, FlowRun, Person, School
+from bot.models import Assessment, AssessmentResult, FlowRun, Person
 
 SCALE = scale(str(ROOT / "flows"))
 FLOW = parse_flow((ROOT / "flows" / "assessment.yaml").read_text("utf-8"), "assessment.yaml",
@@ -193,8 +194,7 @@ def test_csv_export_round_trips_what_was_saved(rt, roster, tmp_path, tw, work):
             assert row["grade"] == ("" if a.grade is None else str(a.grade))
             assert (row["school_emis"], row["school_name"], row["upazila"], row["district"]) == (
                 a.school.emis, a.school.name, a.upazila, a.district)
-            assert row["date"] == a.taken_at.astimezone(
-                __import__("zoneinfo").ZoneInfo("Asia/Dhaka")).date().isoformat()
+            assert row["date"] == a.taken_at.astimezone(ZoneInfo(rt.settings.tz)).date().isoformat()
             assert int(row["teacher"]) == a.person_id
         phones_and_names = {p.phone for p in db.execute(select(Person)).scalars()} | \
             {p.name for p in db.execute(select(Person)).scalars()}
@@ -233,9 +233,9 @@ def _worst_cases(lang):
             changes.append(CATS.text("assessment.change_since", lang, changes=", ".join(parts)))
     advice = [CATS.text(lv.advice, lang) for lv in SCALE.levels]
     base = {"slot": 5, "top": 4, "token": "x" * 15, "count": 25, "bad": 999999, "menu": menu}
-    for key, values in [("assessment.read_back", {"read_back": read_backs, "grade_note": grade_notes}),
-                        ("assessment.read_back_voice", {"read_back": read_backs,
-                                                        "grade_note": grade_notes}),
+    read_back = {"read_back": read_backs, "grade_note": grade_notes}
+    for key, values in [("assessment.read_back", read_back),
+                        ("assessment.read_back_voice", read_back),
                         ("assessment.saved", {"summary": summaries}),
                         ("assessment.follow_up", {"change": changes}),
                         ("assessment.advice", {"advice": advice})]:
@@ -252,3 +252,20 @@ def _worst_cases(lang):
 def test_every_assessment_reply_fits_two_segments_at_its_longest(lang):
     too_long = [(key, text) for key, text in _worst_cases(lang) if count(text).segments > 2]
     assert too_long == []
+
+
+@pytest.mark.parametrize("fields", [{"l1": 2, "l2": 3, "l3": 1, "l4": 1},
+                                    {"l1": 2, "l2": 3, "l3": 1, "l4": 1, "l5": 7},
+                                    {"l1": "2", "l2": 3, "l3": 1, "l4": 1, "l5": 0}])
+def test_save_refuses_an_incomplete_or_invalid_set_and_stores_nothing(rt, roster, fields):
+    from bot.actions import Context, save_assessment
+
+    with pytest.raises(ValueError):
+        with rt.db.session() as db:
+            person = _person(db, RAHIMA)
+            run = FlowRun(person_id=person.id, flow="assessment", status="active",
+                          session={"channel": "sms", "fields": fields}, started_at=NOW)
+            db.add(run)
+            db.flush()
+            save_assessment(Context(db=db, person=person, run=run, now=NOW))
+    assert _assessments(rt) == 0
