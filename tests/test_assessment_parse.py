@@ -187,3 +187,44 @@ def test_one_level_out_of_range_is_named_with_its_learner(levels, at, bad, style
     levels[at] = bad
     p = read(render(levels, style=style), SCALE).problem
     assert (p.kind, p.slot, p.token) == (NOT_A_LEVEL, at + 1, str(bad))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(), st.lists(ALPHABET, max_size=20).map("".join),
+                renderings().map(lambda case: case[0])),
+       st.lists(st.sampled_from(["1", "2", "dui", "৩", "9", "ok", "না"]), max_size=3))
+def test_whatever_is_sent_the_flow_only_reaches_save_with_five_valid_levels(text, replies):
+    """Random text starts the flow as inbound does; then the teacher says "1" (save) after
+    a few more replies. Whenever save_assessment would run, the run holds five valid levels."""
+    from datetime import datetime, timezone
+
+    from bot import engine
+    from bot.actions import ACTIONS
+    from bot.definition import parse_flow
+    from bot.parse import number
+
+    flow = parse_flow((ROOT / "flows" / "assessment.yaml").read_text("utf-8"), "a", set(ACTIONS))
+    now = datetime(2026, 11, 24, 4, tzinfo=timezone.utc)
+    entry = read(text, SCALE)
+    if entry is None:
+        return
+    saved_any = []
+
+    def check(session, events):
+        for ev in events:
+            if getattr(ev, "name", None) == "save_assessment":
+                saved = [session["fields"].get(f"l{i}") for i in range(1, 6)]
+                assert all(v in LEVELS for v in saved), saved
+                saved_any.append(saved)
+
+    s, events = engine.start(flow, {"role": "teacher"}, "sms", now, entry.fields(SCALE))
+    check(s, events)
+    for reply in [*replies, "1"]:
+        if s["status"] != "waiting":
+            break
+        n = number(reply)  # as inbound reads a reply inside the flow
+        n = n if n is not None else number_word(reply, SCALE)
+        s, events = engine.resume(flow, s, engine.Input(text=reply, number=n), now)
+        check(s, events)
+    if entry.levels is not None and not replies:  # a good entry and "1": saved as entered
+        assert saved_any == [list(entry.levels)]
