@@ -30,8 +30,77 @@ def finish_onboarding(ctx: Context) -> None:
         ctx.person.onboarded_at = ctx.now
 
 
+def _scale_and_text(ctx: Context):
+    from . import runtime
+
+    rt = runtime.current()
+    language = ctx.person.language
+    return rt.levels, (
+        lambda key, **params: rt.catalogues.text(key, language, **params)), language
+
+
+def assessment_menu(ctx: Context) -> dict:
+    """The one-line level menu of the guided entry: "0=beginner, 1=1-9, ..."."""
+    sc, _, language = _scale_and_text(ctx)
+    return {"menu": ", ".join(f"{lv.level}={lv.short.get(language, lv.short['en'])}"
+                              for lv in sc.levels),
+            "top": max(sc.numbers_allowed)}  # "0 to {top}" in the guided hints
+
+
+def assessment_read_back(ctx: Context) -> dict:
+    """The levels entered, read back before anything is saved: "1: 2 (10-99), 2: 3 (adds)..."."""
+    from .assessment import LEARNERS
+
+    sc, text, language = _scale_and_text(ctx)
+    fields = ctx.run.session["fields"]
+    levels = [fields[f"l{i}"] for i in range(1, LEARNERS + 1)]
+    grade = fields.get("grade")
+    return {"read_back": ", ".join(f"{i}: {v} ({sc.text(v, 'short', language)})"
+                                   for i, v in enumerate(levels, 1)),
+            "grade_note": text(GRADE_NOTE, grade=grade) if grade is not None else ""}
+
+
+def save_assessment(ctx: Context) -> dict:
+    """Store the confirmed levels; work out the summary, the advice and the change since the
+    teacher's last assessment, for the messages after it."""
+    from . import assessment_records as records
+    from .assessment import LEARNERS
+
+    sc, text, language = _scale_and_text(ctx)
+    fields = ctx.run.session["fields"]
+    levels = [fields.get(f"l{i}") for i in range(1, LEARNERS + 1)]
+    if any(sc.get(v) is None for v in levels):  # never a half or wrong record
+        raise ValueError(f"run {ctx.run.id} has no complete set of levels: {levels}")
+    a = records.save(ctx.db, ctx.person, levels, fields.get("grade"),
+                     ctx.run.session["channel"], ctx.now)
+    counted = records.counts(levels)
+    before = records.previous(ctx.db, a)
+    if before is None:
+        change = text(CHANGE_FIRST)
+    else:
+        c = records.change(records.levels_of(before), levels)
+        parts = [text(key, count=n) for key, n in
+                 ((CHANGE_UP, c.up), (CHANGE_SAME, c.same), (CHANGE_DOWN, c.down)) if n]
+        change = text(CHANGE_SINCE, changes=", ".join(parts))
+    top = records.focus(levels)
+    return {"summary": ", ".join(text(SUMMARY_ITEM, level=lv, count=counted[lv])
+                                 for lv in sorted(counted)),
+            "change": change, "advice": text(sc.get(top).advice), "assessment_id": a.id}
+
+
+GRADE_NOTE = N_("assessment.grade_note")
+SUMMARY_ITEM = N_("assessment.summary_item")
+CHANGE_FIRST = N_("assessment.change_first")
+CHANGE_SINCE = N_("assessment.change_since")
+CHANGE_UP = N_("assessment.change_up")
+CHANGE_SAME = N_("assessment.change_same")
+CHANGE_DOWN = N_("assessment.change_down")
+
 ACTIONS: dict[str, Callable[..., dict | None]] = {
     "finish_onboarding": finish_onboarding,
+    "assessment_menu": assessment_menu,
+    "assessment_read_back": assessment_read_back,
+    "save_assessment": save_assessment,
 }
 
 

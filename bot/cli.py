@@ -265,6 +265,31 @@ def db_upgrade(revision: str):
     click.echo("database is at " + revision)
 
 
+@main.group("export")
+def export_group():
+    """Data for programme staff, without phone numbers or people's names."""
+
+
+@export_group.command("assessments")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--upazila", default=None, help="Only assessments taken in this upazila.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only assessments from this local date on (YYYY-MM-DD).")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+              show_default=True, help="Write to this file instead of standard output.")
+def export_assessments(fmt: str, upazila: str | None, since, output):
+    """One CSV row per learner result: school (EMIS, name), upazila, district, grade, date,
+    slot and level. No phone numbers, no names of people."""
+    from .assessment_records import export_rows, local_midnight, write_csv
+
+    rt = runtime.current()
+    tz = rt.settings.tz
+    with rt.db.session() as db:
+        start = local_midnight(since.date(), tz) if since else None
+        n = write_csv(output, export_rows(db, tz, upazila=upazila, since=start))
+    click.echo(f"{n} results exported", err=True)
+
+
 @main.command("config")
 def show_config():
     """Print every setting, its environment variable and what it does (JSON)."""

@@ -47,7 +47,9 @@ def duration(spec: str) -> timedelta:
 
 def start(flow: Flow, contact: dict, channel: str, now: datetime,
           fields: dict | None = None) -> tuple[dict, list[Event]]:
-    """Start a flow; `fields` are what the starter already knows (this week's activity)."""
+    """Start a flow; `fields` are what the starter already knows (this week's activity, an
+    entry parsed before the flow began), set before the start node so it can route on them.
+    They are not field_set events: the starter has them already, and they are not answers."""
     session = {"flow": flow.id, "node": None, "status": "active", "channel": channel,
                "contact": dict(contact), "fields": dict(fields or {}), "tries": {},
                "timeout_at": None}

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import engine, outbox, runtime, session
+from . import assessment, engine, outbox, runtime, session
 from .actions import ACTIONS, Context
 from .events import ActionCalled, FieldSet, FlowEnded, InputExpected, MsgCreated
 from .i18n import N_
@@ -159,9 +159,17 @@ class Turn:
             self.start_flow(ONBOARDING)
         else:
             run = session.active_run(self.db, person.id)
-            if run is not None:
+            in_assessment = run is not None and run.flow == assessment.FLOW
+            entry = (assessment.read(text, self.rt.levels, in_flow=in_assessment)
+                     if person.role in assessment.ROLES else None)
+            if entry is not None:  # "A 2 3 1 1 0" from anywhere: unambiguous, so it interrupts
+                self.start_flow(assessment.FLOW, entry.fields(self.rt.levels))
+            elif run is not None:
                 flow = self.rt.flows[run.flow]
-                inp = engine.Input(text=text, number=number(text))
+                n = number(text)
+                if n is None and in_assessment:  # "dui" answers a guided question as 2 would
+                    n = assessment.number_word(text, self.rt.levels)
+                inp = engine.Input(text=text, number=n)
                 new_session, events = engine.resume(flow, run.session, inp, self.now)
                 self.apply(run, new_session, events)
             elif person.onboarded_at is None:

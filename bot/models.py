@@ -175,3 +175,40 @@ class Cycle(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)  # activities nudged so far
     missed: Mapped[int] = mapped_column(Integer, default=0)  # weeks running not tried or unanswered
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Assessment(Base):
+    """A teacher's quick assessment of five learners (issue 5). Never a learner's name: the
+    results are slots and levels. School, upazila and district are copied at the time taken,
+    so the record stays true when a teacher later moves school."""
+
+    __tablename__ = "assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
+    upazila: Mapped[str | None] = mapped_column(String(100), index=True)
+    district: Mapped[str | None] = mapped_column(String(100))
+    grade: Mapped[int | None] = mapped_column(Integer)  # 1 or 2 when the teacher said
+    channel: Mapped[str] = mapped_column(String(16))  # sms | whatsapp | voice
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    results: Mapped[list["AssessmentResult"]] = relationship(
+        back_populates="assessment", order_by="AssessmentResult.slot",
+        cascade="all, delete-orphan")
+    school: Mapped[School | None] = relationship()
+
+
+class AssessmentResult(Base):
+    """One learner's level: slot 1 a high attainer, 2-3 middle, 4-5 low; level from levels.yaml."""
+
+    __tablename__ = "assessment_result"
+    __table_args__ = (UniqueConstraint("assessment_id", "slot",
+                                       name="uq_assessment_result_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+
+    assessment: Mapped[Assessment] = relationship(back_populates="results")

@@ -21,6 +21,7 @@ from .content import Content, load_content
 from .db import Database
 from .definition import Flow, load_flows
 from .i18n import Catalogues, catalogues
+from .levels import Scale, scale
 from .parse import Keywords, keywords
 
 QUEUES = ("inbound", "outbound", "default")
@@ -55,6 +56,7 @@ class Runtime:
         # school days, holidays and the sending window; a broken holiday file stops start-up
         self.calendar: Calendar = load_calendar(str(settings.holidays_file), settings.tz,
                                                 settings.send_window)
+        self.levels: Scale = scale(str(settings.flows_dir))  # assessment levels and entry words
         self._adapters: dict[str, Adapter] = {}
 
     @property

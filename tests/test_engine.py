@@ -118,3 +118,24 @@ def test_same_input_same_events():
     a = engine.resume(FLOW, s, Input(text="1", number=1), NOW)
     b = engine.resume(FLOW, s, Input(text="1", number=1), NOW)
     assert a == b
+
+
+def test_start_with_fields_has_them_before_the_start_node_so_it_can_route_on_them():
+    flow = parse_flow("""
+id: entry
+start: pick
+nodes:
+  pick:
+    routes:
+      - {when: {field: entry, is: ready}, say: entry.ready}
+    goto: ask
+  ask:
+    say: entry.ask
+    wait: {}
+""")
+    s, ev = engine.start(flow, {}, "sms", NOW, fields={"entry": "ready", "l1": 2})
+    # known already, not answers: no field_set events (they would be stored as answers)
+    assert kinds(ev) == [("msg_created", "entry.ready"), ("flow_ended", "completed")]
+    assert s["fields"] == {"entry": "ready", "l1": 2}
+    s, ev = engine.start(flow, {}, "sms", NOW)
+    assert kinds(ev)[0] == ("msg_created", "entry.ask") and s["fields"] == {}

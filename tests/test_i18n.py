@@ -13,12 +13,17 @@ from bot.i18n import Catalogues, ascii_digits, bengali_digits
 
 LOCALES = ROOT / "locales"
 MAX_SEGMENTS = 2  # a reply costs at most two SMS segments in either language
+SAMPLE = {"name": "মোঃ করিম উদ্দিন"}
+# assessment placeholders, short: tests/test_assessment.py renders their real worst cases
+SAMPLE.update({"slot": 5, "token": "x" * 15, "top": 4, "count": 12, "bad": 99, "changes": "x",
+               "grade": 2, "level": 4, "menu": "0=x", "read_back": "1: 4",
+               "grade_note": "", "summary": "x", "advice": "x", "change": "x"})
 CONTENT = load_content(ROOT / "flows" / "content")
 
 
 def samples(lang):
     """Params for every message: a long name, a time and day, and each activity's texts."""
-    other = {"name": "মোঃ করিম উদ্দিন", "time": "সন্ধ্যা ১২টায়", "day": "বৃহস্পতিবার", "hour": 12,
+    other = {**SAMPLE, "time": "সন্ধ্যা ১২টায়", "day": "বৃহস্পতিবার", "hour": 12,
              "when": "বৃহস্পতিবার সন্ধ্যা ১২টায়"}
     return [{**other, **activity_fields(a, lang)} for a in CONTENT.activities]
 

@@ -1,0 +1,107 @@
+"""The numeracy level scale of the quick assessment, as data (flows/assessment/levels.yaml).
+
+Programme staff may rename levels, change the advice or add spellings without touching code;
+the file is checked against levels.schema.json when loaded and refused with the reason.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "levels.schema.json"
+LEVELS_FILE = Path("assessment") / "levels.yaml"  # under the flows directory
+
+
+class LevelsError(ValueError):
+    """levels.yaml cannot be used; str() names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Level:
+    level: int
+    short: dict  # {"bn": ..., "en": ...}, for the one-line menu and the read-back
+    name: dict  # the full name, for digests and reports
+    module: int  # the AGS module to recommend for a group at this level
+    advice: str  # catalogue key of that advice
+
+
+@dataclass(frozen=True)
+class Scale:
+    levels: tuple[Level, ...]
+    keywords: frozenset[str]
+    grade_words: frozenset[str]
+    grades: frozenset[int]
+    numbers: dict  # normalised word -> digit
+
+    def get(self, level: int) -> Level | None:
+        return next((lv for lv in self.levels if lv.level == level), None)
+
+    @property
+    def numbers_allowed(self) -> list[int]:
+        return [lv.level for lv in self.levels]
+
+    def text(self, level: int, part: str, language: str) -> str:
+        names = getattr(self.get(level), part)
+        return names.get(language, names["en"])
+
+
+def fold(word: str) -> str:
+    """How words are compared: NFC (য় and য + nukta alike), case-folded."""
+    return unicodedata.normalize("NFC", word).casefold()
+
+
+def parse_scale(data, source: str = "<levels>") -> Scale:
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = max(errors, key=lambda e: len(e.absolute_path))
+        where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+        raise LevelsError(f"{source}: {where}: {err.message}")
+    levels = tuple(Level(d["level"], d["short"], d["name"], d["module"], d["advice"])
+                   for d in data["levels"])
+    numbers_seen = [lv.level for lv in levels]
+    if numbers_seen != list(range(len(levels))):
+        raise LevelsError(f"{source}: levels must be numbered 0, 1, 2, ... in order")
+    numbers = {}
+    for digit, words in data["numbers"].items():
+        for w in words:
+            if numbers.setdefault(fold(w), int(digit)) != int(digit):
+                raise LevelsError(f"{source}: the number word '{w}' means two numbers")
+    keywords = frozenset(fold(w) for w in data["keywords"])
+    grade_words = frozenset(fold(w) for w in data["grade_words"])
+    clash = (keywords | grade_words) & set(numbers)
+    if keywords & grade_words or clash:
+        raise LevelsError(f"{source}: a word is both a keyword, a grade word or a number: "
+                          f"{sorted((keywords & grade_words) | clash)}")
+    return Scale(levels, keywords, grade_words, frozenset(data["grades"]),
+                 numbers)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+@lru_cache(maxsize=4)
+def scale(flows_dir: str) -> Scale:
+    path = Path(flows_dir) / LEVELS_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise LevelsError(f"{path}: {e}") from e
+    return parse_scale(data, str(path))
+
+
+def extract_levels(fileobj, keywords, comment_tags, options):
+    """pybabel extractor for levels.yaml: the advice keys it names."""
+    data = yaml.safe_load(fileobj.read().decode("utf-8"))
+    for i, level in enumerate(data.get("levels", [])):
+        if "advice" in level:
+            yield i + 1, None, level["advice"], [f"advice for level {level.get('level')}"]
