@@ -1,7 +1,9 @@
 """Catalogues, Bengali digits, and the pybabel extractor for flow files.
 
-Message ids are keys ("onboarding.welcome"); locales/bn and locales/en hold the text. The .po
-files are compiled in memory when first used, so a fresh checkout needs no build step.
+Message ids are keys ("onboarding.welcome"); locales/bn, locales/en and locales/bn_Latn hold the
+text. The .po files are compiled in memory when first used, so a fresh checkout needs no build step.
+Romanised Bangla ("bn-Latn": plain ASCII, so an SMS segment holds 160 characters, not 70) falls
+back to the Bangla text for a key it lacks, and keeps ASCII digits.
 """
 from __future__ import annotations
 
@@ -14,8 +16,19 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-LANGUAGES = ("bn", "en")
+LANGUAGES = ("bn", "en", "bn-Latn")
 DEFAULT_LANGUAGE = "bn"
+FALLBACK = {"bn-Latn": "bn"}  # a key a catalogue lacks is said in this language instead
+
+
+def catalogue_dir(language: str) -> str:
+    """locales/<dir>: "bn-Latn" lives in bn_Latn (gettext's spelling)."""
+    return language.replace("-", "_")
+
+
+def babel_locale(language: str) -> str:
+    """The locale Babel reads a catalogue as: CLDR has no bn-Latn, so plain "bn"."""
+    return language.split("-")[0]
 
 _TO_BENGALI = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
 _TO_ASCII = str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")
@@ -49,18 +62,22 @@ class Catalogues:
         self.directory = Path(directory)
         self._translations: dict[str, Translations] = {}
         for lang in LANGUAGES:
-            po = self.directory / lang / "LC_MESSAGES" / "messages.po"
+            po = self.directory / catalogue_dir(lang) / "LC_MESSAGES" / "messages.po"
             with po.open("rb") as f:
-                catalog = read_po(f, locale=lang)
+                catalog = read_po(f, locale=babel_locale(lang))
             buf = io.BytesIO()
             write_mo(buf, catalog)
             buf.seek(0)
             self._translations[lang] = Translations(buf)
 
     def text(self, key: str, language: str, **params) -> str:
-        """The message in `language` (English if the language is unknown), digits localised."""
+        """The message in `language` (English if the language is unknown; romanised Bangla falls
+        back to Bangla), digits localised."""
         language = language if language in self._translations else "en"
         template = self._translations[language].gettext(key)
+        if template == key and language in FALLBACK:
+            language = FALLBACK[language]
+            template = self._translations[language].gettext(key)
         if template == key:
             raise MissingTranslation(f"{key} has no {language} text")
         text = template.format(**{k: v for k, v in params.items()})

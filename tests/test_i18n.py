@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 from bot.channels.segments import count
 from bot.config import ROOT
 from bot.content import activity_fields, load_content
-from bot.i18n import Catalogues, ascii_digits, bengali_digits
+from bot.i18n import Catalogues, ascii_digits, babel_locale, bengali_digits, catalogue_dir
 
 LOCALES = ROOT / "locales"
 MAX_SEGMENTS = 2  # a reply costs at most two SMS segments in either language
@@ -23,8 +23,8 @@ def samples(lang):
 
 
 def catalog(lang):
-    with open(LOCALES / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
-        return read_po(f, locale=lang)
+    with open(LOCALES / catalogue_dir(lang) / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f, locale=babel_locale(lang))
 
 
 def template():
@@ -79,3 +79,46 @@ def test_bangla_output_gets_bengali_digits_in_values(tmp_path):
 def test_digit_maps_round_trip():
     assert bengali_digits("0123456789") == "০১২৩৪৫৬৭৮৯"
     assert ascii_digits("০১২৩৪৫৬৭৮৯") == "0123456789"
+
+
+ROMANISED = [k for k in KEYS if k in catalog("bn-Latn") and catalog("bn-Latn")[k].string]
+
+
+@pytest.mark.parametrize("key", ROMANISED)
+def test_romanised_bangla_is_gsm7_with_ascii_digits_and_fits_two_segments(key):
+    """bn-Latn exists to be cheap: plain GSM-7 (160 characters a segment), never UCS-2."""
+    text = catalog("bn-Latn")[key].string
+    # a subset: the welcome leaves out {name}, which the roster holds in Bangla script (UCS-2)
+    assert set(re.findall(r"{(\w+)}", text)) <= set(re.findall(r"{(\w+)}", catalog("bn")[key].string))
+    assert not re.search(r"[\u0980-\u09FF]", text)
+    cats = Catalogues(LOCALES)
+    for params in samples("bn-Latn"):
+        params["day"] = "Brihospotibar"
+        said = cats.text(key, "bn-Latn", **params)
+        assert count(said).encoding == "GSM-7", said
+        assert count(said).segments <= MAX_SEGMENTS, said
+
+
+def test_every_key_has_romanised_text():
+    assert ROMANISED == KEYS
+
+
+def test_romanised_keeps_ascii_digits_and_falls_back_to_bangla(tmp_path):
+    import shutil
+
+    shutil.copytree(LOCALES, tmp_path / "locales")
+    po = tmp_path / "locales" / "bn_Latn" / "LC_MESSAGES" / "messages.po"
+    text = po.read_text(encoding="utf-8")
+    start = text.index('msgid "weekly.snoozed_today"')
+    end = text.index("\n\n", start)
+    po.write_text(text[:start] + 'msgid "weekly.snoozed_today"\nmsgstr ""' + text[end:],
+                  encoding="utf-8")
+    cats = Catalogues(tmp_path / "locales")
+    # no romanised text: the Bangla one, with Bengali digits as Bangla has them
+    assert cats.text("weekly.snoozed_today", "bn-Latn", time="15:00") == \
+        cats.text("weekly.snoozed_today", "bn", time="15:00")
+    assert "১৫:০০" in cats.text("weekly.snoozed_today", "bn-Latn", time="15:00")
+    # romanised text keeps ASCII digits, in the text and in the params
+    said = cats.text("weekly.snoozed_day", "bn-Latn", day="Robibar", time="15:00")
+    assert "15:00" in said and not re.search(r"[\u0980-\u09FF]", said)
+    assert "1" in cats.text("onboarding.ask_language", "bn-Latn")
