@@ -85,3 +85,10 @@ def test_ids_are_unique_across_files(tmp_path):
     write(tmp_path, GOOD, "more.yaml")
     with pytest.raises(ContentError, match=r"more.yaml:2: module 1 is defined twice \(also .*modules.yaml:2\)"):
         load_content(tmp_path)
+
+
+def test_tips_by_theme(content):
+    themes = {"staff_meeting", "learning_walk", "five_learners", "foundation_lessons"}
+    for theme in themes:
+        assert len(content.tips(theme)) >= 3, theme
+    assert {t.theme for t in content.tips()} == themes
