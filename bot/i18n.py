@@ -70,6 +70,13 @@ class Catalogues:
             buf.seek(0)
             self._translations[lang] = Translations(buf)
 
+    def template(self, key: str, language: str) -> str | None:
+        """`language`'s own text for `key`, placeholders unfilled; None if it has none."""
+        if language not in self._translations:
+            return None
+        template = self._translations[language].gettext(key)
+        return None if template == key else template
+
     def text(self, key: str, language: str, **params) -> str:
         """The message in `language` (English if the language is unknown; romanised Bangla falls
         back to Bangla), digits localised."""
