@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -49,6 +51,18 @@ def ascii_digits(text: str) -> str:
 
 def localise_digits(text: str, language: str) -> str:
     return bengali_digits(text) if language == "bn" else text
+
+
+WEEKDAYS_LATN = ("Sombar", "Mongolbar", "Budhbar", "Brihospotibar", "Shukrobar", "Shonibar",
+                 "Robibar")  # Monday first, as date.weekday() counts; CLDR has no romanised Bangla
+
+
+def weekday_name(day: date, language: str) -> str:
+    """The name of `day`'s weekday in `language`, for a message's {day}: Babel's (CLDR) names in
+    Bangla and English, plain ASCII ones in romanised Bangla so its SMS stays GSM-7."""
+    if language == "bn-Latn":
+        return WEEKDAYS_LATN[day.weekday()]
+    return format_date(day, "EEEE", locale=language if language in LANGUAGES else "en")
 
 
 class MissingTranslation(LookupError):

@@ -41,7 +41,7 @@ def test_the_real_content_passes_and_its_week_fits_six_segments():
 
 
 def test_a_too_long_activity_text_is_reported_at_its_line(copy):
-    old = "bn: \"শিশুরা আঙুলে বাতাসে, তারপর বালিতে সংখ্যা লেখে; পাশের জন পড়ে বলে।\""
+    old = "bn: \"শিশুরা আঙুলে বাতাসে, পরে বালিতে সংখ্যা লেখে; পাশের জন পড়ে বলে।\""
     path, _ = spoil(copy, old, old[:-1] + " তারপর সবাই মিলে আবার একবার জোরে জোরে পড়ে।\"")
     problems = lint(load_content(copy), Catalogues(LOCALES))
     line = path.read_text(encoding="utf-8").splitlines().index('      - id: "2.2"') + 1

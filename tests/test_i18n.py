@@ -122,3 +122,19 @@ def test_romanised_keeps_ascii_digits_and_falls_back_to_bangla(tmp_path):
     said = cats.text("weekly.snoozed_day", "bn-Latn", day="Robibar", time="15:00")
     assert "15:00" in said and not re.search(r"[\u0980-\u09FF]", said)
     assert "1" in cats.text("onboarding.ask_language", "bn-Latn")
+
+
+def test_weekday_names_for_the_day_param_keep_romanised_bangla_gsm7():
+    from datetime import date
+
+    from bot.i18n import weekday_name
+
+    thursday = date(2026, 11, 26)
+    assert weekday_name(thursday, "bn") == "বৃহস্পতিবার"
+    assert weekday_name(thursday, "en") == "Thursday"
+    assert weekday_name(thursday, "bn-Latn") == "Brihospotibar"
+    assert [weekday_name(date(2026, 11, 22 + i), "bn-Latn") for i in range(7)] == [
+        "Robibar", "Sombar", "Mongolbar", "Budhbar", "Brihospotibar", "Shukrobar", "Shonibar"]
+    said = Catalogues(LOCALES).text("weekly.snoozed_day", "bn-Latn",
+                                    day=weekday_name(thursday, "bn-Latn"), time="10:00")
+    assert count(said).encoding == "GSM-7"
