@@ -92,3 +92,8 @@ def test_tips_by_theme(content):
     for theme in themes:
         assert len(content.tips(theme)) >= 3, theme
     assert {t.theme for t in content.tips()} == themes
+
+
+def test_the_runtime_loads_the_content_once_beside_the_flows(rt):
+    assert rt.content.activity("3.1").title["bn-Latn"] == "Kathi diye doshok"
+    assert len(rt.content.activities) == 27

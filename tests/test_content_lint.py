@@ -61,7 +61,7 @@ def test_a_missing_translation_is_reported(copy):
 
 
 def test_a_missing_romanised_tip_is_reported(copy):
-    old = '      bn-Latn: "Rutine din duto thik kore din, jemon Robibar ar Budhbar, jate onno kajer chape pathgulo bad na pore."\n'
+    old = '      bn-Latn: "Rutine duto din bendhe din, jemon Robibar ar Budhbar, jate onno kajer chape pathgulo bad na pore."\n'
     path, _ = spoil(copy, old, "", "leadership.yaml")
     line = path.read_text(encoding="utf-8").splitlines().index("  - id: foundation_lessons.2") + 1
     assert lint(load_content(copy), Catalogues(LOCALES)) == [
@@ -77,15 +77,16 @@ def test_romanised_text_outside_gsm7_and_ascii_digits_in_bangla_are_reported(cop
     assert f"{path}:{line2}: activity 8.3 try_it (bn) has ASCII digits: use ০-৯ in Bangla" in problems
 
 
-def test_a_weekly_key_missing_from_a_catalogue_is_reported(tmp_path):
+@pytest.mark.parametrize("key", ["weekly.reflect_share", "weekly.nudge"])
+def test_a_weekly_key_missing_from_a_catalogue_is_reported(tmp_path, key):
     shutil.copytree(LOCALES, tmp_path / "locales")
     po = tmp_path / "locales" / "en" / "LC_MESSAGES" / "messages.po"
     text = po.read_text(encoding="utf-8")
-    start = text.index('msgid "weekly.reflect_share"')
-    po.write_text(text[:start] + 'msgid "weekly.reflect_share"\nmsgstr ""' +
+    start = text.index(f'msgid "{key}"')
+    po.write_text(text[:start] + f'msgid "{key}"\nmsgstr ""' +
                   text[text.index("\n\n", start):], encoding="utf-8")
     assert lint(load_content(CONTENT), Catalogues(tmp_path / "locales")) == [
-        f"{po}: weekly.reflect_share has no en text"]
+        f"{po}: {key} has no en text"]
 
 
 def test_a_week_over_its_budget_is_reported():
