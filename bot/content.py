@@ -44,7 +44,7 @@ REFLECTION_KEYS = (
     N_("weekly.snoozed_today"),
     N_("weekly.snoozed_day"),
 )
-"""The reflection conversation's replies (said by the weekly flow), kept in the catalogues here too."""
+"""The replies within the reflection (said by the weekly flow), kept in the catalogues too."""
 NUDGE_KEYS = SCHEDULED_KEYS[:3]  # one of these per week, whichever fits the teacher
 MAX_SEGMENTS = 2  # every scheduled message fits two SMS segments in every language
 MAX_WEEK_SEGMENTS = 6  # longest nudge + reminder + reflection prompt, per teacher per week
@@ -90,7 +90,7 @@ class Tip:
 
 
 class Content:
-    """Every module (by id), every activity in teaching order (1.1, 1.2, ... 2.1, ...), every tip."""
+    """Every module (by id), every activity in teaching order (1.1, 1.2, ... 2.1), every tip."""
 
     def __init__(self, modules: list[Module], tips: list[Tip]):
         self.modules: dict[int, Module] = {m.id: m for m in sorted(modules, key=lambda m: m.id)}
@@ -133,7 +133,8 @@ def parse_content(text: str, path: Path | str = "<content>") -> tuple[list[Modul
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise ContentError(path, mark.line + 1 if mark else None, f"not valid YAML: {e.problem}") from e
+        raise ContentError(path, mark.line + 1 if mark else None,
+                           f"not valid YAML: {e.problem}") from e
     if tree is None:
         raise ContentError(path, 1, "the file is empty")
     errors = list(_validator().iter_errors(data))
@@ -216,7 +217,8 @@ class Budget:
     def as_dict(self) -> dict:
         return {"messages": {f"{k} {lang}": {"segments": s, "units": u, "activity": a}
                              for (k, lang), (s, u, a) in sorted(self.longest.items())},
-                "week": {lang: {"segments": s, "activity": a} for lang, (s, a) in self.week.items()}}
+                "week": {lang: {"segments": s, "activity": a}
+                         for lang, (s, a) in self.week.items()}}
 
 
 def budget(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEGMENTS,

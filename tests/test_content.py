@@ -83,7 +83,8 @@ def test_a_bad_file_is_refused_with_file_line_reason(tmp_path, bad, line, reason
 def test_ids_are_unique_across_files(tmp_path):
     write(tmp_path, GOOD)
     write(tmp_path, GOOD, "more.yaml")
-    with pytest.raises(ContentError, match=r"more.yaml:2: module 1 is defined twice \(also .*modules.yaml:2\)"):
+    with pytest.raises(ContentError,
+                       match=r"more.yaml:2: module 1 is defined twice \(also .*modules.yaml:2\)"):
         load_content(tmp_path)
 
 
