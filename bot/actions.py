@@ -12,7 +12,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from .i18n import N_
+from .i18n import N_, weekday_name
 from .models import FlowRun, Person
 
 
@@ -105,9 +105,6 @@ ACTIONS: dict[str, Callable[..., dict | None]] = {
 
 
 SNOOZE = timedelta(hours=3)  # "later" asks again about this much later, inside the sending window
-DAY_KEYS = {6: N_("day.sunday"), 0: N_("day.monday"), 1: N_("day.tuesday"),
-            2: N_("day.wednesday"), 3: N_("day.thursday"), 4: N_("day.friday"),
-            5: N_("day.saturday")}
 HOUR_KEYS = ((12, N_("time.morning")), (15, N_("time.midday")), (18, N_("time.afternoon")),
              (24, N_("time.evening")))  # (before this hour, how the hour is said)
 WHEN_TODAY, WHEN_TOMORROW, WHEN_DAY = N_("when.today"), N_("when.tomorrow"), N_("when.day")
@@ -133,8 +130,7 @@ def snooze(ctx: Context) -> dict:
     if days in (0, 1):
         when = text(WHEN_TOMORROW if days else WHEN_TODAY, language, time=time_)
     else:
-        when = text(WHEN_DAY, language, time=time_,
-                    day=text(DAY_KEYS[local.weekday()], language))
+        when = text(WHEN_DAY, language, time=time_, day=weekday_name(local.date(), language))
     return {"snooze_at": at.isoformat(), "when": when}
 
 

@@ -299,5 +299,58 @@ def show_config():
                           ensure_ascii=False, indent=2))
 
 
+@main.group("content")
+def content_group():
+    """The AGS modules, activities and leadership tips (flows/content/)."""
+
+
+@content_group.command("lint")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="The content directory  [default: SATHI_FLOWS/content]")
+@click.option("--figures", is_flag=True, help="Also print the SMS cost of each weekly message "
+              "(JSON).")
+def content_lint(directory: Path | None, figures: bool):
+    """Check the content: schema, every text in bn, en and bn-Latn, romanised Bangla in GSM-7,
+    and that each weekly message fits 2 SMS segments and a teacher's week 6."""
+    from .content import MAX_SEGMENTS, MAX_WEEK_SEGMENTS, ContentError, budget, lint, load_content
+    from .i18n import Catalogues
+
+    settings = Settings.from_env()
+    directory = directory or settings.flows_dir / "content"
+    try:
+        content = load_content(directory)
+    except ContentError as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+    catalogues = Catalogues(settings.locales_dir)
+    problems = lint(content, catalogues)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {directory}", err=True)
+        sys.exit(1)
+    figures_ = budget(content, catalogues)[0]
+    weeks = ", ".join(f"{lang} {s}" for lang, (s, _) in figures_.week.items())
+    click.echo(f"OK: {len(content.modules)} modules, {len(content.activities)} activities, "
+               f"{len(content.tips())} tips; every weekly message fits {MAX_SEGMENTS} SMS "
+               f"segments, the longest week {weeks} (at most {MAX_WEEK_SEGMENTS})")
+    if figures:
+        click.echo(json.dumps(figures_.as_dict(), ensure_ascii=False, indent=2))
+
+
+@main.group("sms")
+def sms_group():
+    """SMS cost."""
+
+
+@sms_group.command("count")
+@click.argument("text")
+def sms_count(text: str):
+    """Print {"encoding", "segments", "units"} for TEXT, counted as Twilio counts segments."""
+    from .channels.segments import count
+
+    click.echo(json.dumps(count(text).as_dict(), ensure_ascii=False))
+
+
 if __name__ == "__main__":
     main()

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from .channels.segments import count, is_gsm7
 from .definition import FlowError, _line_of
-from .i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Catalogues
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Catalogues, MissingTranslation, catalogue_dir
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "content.schema.json"
 ACTIVITY_FIELDS = ("title", "description", "materials", "try_it")
@@ -43,7 +43,7 @@ REFLECTION_KEYS = (
     N_("weekly.reflect_retry"),
     N_("weekly.snoozed"),
 )
-"""The reflection conversation's replies (said by the weekly flow), kept in the catalogues here too."""
+"""The replies within the reflection (said by the weekly flow), kept in the catalogues too."""
 NUDGE_KEYS = SCHEDULED_KEYS[:3]  # one of these per week, whichever fits the teacher
 MAX_SEGMENTS = 2  # every scheduled message fits two SMS segments in every language
 MAX_WEEK_SEGMENTS = 6  # longest nudge + reminder + reflection prompt, per teacher per week
@@ -89,7 +89,7 @@ class Tip:
 
 
 class Content:
-    """Every module (by id), every activity in teaching order (1.1, 1.2, ... 2.1, ...), every tip."""
+    """Every module (by id), every activity in teaching order (1.1, 1.2, ... 2.1), every tip."""
 
     def __init__(self, modules: list[Module], tips: list[Tip]):
         self.modules: dict[int, Module] = {m.id: m for m in sorted(modules, key=lambda m: m.id)}
@@ -132,7 +132,8 @@ def parse_content(text: str, path: Path | str = "<content>") -> tuple[list[Modul
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise ContentError(path, mark.line + 1 if mark else None, f"not valid YAML: {e.problem}") from e
+        raise ContentError(path, mark.line + 1 if mark else None,
+                           f"not valid YAML: {e.problem}") from e
     if tree is None:
         raise ContentError(path, 1, "the file is empty")
     errors = list(_validator().iter_errors(data))
@@ -188,3 +189,106 @@ def load_content(directory: Path | str) -> Content:
                 raise ContentError(path, t.line, f"tip {t.id} is defined twice")
             tips[t.id] = t
     return Content(list(modules.values()), list(tips.values()))
+
+
+def _texts(content: Content):
+    """(path, line, what, texts) of every text in the content."""
+    for m in content.modules.values():
+        yield m.path, m.line, f"module {m.id} title", m.title
+        for a in m.activities:
+            for name in ACTIVITY_FIELDS:
+                yield a.path, a.lines[name], f"activity {a.id} {name}", getattr(a, name)
+    for t in content.tips():
+        yield t.path, t.line, f"tip {t.id}", t.text
+
+
+def _not_gsm7(text: str) -> str:
+    return "".join(sorted({ch for ch in text if not is_gsm7(ch)}))
+
+
+@dataclass
+class Budget:
+    """The SMS cost of the weekly messages: the most segments each key needs, per language, with
+    the activity that needs them, and the longest week (longest nudge + reminder + reflection)."""
+    longest: dict = field(default_factory=dict)  # (key, language) -> (segments, units, activity id)
+    week: dict = field(default_factory=dict)  # language -> (segments, activity id)
+
+    def as_dict(self) -> dict:
+        return {"messages": {f"{k} {lang}": {"segments": s, "units": u, "activity": a}
+                             for (k, lang), (s, u, a) in sorted(self.longest.items())},
+                "week": {lang: {"segments": s, "activity": a}
+                         for lang, (s, a) in self.week.items()}}
+
+
+def budget(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEGMENTS,
+           max_week: int = MAX_WEEK_SEGMENTS) -> tuple[Budget, list[str]]:
+    """Render every scheduled message with every activity in every language; the figures and the
+    problems (a message over `max_segments`, a week over `max_week`)."""
+    figures, problems = Budget(), []
+    for lang in LANGUAGES:
+        for a in content.activities:
+            if any(lang not in getattr(a, name) for name in ACTIVITY_FIELDS):
+                continue  # a missing translation is reported by itself, not as its fallback's cost
+            where = f"{a.path}:{a.lines['']}"
+            params = activity_fields(a, lang)
+            cost = {}
+            for key in SCHEDULED_KEYS:
+                try:
+                    seg = count(catalogues.text(key, lang, **params))
+                except MissingTranslation:
+                    continue  # reported by lint as a missing key
+                except (KeyError, IndexError, ValueError) as e:  # a placeholder the params lack
+                    problems.append(f"{where}: {key} in {lang} cannot be rendered: {e!r}")
+                    continue
+                cost[key] = seg.segments
+                best = figures.longest.get((key, lang))
+                if best is None or (seg.segments, seg.units) > best[:2]:
+                    figures.longest[key, lang] = (seg.segments, seg.units, a.id)
+                if seg.segments > max_segments:
+                    problems.append(f"{where}: {key} with activity {a.id} in {lang} needs "
+                                    f"{seg.segments} SMS segments ({seg.encoding}, {seg.units} "
+                                    f"units); at most {max_segments}")
+            if len(cost) == len(SCHEDULED_KEYS):
+                week = max(cost[k] for k in NUDGE_KEYS) + \
+                    sum(v for k, v in cost.items() if k not in NUDGE_KEYS)
+                if week > figures.week.get(lang, (0, ""))[0]:
+                    figures.week[lang] = (week, a.id)
+                if week > max_week:
+                    problems.append(f"{where}: the week of activity {a.id} in {lang} needs {week} "
+                                    f"SMS segments; at most {max_week}")
+    return figures, problems
+
+
+def lint(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEGMENTS,
+         max_week: int = MAX_WEEK_SEGMENTS) -> list[str]:
+    """Every problem as 'file:line: reason'; an empty list when the content is fit to send.
+
+    Every text in bn, en and bn-Latn; Bangla with Bengali digits; English and romanised Bangla in
+    GSM-7; each tip within MAX_SEGMENTS; the weekly keys in every catalogue; and the SMS budget."""
+    problems = []
+    for path, line, what, texts in _texts(content):
+        for lang in LANGUAGES:
+            if lang not in texts:
+                problems.append(f"{path}:{line}: {what} has no {lang} text")
+        if re.search(r"[0-9]", texts.get("bn", "")):
+            problems.append(f"{path}:{line}: {what} (bn) has ASCII digits: use ০-৯ in Bangla")
+        for lang in ("en", "bn-Latn"):
+            bad = _not_gsm7(texts.get(lang, ""))
+            if bad:
+                problems.append(f"{path}:{line}: {what} ({lang}) is not GSM-7, so each SMS "
+                                f"holds 70 characters, not 160: {bad!r}")
+        if what.startswith("tip"):
+            for lang, text in texts.items():
+                if count(text).segments > max_segments:
+                    problems.append(f"{path}:{line}: {what} ({lang}) needs "
+                                    f"{count(text).segments} SMS segments; at most {max_segments}")
+    for key in SCHEDULED_KEYS + REFLECTION_KEYS:
+        for lang in LANGUAGES:
+            po = catalogues.directory / catalogue_dir(lang) / "LC_MESSAGES" / "messages.po"
+            template = catalogues.template(key, lang)
+            if template is None:
+                problems.append(f"{po}: {key} has no {lang} text")
+            elif lang == "bn-Latn" and _not_gsm7(template):
+                problems.append(f"{po}: {key} ({lang}) is not GSM-7: {_not_gsm7(template)!r}")
+    problems.extend(budget(content, catalogues, max_segments, max_week)[1])
+    return problems

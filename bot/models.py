@@ -16,7 +16,7 @@ NAMING = {
 }
 
 ROLES = ("teacher", "headteacher", "officer")
-LANGUAGES = ("bn", "en")
+LANGUAGES = ("bn", "en", "bn-Latn")  # bn-Latn: romanised Bangla (GSM-7, cheaper SMS)
 CHANNELS = ("sms", "whatsapp", "voice")
 
 

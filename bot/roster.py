@@ -106,8 +106,9 @@ def _validate(row: dict) -> dict:
     role = row["role"].lower()
     if role not in ROLES:
         raise ValueError(f"role {row['role']!r} is not one of {', '.join(ROLES)}")
-    language = (row["language"] or "bn").lower()
-    if language not in LANGUAGES:
+    # any case: "bn-latn" is the romanised Bangla "bn-Latn"
+    language = {code.lower(): code for code in LANGUAGES}.get((row["language"] or "bn").lower())
+    if language is None:
         raise ValueError(f"language {row['language']!r} is not one of {', '.join(LANGUAGES)}")
     channel = (row["channel"] or ("voice" if role == "headteacher" else "sms")).lower()
     if channel not in CHANNELS:

@@ -83,5 +83,18 @@ def test_a_bad_file_is_refused_with_file_line_reason(tmp_path, bad, line, reason
 def test_ids_are_unique_across_files(tmp_path):
     write(tmp_path, GOOD)
     write(tmp_path, GOOD, "more.yaml")
-    with pytest.raises(ContentError, match=r"more.yaml:2: module 1 is defined twice \(also .*modules.yaml:2\)"):
+    with pytest.raises(ContentError,
+                       match=r"more.yaml:2: module 1 is defined twice \(also .*modules.yaml:2\)"):
         load_content(tmp_path)
+
+
+def test_tips_by_theme(content):
+    themes = {"staff_meeting", "learning_walk", "five_learners", "foundation_lessons"}
+    for theme in themes:
+        assert len(content.tips(theme)) >= 3, theme
+    assert {t.theme for t in content.tips()} == themes
+
+
+def test_the_runtime_loads_the_content_once_beside_the_flows(rt):
+    assert rt.content.activity("3.1").title["bn-Latn"] == "Kathi diye doshok"
+    assert len(rt.content.activities) == 27

@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 from bot.channels.segments import count
 from bot.config import ROOT
 from bot.content import activity_fields, load_content
-from bot.i18n import Catalogues, ascii_digits, bengali_digits
+from bot.i18n import Catalogues, ascii_digits, babel_locale, bengali_digits, catalogue_dir
 
 LOCALES = ROOT / "locales"
 MAX_SEGMENTS = 2  # a reply costs at most two SMS segments in either language
@@ -18,19 +18,19 @@ SAMPLE = {"name": "মোঃ করিম উদ্দিন"}
 SAMPLE.update({"slot": 5, "token": "x" * 15, "top": 4, "count": 12, "bad": 99, "changes": "x",
                "grade": 2, "level": 4, "menu": "0=x", "read_back": "1: 4",
                "grade_note": "", "summary": "x", "advice": "x", "change": "x"})
+WEEKLY_SAMPLE = {"time": "সন্ধ্যা ১২টায়", "day": "বৃহস্পতিবার", "hour": 12,
+                 "when": "আগামী বৃহস্পতিবার সন্ধ্যা ১২টায়"}  # and each activity's texts
 CONTENT = load_content(ROOT / "flows" / "content")
 
 
 def samples(lang):
-    """Params for every message: a long name, a time and day, and each activity's texts."""
-    other = {**SAMPLE, "time": "সন্ধ্যা ১২টায়", "day": "বৃহস্পতিবার", "hour": 12,
-             "when": "বৃহস্পতিবার সন্ধ্যা ১২টায়"}
-    return [{**other, **activity_fields(a, lang)} for a in CONTENT.activities]
+    """Params for every message, once with each activity's texts (the lint checks them too)."""
+    return [{**SAMPLE, **WEEKLY_SAMPLE, **activity_fields(a, lang)} for a in CONTENT.activities]
 
 
 def catalog(lang):
-    with open(LOCALES / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
-        return read_po(f, locale=lang)
+    with open(LOCALES / catalogue_dir(lang) / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f, locale=babel_locale(lang))
 
 
 def template():
@@ -85,3 +85,67 @@ def test_bangla_output_gets_bengali_digits_in_values(tmp_path):
 def test_digit_maps_round_trip():
     assert bengali_digits("0123456789") == "০১২৩৪৫৬৭৮৯"
     assert ascii_digits("০১২৩৪৫৬৭৮৯") == "0123456789"
+
+
+ROMANISED = [k for k in KEYS if k in catalog("bn-Latn") and catalog("bn-Latn")[k].string]
+
+
+@pytest.mark.parametrize("key", ROMANISED)
+def test_romanised_bangla_is_gsm7_with_ascii_digits_and_fits_two_segments(key):
+    """bn-Latn exists to be cheap: plain GSM-7 (160 characters a segment), never UCS-2."""
+    text = catalog("bn-Latn")[key].string
+    # a subset: the welcome leaves out {name}, which the roster holds in Bangla script (UCS-2)
+    bangla = catalog("bn")[key].string
+    assert set(re.findall(r"{(\w+)}", text)) <= set(re.findall(r"{(\w+)}", bangla))
+    assert not re.search(r"[\u0980-\u09FF]", text)
+    cats = Catalogues(LOCALES)
+    for params in samples("bn-Latn"):
+        params.update(day="Brihospotibar", time="sondhya 12tay",
+                      when="agami Brihospotibar sondhya 12tay")  # as the snooze renders them
+        said = cats.text(key, "bn-Latn", **params)
+        assert count(said).encoding == "GSM-7", said
+        assert count(said).segments <= MAX_SEGMENTS, said
+
+
+def test_the_weekly_keys_have_romanised_text():
+    """Other keys may fall back to Bangla; the weekly cycle's (most of the SMS sent) may not."""
+    from bot.content import REFLECTION_KEYS, SCHEDULED_KEYS
+
+    assert set(SCHEDULED_KEYS + REFLECTION_KEYS) <= set(ROMANISED)
+
+
+def test_romanised_keeps_ascii_digits_and_falls_back_to_bangla(tmp_path):
+    import shutil
+
+    shutil.copytree(LOCALES, tmp_path / "locales")
+    po = tmp_path / "locales" / "bn_Latn" / "LC_MESSAGES" / "messages.po"
+    text = po.read_text(encoding="utf-8")
+    start = text.index('msgid "when.today"')
+    end = text.index("\n\n", start)
+    po.write_text(text[:start] + 'msgid "when.today"\nmsgstr ""' + text[end:],
+                  encoding="utf-8")
+    cats = Catalogues(tmp_path / "locales")
+    # no romanised text: the Bangla one, with Bengali digits as Bangla has them
+    assert cats.text("when.today", "bn-Latn", time="15:00") == \
+        cats.text("when.today", "bn", time="15:00")
+    assert "১৫:০০" in cats.text("when.today", "bn-Latn", time="15:00")
+    # romanised text keeps ASCII digits, in the text and in the params
+    said = cats.text("when.day", "bn-Latn", day="Robibar", time="15:00")
+    assert "15:00" in said and not re.search(r"[\u0980-\u09FF]", said)
+    assert "1" in cats.text("onboarding.ask_language", "bn-Latn")
+
+
+def test_weekday_names_for_the_day_param_keep_romanised_bangla_gsm7():
+    from datetime import date
+
+    from bot.i18n import weekday_name
+
+    thursday = date(2026, 11, 26)
+    assert weekday_name(thursday, "bn") == "বৃহস্পতিবার"
+    assert weekday_name(thursday, "en") == "Thursday"
+    assert weekday_name(thursday, "bn-Latn") == "Brihospotibar"
+    assert [weekday_name(date(2026, 11, 22 + i), "bn-Latn") for i in range(7)] == [
+        "Robibar", "Sombar", "Mongolbar", "Budhbar", "Brihospotibar", "Shukrobar", "Shonibar"]
+    said = Catalogues(LOCALES).text("when.day", "bn-Latn",
+                                    day=weekday_name(thursday, "bn-Latn"), time="sokal 10tay")
+    assert count(said).encoding == "GSM-7"

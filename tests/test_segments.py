@@ -126,3 +126,22 @@ def test_segments_is_frozen_and_serialisable():
     assert s.as_dict() == {"encoding": "GSM-7", "segments": 1, "units": 5}
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.units = 3
+
+
+@pytest.mark.parametrize("cluster", [
+    "\u09b8\u09cd\u09a4\u09cd\u09b0",  # স্ত্র: three consonants joined by two hasantas, 5 units
+    "\u0995\u09cd\u09b7\u09bf",  # ক্ষি: a conjunct with its vowel sign, 4 units
+    "\u09b6\u09bf\u0982",  # শিং: vowel sign and anusvara, 3 units
+])
+def test_longer_bangla_clusters_move_whole(cluster):
+    units = len(cluster.encode("utf-16-le")) // 2
+    text = KA * 65 + cluster + KA * (134 - 65 - units)  # 134 units: ceil(134/67) would say 2
+    parts = split(text)
+    assert parts[0] == KA * 65 and parts[1].startswith(cluster)
+    assert count(text) == Segments("UCS-2", 3, 134)
+
+
+def test_emoji_alone_costs_two_utf16_units_and_forces_ucs2():
+    assert count("ok \U0001f600") == Segments("UCS-2", 1, 5)
+    assert count("\U0001f600" * 35) == Segments("UCS-2", 1, 70)
+    assert count("\U0001f600" * 36) == Segments("UCS-2", 2, 72)
