@@ -49,6 +49,9 @@ SWEEP_GRACE = timedelta(minutes=2)  # a queued reply this late past its due time
 EARLY_STATUS_TTL = 3600  # seconds a status callback that beat its send is kept in Redis
 FAILED = ("undelivered", "failed")  # provider statuses that mean the message did not arrive
 TEMPLATE_FIELDS = ("body", "name")  # what SATHI_WHATSAPP_TEMPLATE_VARIABLES may map to
+TURN_SLEEP_BUDGET = session.LOCK_TIMEOUT / 3  # seconds one job may sleep for the sender's rate
+# while it holds a person's turn; past it the rest of the turn is re-scheduled, so the turn
+# lock (which expires after LOCK_TIMEOUT) is never lost to waiting
 
 
 def queue_text(db: Session, *, person: Person | None, address: str, channel: str, key: str,
@@ -87,10 +90,12 @@ def send(message_ids: list[int]) -> list[str]:
                                .where(Message.id == message_ids[0])).scalar()
     ids = list(message_ids)
     statuses: list[str] = []
+    started = time.monotonic()
     with session.locked(rt.redis, person_id) if person_id else nullcontext():
         i = 0
         while i < len(ids):
-            step = _send_one(rt, ids[i])
+            budget = TURN_SLEEP_BUDGET - (time.monotonic() - started)
+            step = _send_one(rt, ids[i], max_wait=max(0.0, min(SLEEP_MAX, budget)))
             statuses.append(step.status)
             if step.then is not None:
                 ids.insert(i + 1, step.then)
@@ -103,7 +108,8 @@ def send(message_ids: list[int]) -> list[str]:
     return statuses
 
 
-def _send_one(rt: runtime.Runtime, message_id: int) -> Step:
+def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX) -> Step:
+    """Claim, check, wait for the sender's rate (at most `max_wait` s), send, record."""
     now = rt.now()
     with rt.db.session() as db:
         claimed = db.execute(
@@ -127,7 +133,7 @@ def _send_one(rt: runtime.Runtime, message_id: int) -> Step:
 
     sender = adapter.sender(channel)
     if sender is not None:
-        later = SenderRate(rt.redis).wait_for(sender, _rate(rt.settings, channel))
+        later = SenderRate(rt.redis).wait_for(sender, _rate(rt.settings, channel), max_wait)
         if later is not None:  # too long to hold the person's turn: come back, no attempt used
             delay = later + random.uniform(0, SLEEP_MAX)  # spread the waiters out
             with rt.db.session() as db:
@@ -319,8 +325,10 @@ def _template_tried(db: Session, message_id: int) -> bool:
 
 
 def _template(settings: Settings, msg: Message, person: Person | None) -> Template | None:
-    """The configured WhatsApp template filled from `msg`; None when none is usable."""
-    values = {"body": msg.body, "name": person.name if person else ""}
+    """The configured WhatsApp template filled from `msg`; None when none is usable.
+    WhatsApp refuses a variable with a line break or a run of spaces: whitespace is folded."""
+    values = {"body": " ".join(msg.body.split()),
+              "name": " ".join(person.name.split()) if person else ""}
     try:
         mapping = json.loads(settings.whatsapp_template_variables)
         variables = {str(var): values[what] for var, what in mapping.items()}

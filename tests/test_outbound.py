@@ -141,6 +141,21 @@ def test_a_long_wait_for_the_sender_reschedules_instead_of_holding_the_turn(rt, 
     assert rt.queue("outbound").fetch_job(later).args == ([second, third],)  # order kept
 
 
+def test_a_turn_sleeps_for_the_rate_only_as_long_as_its_lock_allows(rt, twilio, monkeypatch):
+    monkeypatch.setattr(outbox, "TURN_SLEEP_BUDGET", 1.2)
+    rt.settings = replace(rt.settings, sms_rate=2.0)  # one SMS every 0.5 s
+    (teacher,) = people(rt, 1)
+    ids = queue(rt, teacher, ["এক", "দুই", "তিন", "চার", "পাঁচ"])
+    job = rt.queue("outbound").fetch_job(f"send-{ids[0]}-0")
+    started = time.monotonic()
+    assert job.func(*job.args) == ["sent", "sent", "sent", "queued"]
+    assert time.monotonic() - started < 1.5
+    (later,) = ScheduledJobRegistry(queue=rt.queue("outbound")).get_job_ids()
+    assert rt.queue("outbound").fetch_job(later).args == (ids[3:],)
+    run_jobs(rt)
+    assert [m["Body"] for m in twilio.messages()] == ["এক", "দুই", "তিন", "চার", "পাঁচ"]
+
+
 def test_the_rate_is_per_sender_number(rt, twilio):
     rt.settings = replace(rt.settings, sms_rate=0.2, whatsapp_rate=0.2)
     (teacher,) = people(rt, 1)
@@ -265,11 +280,11 @@ def test_outside_the_whatsapp_session_the_configured_template_goes(rt, twilio):
                           whatsapp_template_variables='{"1": "name", "2": "body"}')
     (teacher,) = people(rt, 1, channel="whatsapp")
     twilio.close_whatsapp_session("whatsapp:" + teacher.phone)
-    first, second = queue(rt, teacher, ["এই সপ্তাহের কাজ", "দ্বিতীয় বার্তা"])
+    first, second = queue(rt, teacher, ["এই সপ্তাহের কাজ:\n১. পড়ুন", "দ্বিতীয় বার্তা"])
     run_jobs(rt)
     sent = twilio.messages()
     assert [(m["ContentSid"], json.loads(m["ContentVariables"])) for m in sent] == [
-        (TEMPLATE_SID, {"1": "শিক্ষক 0", "2": "এই সপ্তাহের কাজ"}),
+        (TEMPLATE_SID, {"1": "শিক্ষক 0", "2": "এই সপ্তাহের কাজ: ১. পড়ুন"}),  # no line break
         (TEMPLATE_SID, {"1": "শিক্ষক 0", "2": "দ্বিতীয় বার্তা"})]
     assert all("Body" not in m and m["From"] == "whatsapp:" + WHATSAPP_FROM for m in sent)
     assert [m.status for m in rows(rt)] == ["sent", "sent"]  # no SMS
