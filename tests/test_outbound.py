@@ -372,3 +372,16 @@ def test_every_status_is_recorded_and_the_message_keeps_the_latest(rt, twilio, t
            for a in rows(rt, DeliveryAttempt)]
     assert log == [(1, "sms", "sent", None, sid), (1, "sms", "status", "delivered", sid),
                    (1, "sms", "status", "sent", sid)]
+
+
+def test_through_the_webhook_and_a_real_worker_a_closed_session_still_gets_its_replies(
+        rt, roster, tw, work, twilio):
+    teacher = "+8801711000002"  # English, WhatsApp, in the demo roster
+    twilio.close_whatsapp_session("whatsapp:" + teacher)
+    tw.sms(teacher, "hi", channel="whatsapp")
+    work()
+    sent = twilio.messages()
+    assert len(sent) == 2 and {(m["To"], m["From"]) for m in sent} == {(teacher, SMS_FROM)}
+    assert "English" in sent[1]["Body"]  # the language question, after the welcome
+    refused = [r for r in message_creates(twilio) if r.response_status == 400]
+    assert [r.form["To"] for r in refused] == ["whatsapp:" + teacher] * 2
