@@ -72,6 +72,22 @@ class Settings:
     locales_dir: Path = field(metadata={
         "env": "SATHI_LOCALES",
         "doc": "Directory of gettext catalogues (bn, en)."})
+    sms_rate: float = field(metadata={
+        "env": "SATHI_SMS_RATE",
+        "doc": "SMS per second from one sender number, shared by all workers (1: a long code; "
+               "0: no limit)."})
+    whatsapp_rate: float = field(metadata={
+        "env": "SATHI_WHATSAPP_RATE",
+        "doc": "WhatsApp messages per second from one sender number, shared by all workers "
+               "(0: no limit)."})
+    twilio_whatsapp_template_sid: str | None = field(metadata={
+        "env": "TWILIO_WHATSAPP_TEMPLATE_SID",
+        "doc": "ContentSid (HX...) of an approved WhatsApp template, sent when a reply falls "
+               "outside the 24-hour session (error 63016). Unset: such a reply goes by SMS."})
+    whatsapp_template_variables: str = field(metadata={
+        "env": "SATHI_WHATSAPP_TEMPLATE_VARIABLES",
+        "doc": "JSON object: the template's variables and what fills each, \"body\" (the "
+               "message text) or \"name\" (the person's name). Default {\"1\": \"body\"}."})
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -93,6 +109,11 @@ class Settings:
             flows_dir=flows,
             locales_dir=Path(_env("SATHI_LOCALES", str(ROOT / "locales"))),
             holidays_file=Path(_env("SATHI_HOLIDAYS", str(flows / "calendar" / "holidays.yaml"))),
+            sms_rate=float(_env("SATHI_SMS_RATE", "1")),
+            whatsapp_rate=float(_env("SATHI_WHATSAPP_RATE", "10")),
+            twilio_whatsapp_template_sid=_env("TWILIO_WHATSAPP_TEMPLATE_SID"),
+            whatsapp_template_variables=_env("SATHI_WHATSAPP_TEMPLATE_VARIABLES",
+                                             '{"1": "body"}'),
         )
         values.update(overrides)
         return cls(**values)

@@ -212,3 +212,28 @@ class AssessmentResult(Base):
     level: Mapped[int] = mapped_column(Integer)
 
     assessment: Mapped[Assessment] = relationship(back_populates="results")
+
+
+class DeliveryAttempt(Base):
+    """One try to send an outbound message, or one status the provider reported for it.
+
+    outcome: sent | retry (deferred, or re-sent as `related_message_id`) | failed |
+    template (refused as free text; the approved template goes next) | fallback (re-sent on
+    SMS as `related_message_id`) | status (a status callback: `status`, `error_code`).
+    """
+
+    __tablename__ = "delivery_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)  # the message's attempt count at the time
+    channel: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))  # the provider's, for "status"
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    related_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    # "fallback:<message id>" or "resend:<message id>": a follow-up is made once per message,
+    # however many times (or however concurrently) the provider reports the failure
+    once: Mapped[str | None] = mapped_column(String(40), unique=True)

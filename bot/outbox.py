@@ -3,34 +3,55 @@
 A message is written to the database as `queued` in the same transaction as whatever caused it;
 after that commit one `send` job takes the turn's replies, in order. Under the person's turn lock
 the job claims each row (so no reply goes twice), checks the opt-out (so nothing queued before a
-STOP goes out after it, and no STOP can slip in between the check and the send) and sends it.
-A reply the provider defers is retried later together with the ones behind it, keeping order.
-Rows whose job was lost (Redis down at the wrong moment) are found by `sweep`.
+STOP goes out after it, and no STOP can slip in between the check and the send), waits for the
+sender's rate (`ratelimit`) and sends it. Rows whose job was lost are found by `sweep`.
+
+What a failure leads to is decided here, not in the adapters (they only type their results):
+- retryable (rate limited, provider down): the same row is tried again later with backoff,
+  together with the replies behind it, keeping their order; given up after MAX_ATTEMPTS;
+- the person opted out at the provider (21610): marked opted out, so nothing more goes to them;
+- WhatsApp outside the 24-hour session: the approved template, if one is configured;
+- any other final WhatsApp failure, at once or in a status callback: one SMS fallback;
+- a retryable delivery error in a status callback (30003): a re-send, later, with backoff.
+Follow-ups are new rows linked from the original's `DeliveryAttempt`, made once per message.
+Every try and every status report is a `DeliveryAttempt` row; `Message.status` is the current
+state and never moves backwards.
 """
 from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import runtime, session
-from .channels.base import Failed, Outgoing, RetryLater, Sent
+from .channels.base import (OPTED_OUT, OUTSIDE_SESSION, Failed, Outgoing, RetryLater, Sent,
+                            Template)
 from .channels.segments import count
-from .channels.twilio_messaging import UNSUBSCRIBED
+from .config import Settings
 from .i18n import N_
 from .logs import mask
-from .models import Message, Person
+from .models import DeliveryAttempt, Message, Person
+from .ratelimit import SLEEP_MAX, SenderRate
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5  # sends tried before a message is marked failed
+MAX_ATTEMPTS = 5  # sends tried before a message is given up (counted across re-sends)
 BACKOFF_CAP = 600.0  # seconds; retry delays double from the provider's hint up to this
 SWEEP_GRACE = timedelta(minutes=2)  # a queued reply this late past its due time lost its job
 EARLY_STATUS_TTL = 3600  # seconds a status callback that beat its send is kept in Redis
+FAILED = ("undelivered", "failed")  # provider statuses that mean the message did not arrive
+TEMPLATE_FIELDS = ("body", "name")  # what SATHI_WHATSAPP_TEMPLATE_VARIABLES may map to
+TURN_SLEEP_BUDGET = session.LOCK_TIMEOUT / 3  # seconds one job may sleep for the sender's rate
+# while it holds a person's turn; past it the rest of the turn is re-scheduled, so the turn
+# lock (which expires after LOCK_TIMEOUT) is never lost to waiting
 
 
 def queue_text(db: Session, *, person: Person | None, address: str, channel: str, key: str,
@@ -52,27 +73,43 @@ def enqueue(message_ids: list[int]) -> None:
                                                     job_id=f"send-{message_ids[0]}-0")
 
 
+@dataclass
+class Step:
+    """What sending one message came to."""
+
+    status: str
+    retry: tuple[float, str] | None = None  # (seconds, job id): it and those behind it wait
+    then: int | None = None  # a message to send right after it (the template, the fallback)
+
+
 def send(message_ids: list[int]) -> list[str]:
-    """RQ job: send queued messages (one person's, in order). Returns each one's new status."""
+    """RQ job: send queued messages (one person's, in order). Returns each step's status."""
     rt = runtime.current()
     with rt.db.session() as db:
         person_id = db.execute(select(Message.person_id)
                                .where(Message.id == message_ids[0])).scalar()
+    ids = list(message_ids)
     statuses: list[str] = []
+    started = time.monotonic()
     with session.locked(rt.redis, person_id) if person_id else nullcontext():
-        for i, mid in enumerate(message_ids):
-            status, retry = _send_one(rt, mid)
-            statuses.append(status)
-            if retry is not None:  # this one and those behind it wait, to keep their order
-                delay, attempts = retry
-                rt.queue("outbound").enqueue_in(timedelta(seconds=delay), send, message_ids[i:],
-                                                job_id=f"send-{mid}-{attempts}")
+        i = 0
+        while i < len(ids):
+            budget = TURN_SLEEP_BUDGET - (time.monotonic() - started)
+            step = _send_one(rt, ids[i], max_wait=max(0.0, min(SLEEP_MAX, budget)))
+            statuses.append(step.status)
+            if step.then is not None:
+                ids.insert(i + 1, step.then)
+            if step.retry is not None:  # this one and those behind it wait, to keep their order
+                delay, job_id = step.retry
+                rt.queue("outbound").enqueue_in(timedelta(seconds=delay), send, ids[i:],
+                                                job_id=job_id)
                 break
+            i += 1
     return statuses
 
 
-def _send_one(rt: runtime.Runtime, message_id: int) -> tuple[str, tuple[float, int] | None]:
-    """(new status, (seconds to wait, attempts so far) when it is to be retried, else None)."""
+def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX) -> Step:
+    """Claim, check, wait for the sender's rate (at most `max_wait` s), send, record."""
     now = rt.now()
     with rt.db.session() as db:
         claimed = db.execute(
@@ -80,43 +117,79 @@ def _send_one(rt: runtime.Runtime, message_id: int) -> tuple[str, tuple[float, i
             .values(status="sending", updated_at=now, attempts=Message.attempts + 1)
         ).rowcount
         if not claimed:
-            return "skipped", None
+            return Step("skipped")
         msg = db.get(Message, message_id)
         person = db.get(Person, msg.person_id) if msg.person_id else None
         if person is not None and person.opted_out and msg.key not in ALWAYS_SENT:
             msg.status = "suppressed"
-            return msg.status, None
+            return Step(msg.status)
+        templated = msg.channel == "whatsapp" and _template_tried(db, msg.id)
+        template = _template(rt.settings, msg, person) if templated else None
         outgoing = Outgoing(to=msg.address, channel=msg.channel, body=msg.body,
                             status_callback=rt.status_callback_url()
-                            if rt.settings.twilio_enabled else None)
-        attempts = msg.attempts
+                            if rt.settings.twilio_enabled else None, template=template)
+        attempts, channel = msg.attempts, msg.channel
+    adapter = rt.adapter(channel)
 
-    result = rt.adapter(msg.channel).send(outgoing)
+    sender = adapter.sender(channel)
+    if sender is not None:
+        later = SenderRate(rt.redis).wait_for(sender, _rate(rt.settings, channel), max_wait)
+        if later is not None:  # too long to hold the person's turn: come back, no attempt used
+            delay = later + random.uniform(0, SLEEP_MAX)  # spread the waiters out
+            with rt.db.session() as db:
+                msg = db.get(Message, message_id)
+                msg.status, msg.attempts = "queued", attempts - 1
+                msg.next_attempt_at = rt.now() + timedelta(seconds=delay)
+            return Step("queued", retry=(delay, f"send-{message_id}-{attempts - 1}-rate-"
+                                                f"{time.time_ns()}"))
 
-    retry = None
+    result = adapter.send(outgoing)
+
     with rt.db.session() as db:
         msg = db.get(Message, message_id)
         msg.updated_at = now = rt.now()
+        code = None if isinstance(result, Sent) else result.code
+        row = DeliveryAttempt(message_id=msg.id, attempt=attempts, channel=channel, at=now,
+                              error_code=code)
+        cause = result.cause if isinstance(result, Failed) else ""
         if isinstance(result, Sent):
             msg.status, msg.provider_sid = "sent", result.sid
+            row.outcome, row.provider_sid = "sent", result.sid
+            db.add(row)
+            db.flush()
+            step = Step("sent")
             early = rt.redis.getdel(_early_key(result.sid))
             if early is not None:  # a status callback that arrived before we stored the sid
-                status, code = json.loads(early)
-                _apply_status(msg, status, code, now)
+                status, early_code = json.loads(early)
+                _on_status(db, msg, status, early_code, now)
         elif isinstance(result, RetryLater) and attempts < MAX_ATTEMPTS:
-            delay = min(BACKOFF_CAP, result.after * 2 ** (attempts - 1))
-            retry = (delay, attempts)
-            msg.status, msg.error_code = "queued", result.code
+            delay = _backoff(result.after, attempts)
+            msg.status, msg.error_code = "queued", code
             msg.next_attempt_at = now + timedelta(seconds=delay)
+            row.outcome = "retry"
+            db.add(row)
+            step = Step("queued", retry=(delay, f"send-{message_id}-{attempts}"))
+        elif (cause == OUTSIDE_SESSION and not templated
+              and rt.settings.twilio_whatsapp_template_sid):
+            msg.status, msg.error_code = "queued", code  # the template goes next, right now
+            row.outcome = "template"
+            db.add(row)
+            step = Step("queued", then=message_id)
         else:
-            msg.status, msg.error_code = "failed", result.code
-            if isinstance(result, Failed) and result.code == UNSUBSCRIBED and msg.person_id:
-                person = db.get(Person, msg.person_id)
-                if person.opted_out_at is None:
-                    person.opted_out_at = now
+            msg.status, msg.error_code = "failed", code
+            step = Step("failed")
+            if cause == OPTED_OUT:
+                _opt_out(db, msg, now)
+            fallback = None
+            if channel == "whatsapp" and cause != OPTED_OUT:
+                fallback = _follow_up(db, msg, "fallback", now, code=code)
+            if fallback is None:
+                row.outcome = "failed"
+                db.add(row)
+            step.then = fallback
         log.info("message %s to %s: %s%s", message_id, mask(msg.address), msg.status,
                  f" ({msg.error_code})" if msg.error_code else "")
-        return msg.status, retry
+        return step
 
 
 def sweep() -> int:
@@ -141,7 +214,8 @@ def _early_key(sid: str) -> str:
 
 def record_status(db: Session, sid: str, status: str, error_code: int | None,
                   now: datetime) -> bool:
-    """A provider's status callback; False when no such message is known."""
+    """A provider's status callback; False when no such message is known. A failure it
+    reports may lead to a re-send or an SMS fallback, enqueued once `db` commits."""
     msg = db.execute(select(Message).where(Message.direction == "out",
                                            Message.provider_sid == sid)).scalar_one_or_none()
     if msg is None:
@@ -149,8 +223,74 @@ def record_status(db: Session, sid: str, status: str, error_code: int | None,
         runtime.current().redis.set(_early_key(sid), json.dumps([status, error_code]),
                                     ex=EARLY_STATUS_TTL)
         return False
-    _apply_status(msg, status, error_code, now)
+    _on_status(db, msg, status, error_code, now)
     return True
+
+
+def _on_status(db: Session, msg: Message, status: str, code: int | None, now: datetime) -> None:
+    db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts, channel=msg.channel, at=now,
+                           outcome="status", status=status, error_code=code,
+                           provider_sid=msg.provider_sid))
+    _apply_status(msg, status, code, now)
+    if status not in FAILED:
+        return
+    failure = runtime.current().adapter(msg.channel).delivery_failure(code)
+    if isinstance(failure, Failed) and failure.cause == OPTED_OUT:
+        _opt_out(db, msg, now)
+        return
+    person = db.get(Person, msg.person_id) if msg.person_id else None
+    if person is not None and person.opted_out:
+        return  # nothing more to someone who asked for nothing more
+    delay = 0.0
+    if msg.channel == "whatsapp":
+        follow = _follow_up(db, msg, "fallback", now, code=code)
+    elif isinstance(failure, RetryLater) and msg.attempts < MAX_ATTEMPTS:
+        delay = _backoff(failure.after, msg.attempts)
+        follow = _follow_up(db, msg, "retry", now, code=code, delay=delay)
+    else:
+        return
+    if follow is not None:
+        _enqueue_after_commit(db, follow, delay)
+
+
+def _follow_up(db: Session, msg: Message, outcome: str, now: datetime, *, code: int | None,
+               delay: float = 0.0) -> int | None:
+    """A new queued row carrying `msg` on: its SMS fallback ("fallback") or its re-send
+    ("retry", which inherits the attempt count). None when `msg` already has one."""
+    channel = "sms" if outcome == "fallback" else msg.channel
+    new = Message(direction="out", channel=channel, person_id=msg.person_id,
+                  address=msg.address, body=msg.body, key=msg.key,
+                  segments=count(msg.body).segments, status="queued",
+                  attempts=msg.attempts if outcome == "retry" else 0,
+                  next_attempt_at=now + timedelta(seconds=delay), created_at=now,
+                  updated_at=now)
+    once = f"{'fallback' if outcome == 'fallback' else 'resend'}:{msg.id}"
+    try:
+        with db.begin_nested():
+            db.add(new)
+            db.flush()
+            db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts, channel=msg.channel,
+                                   at=now, outcome=outcome, error_code=code,
+                                   provider_sid=msg.provider_sid, related_message_id=new.id,
+                                   once=once))
+    except IntegrityError:
+        return None
+    log.info("message %s to %s: %s as message %s", msg.id, mask(msg.address), outcome, new.id)
+    return new.id
+
+
+def _enqueue_after_commit(db: Session, message_id: int, delay: float) -> None:
+    def go(_session) -> None:
+        try:
+            if delay > 0:
+                runtime.current().queue("outbound").enqueue_in(
+                    timedelta(seconds=delay), send, [message_id], job_id=f"send-{message_id}-0")
+            else:
+                enqueue([message_id])
+        except Exception:  # Redis down: the row is queued; `sweep` enqueues it later
+            log.exception("could not enqueue message %s; it will be swept", message_id)
+
+    event.listen(db, "after_commit", go, once=True)
 
 
 def _apply_status(msg: Message, status: str, error_code: int | None, now: datetime) -> None:
@@ -159,6 +299,44 @@ def _apply_status(msg: Message, status: str, error_code: int | None, now: dateti
         msg.status = status
         msg.error_code = error_code
         msg.updated_at = now
+
+
+def _opt_out(db: Session, msg: Message, now: datetime) -> None:
+    person = db.get(Person, msg.person_id) if msg.person_id else None
+    if person is not None and person.opted_out_at is None:
+        person.opted_out_at = now
+        log.info("person %s opted out at the provider", mask(person.phone))
+
+
+def _backoff(after: float, attempts: int) -> float:
+    return min(BACKOFF_CAP, after * 2 ** (attempts - 1))
+
+
+def _rate(settings: Settings, channel: str) -> float:
+    return settings.whatsapp_rate if channel == "whatsapp" else settings.sms_rate
+
+
+def _template_tried(db: Session, message_id: int) -> bool:
+    """True once this message was refused as free text: from then on it goes as the template
+    (and a template refused too falls back to SMS)."""
+    return db.execute(select(DeliveryAttempt.id).where(
+        DeliveryAttempt.message_id == message_id,
+        DeliveryAttempt.outcome == "template").limit(1)).first() is not None
+
+
+def _template(settings: Settings, msg: Message, person: Person | None) -> Template | None:
+    """The configured WhatsApp template filled from `msg`; None when none is usable.
+    WhatsApp refuses a variable with a line break or a run of spaces: whitespace is folded."""
+    values = {"body": " ".join(msg.body.split()),
+              "name": " ".join(person.name.split()) if person else ""}
+    try:
+        mapping = json.loads(settings.whatsapp_template_variables)
+        variables = {str(var): values[what] for var, what in mapping.items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log.error("SATHI_WHATSAPP_TEMPLATE_VARIABLES must be a JSON object mapping variables "
+                  "to %s; the template is not sent", " or ".join(TEMPLATE_FIELDS))
+        return None
+    return Template(settings.twilio_whatsapp_template_sid, variables)
 
 
 STOP_CONFIRMED = N_("keyword.stop_confirmed")

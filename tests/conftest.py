@@ -30,6 +30,7 @@ AUTH_TOKEN = "test-auth-token-not-a-secret"
 PUBLIC_BASE_URL = "https://sathi.example.org"
 SMS_FROM = "+15005550006"
 WHATSAPP_FROM = "+14155238886"
+RATE = 50.0  # messages per second per sender: limited as in production, but fast
 FROZEN = datetime(2026, 11, 24, 4, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in Dhaka
 
 
@@ -118,7 +119,7 @@ def settings(database_url, twilio, tmp_path):
         database_url=database_url, redis_url=None, twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN, twilio_api_base=twilio.url, twilio_sms_from=SMS_FROM,
         twilio_whatsapp_from=WHATSAPP_FROM, public_base_url=PUBLIC_BASE_URL, rasa_url=None,
-        instance_dir=tmp_path / "instance")
+        instance_dir=tmp_path / "instance", sms_rate=RATE, whatsapp_rate=RATE)
 
 
 @pytest.fixture

@@ -286,3 +286,16 @@ def test_region_or_edge_rewrites_the_host(tw):
     with pytest.raises(ValueError):
         tw.configure(c)
     c.http_client.session.close()
+
+
+def test_closed_whatsapp_session_refuses_free_text_but_not_a_template(tw, client):
+    tw.close_whatsapp_session("whatsapp:+8801711000002")
+    with pytest.raises(TwilioRestException) as e:
+        client.messages.create(to="whatsapp:+8801711000002", from_="whatsapp:+14155238886",
+                               body="hello")
+    assert (e.value.status, e.value.code) == (400, 63016)
+    client.messages.create(to="whatsapp:+8801711000002", from_="whatsapp:+14155238886",
+                           content_sid="HX" + "3" * 32, content_variables='{"1": "hello"}')
+    client.messages.create(to="whatsapp:+8801711000003", from_="whatsapp:+14155238886",
+                           body="another person's session is open")
+    assert [m.get("ContentSid") for m in tw.messages()] == ["HX" + "3" * 32, None]

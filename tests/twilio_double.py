@@ -3,6 +3,7 @@
     with TwilioDouble(account_sid="AC" + "0" * 32, auth_token="test-token") as tw:
         client = tw.client()          # or: Client(sid, token); client.api.base_url = tw.url
         tw.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
+        tw.close_whatsapp_session("whatsapp:+8801711000002")  # free text now gets 63016
         ...
         assert tw.messages()[0]["Body"] == "..."
 
@@ -61,7 +62,7 @@ class Recorded:
     form: dict
     auth_ok: bool
     response_status: int
-    time: float
+    time: float  # time.time() when the request arrived
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class TwilioDouble:
         self.requests: list[Recorded] = []
         self._failures: deque[_Failure] = deque()
         self._created: dict[str, dict] = {}  # sid -> form of accepted creates
+        self._closed_sessions: set[str] = set()  # WhatsApp "To"s outside the 24-hour window
         self._lock = threading.Lock()
         # called with (sid, form) after a create is accepted and before it is answered
         self.before_answer = None
@@ -185,6 +187,7 @@ class TwilioDouble:
             self.requests.clear()
             self._failures.clear()
             self._created.clear()
+            self._closed_sessions.clear()
 
     # scripting -----------------------------------------------------------
     def fail_next(
@@ -215,6 +218,12 @@ class TwilioDouble:
 
     def fail_outside_window(self, times: int = 1, to: str | None = None) -> None:
         self.fail_next(*OUTSIDE_WINDOW, times=times, to=to)
+
+    def close_whatsapp_session(self, to: str) -> None:
+        """From now on a free-form (Body) WhatsApp message to `to` ("whatsapp:+...") is
+        refused with 63016, as outside the 24-hour session; a template (ContentSid) goes."""
+        with self._lock:
+            self._closed_sessions.add(to)
 
     def fail_server_error(self, times: int = 1, to: str | None = None) -> None:
         self.fail_next(*SERVER_ERROR, times=times, to=to)
@@ -256,12 +265,13 @@ class TwilioDouble:
 
     # HTTP ----------------------------------------------------------------
     def _wsgi(self, environ, start_response):
+        arrived = time.time()  # when the request reached the double, before any answering
         request = Request(environ)
         form = _form(request)
         status, body, headers = self._answer(request, form)
         with self._lock:
             self.requests.append(
-                Recorded(request.method, request.path, form, self._auth_ok(request), status, time.time())
+                Recorded(request.method, request.path, form, self._auth_ok(request), status, arrived)
             )
         response = Response(json.dumps(body), status=status, headers=headers,
                             content_type="application/json; charset=utf-8")
@@ -287,6 +297,10 @@ class TwilioDouble:
         invalid = self._validate(resource, form)
         if invalid:
             return 400, error_body(400, *invalid), {}
+        with self._lock:
+            closed = resource == "Messages" and to in self._closed_sessions
+        if closed and not form.get("ContentSid"):
+            return OUTSIDE_WINDOW[0], error_body(*OUTSIDE_WINDOW), {}
         if resource == "Messages":
             resource_json = self._message(form)
         else:

@@ -1,12 +1,25 @@
 """The shape every channel adapter has: an outgoing message in, a typed result out.
 
 An adapter knows one provider's API and nothing about flows. The outbox chooses an adapter
-by channel, so a local SMS gateway plugs in beside Twilio without touching the flows.
+by channel, so a local SMS gateway plugs in beside Twilio without touching the flows. What
+to do with a result (retry, template, fall back to SMS) is the outbox's policy, never the
+adapter's: an adapter only says which kind of failure it saw (`Failed.cause`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+OPTED_OUT = "opted_out"  # the recipient told the provider to stop: send them nothing more
+OUTSIDE_SESSION = "outside_session"  # WhatsApp's 24-hour window is closed: free text refused
+
+
+@dataclass(frozen=True)
+class Template:
+    """A provider-approved message template (WhatsApp outside the 24-hour session)."""
+
+    sid: str  # the provider's id for it (Twilio: ContentSid, HX...)
+    variables: dict[str, str] = field(default_factory=dict)  # {"1": "..."}
 
 
 @dataclass(frozen=True)
@@ -15,6 +28,7 @@ class Outgoing:
     channel: str  # "sms" | "whatsapp"
     body: str
     status_callback: str | None = None
+    template: Template | None = None  # sent instead of the body when set
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,7 @@ class Failed:
     code: int | None
     permanent: bool = True
     reason: str = ""
+    cause: str = ""  # OPTED_OUT, OUTSIDE_SESSION, or "" for any other failure
 
 
 Result = Sent | RetryLater | Failed
@@ -42,3 +57,12 @@ class Adapter(Protocol):
     name: str
 
     def send(self, msg: Outgoing) -> Result: ...
+
+    def sender(self, channel: str) -> str | None:
+        """The address messages on `channel` go out from (its rate is limited), or None
+        when nothing limits it (a local outbox)."""
+        ...
+
+    def delivery_failure(self, code: int | None) -> RetryLater | Failed:
+        """What an error code in a failed-delivery status report means."""
+        ...

@@ -2,12 +2,13 @@
 
 `sathi serve` on its embedded defaults and `sathi simulate` use it, so the whole path (inbound
 record, worker, outbox) runs without a Twilio account. The message row is the only record.
+Nothing leaves, so nothing is rate limited (`sender` is None).
 """
 from __future__ import annotations
 
 import uuid
 
-from .base import Outgoing, Sent
+from .base import Failed, Outgoing, Sent
 
 
 class LoopbackAdapter:
@@ -15,3 +16,9 @@ class LoopbackAdapter:
 
     def send(self, msg: Outgoing) -> Sent:
         return Sent(sid="LB" + uuid.uuid4().hex)
+
+    def sender(self, channel: str) -> None:
+        return None
+
+    def delivery_failure(self, code: int | None) -> Failed:
+        return Failed(code=code)

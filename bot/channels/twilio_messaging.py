@@ -1,21 +1,25 @@
 """SMS and WhatsApp through Twilio's Messaging REST API (one adapter, `whatsapp:` prefix).
 
-Errors come back typed: `RetryLater` for rate limits, server errors and network trouble,
-`Failed(permanent=True)` for what a retry cannot fix (21610: the person texted STOP to Twilio).
+Errors come back typed (see twilio_errors.CODES): `RetryLater` for rate limits, server
+errors and network trouble, `Failed` for what a retry cannot fix, with a cause when the
+outbox can still act on it (21610: opted out; 63016: outside WhatsApp's 24-hour session).
+A `Template` is sent as ContentSid + ContentVariables instead of a body.
 """
 from __future__ import annotations
+
+import json
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .base import Failed, Outgoing, Result, RetryLater, Sent
+from . import twilio_errors
+from .base import OPTED_OUT, OUTSIDE_SESSION, Failed, Outgoing, Result, RetryLater, Sent
 
-RETRYABLE_CODES = {20429, 30001}  # too many requests; queue overflow
-UNSUBSCRIBED = 21610  # the recipient replied STOP to this sender on Twilio's side
 DEFAULT_RETRY_AFTER = 30.0  # seconds, when Twilio says to wait but not for how long
 TIMEOUT = 10.0  # seconds for one REST call
+_CAUSES = {twilio_errors.OPTED_OUT: OPTED_OUT, twilio_errors.OUTSIDE_SESSION: OUTSIDE_SESSION}
 
 
 def address(channel: str, number: str) -> str:
@@ -38,12 +42,21 @@ class TwilioMessagingAdapter:
             self.client.api.base_url = api_base
         self.senders = {"sms": sms_from, "whatsapp": whatsapp_from}
 
+    def sender(self, channel: str) -> str | None:
+        number = self.senders.get(channel)
+        return address(channel, number) if number else None
+
     def send(self, msg: Outgoing) -> Result:
         sender = self.senders.get(msg.channel)
         if not sender:
             return Failed(code=None, reason=f"no {msg.channel} sender is configured")
-        params = dict(to=address(msg.channel, msg.to), from_=address(msg.channel, sender),
-                      body=msg.body)
+        params = dict(to=address(msg.channel, msg.to), from_=address(msg.channel, sender))
+        if msg.template is not None:
+            params.update(content_sid=msg.template.sid,
+                          content_variables=json.dumps(msg.template.variables,
+                                                       ensure_ascii=False))
+        else:
+            params["body"] = msg.body
         if msg.status_callback:
             params["status_callback"] = msg.status_callback
         try:
@@ -54,6 +67,9 @@ class TwilioMessagingAdapter:
             return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
         return Sent(sid=created.sid)
 
+    def delivery_failure(self, code: int | None) -> RetryLater | Failed:
+        return _typed(twilio_errors.kind(code), code, "")
+
     def close(self) -> None:
         session = getattr(self.client.http_client, "session", None)
         if session is not None:
@@ -62,6 +78,10 @@ class TwilioMessagingAdapter:
 
 def classify(status: int, code: int | None, reason: str = "") -> Result:
     """A Twilio REST error as a typed result."""
-    if status == 429 or code in RETRYABLE_CODES or status >= 500:
+    return _typed(twilio_errors.kind(code, status), code, str(reason or ""))
+
+
+def _typed(kind: str, code: int | None, reason: str) -> RetryLater | Failed:
+    if kind == twilio_errors.RETRY:
         return RetryLater(after=DEFAULT_RETRY_AFTER, code=code)
-    return Failed(code=code, permanent=True, reason=str(reason or ""))
+    return Failed(code=code, permanent=True, reason=reason, cause=_CAUSES.get(kind, ""))
