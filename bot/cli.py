@@ -195,5 +195,10 @@ def show_config():
                           ensure_ascii=False, indent=2))
 
 
+from .nlu.cli import nlu  # noqa: E402  (the `sathi nlu` group lives with the NLU code)
+
+main.add_command(nlu)
+
+
 if __name__ == "__main__":
     main()

@@ -16,12 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import engine, outbox, runtime, session
+from . import engine, nlu, outbox, runtime, session
 from .actions import ACTIONS, Context
 from .events import ActionCalled, FieldSet, FlowEnded, InputExpected, MsgCreated
 from .i18n import N_
 from .logs import mask
 from .models import CHANNELS, LANGUAGES, Answer, FlowRun, Message, Person
+from .nlu import replies as nlu_replies
 from .parse import number
 
 log = logging.getLogger(__name__)
@@ -152,13 +153,21 @@ class Turn:
             self._start(ONBOARDING)
         else:
             run = session.active_run(self.db, person.id)
+            num = number(text)
+            # free text (not a keyword, not a number) goes through NLU; None when unsure
+            heard = nlu.understand(self.rt, text) if num is None and text.strip() else None
             if run is not None:
                 flow = self.rt.flows[run.flow]
-                inp = engine.Input(text=text, number=number(text))
+                inp = engine.Input(text=text, number=num, intent=heard.intent if heard else None)
                 new_session, events = engine.resume(flow, run.session, inp, self.now)
-                self.apply(run, new_session, events)
+                if nlu_replies.takes_over(heard, events):  # the flow keeps waiting as it was
+                    nlu_replies.respond(self, heard)
+                else:
+                    self.apply(run, new_session, events)
             elif person.onboarded_at is None:
                 self._start(ONBOARDING)
+            elif heard is not None:
+                nlu_replies.respond(self, heard)
             else:
                 self.say(NO_FLOW)
 
