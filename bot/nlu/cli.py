@@ -20,11 +20,15 @@ def train(force: bool):
     from ..config import Settings
     from . import rasa
 
+    import subprocess
+
     cache = Settings.from_env().cache_dir
     try:
         model, seconds = rasa.train(cache, force=force)
     except rasa.RasaMissing as e:
         raise click.ClickException(str(e)) from None
+    except subprocess.CalledProcessError as e:
+        raise click.ClickException(f"rasa train failed (exit {e.returncode}); see above") from None
     if seconds is None:
         click.echo(f"up to date: {model}")
     else:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import redis
 import requests
 
-from . import defaults, embedded
+from . import defaults
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class Breaker:
         try:
             tripped = self.conn.exists(self.k_tripped)  # a half-open trial failed: reopen at once
             n = self.conn.incr(self.k_count)
+            # failures "in a row": a success deletes the count; one this old is forgotten too
             self.conn.expire(self.k_count, int(self.cooldown * 10) or 1)
             if tripped or n >= self.failures:
                 ms = max(1, int(self.cooldown * 1000))
@@ -142,6 +143,8 @@ class Client:
 
     @staticmethod
     def parse_embedded(text: str) -> Understanding:
+        from . import embedded  # scikit-learn is imported where it is used, not by the webhook
+
         g = embedded.load().guess(text)
         return Understanding(accept(g.intent, g.confidence), g.confidence, "embedded",
                              g.intent, entities(text))
