@@ -52,10 +52,12 @@ def train(cache_dir: Path, force: bool = False) -> tuple[Path, float | None]:
     model.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
     started = time.monotonic()
-    subprocess.run([str(rasa), "train", "nlu", "--config", str(defaults.CONFIG),
-                    "--domain", str(defaults.DOMAIN), "--nlu", str(defaults.DATA),
-                    "--out", str(model.parent), "--fixed-model-name", model.name[:-len(".tar.gz")]],
-                   cwd=work, env=env, check=True)
+    command = [str(rasa), "train", "nlu", "--config", str(defaults.CONFIG),
+               "--domain", str(defaults.DOMAIN), "--nlu", str(defaults.DATA),
+               "--out", str(model.parent), "--fixed-model-name", model.name[:-len(".tar.gz")]]
+    if force:  # Rasa also caches trained components in work/.rasa/cache: train all afresh
+        env["RASA_MAX_CACHE_SIZE"] = "0"
+    subprocess.run(command, cwd=work, env=env, check=True)
     if not model.exists():
         raise RuntimeError(f"Rasa finished but {model} is missing")
     return model, time.monotonic() - started
