@@ -352,5 +352,10 @@ def sms_count(text: str):
     click.echo(json.dumps(count(text).as_dict(), ensure_ascii=False))
 
 
+from .nlu.cli import nlu  # noqa: E402  (the `sathi nlu` group lives with the NLU code)
+
+main.add_command(nlu)
+
+
 if __name__ == "__main__":
     main()

@@ -50,8 +50,8 @@ class Settings:
                "against it plus the path, so it must match the Twilio console exactly."})
     rasa_url: str | None = field(metadata={
         "env": "RASA_URL",
-        "doc": "Rasa NLU server (http://127.0.0.1:5005). Read by the NLU client that the NLU "
-               "issue adds; until then free text is understood by keywords and numbers only."})
+        "doc": "Rasa NLU server (http://127.0.0.1:5005), started by scripts/nlu-serve. Unset, "
+               "or down: free text is understood by the embedded classifier."})
     tz: str = field(metadata={
         "env": "TZ",
         "doc": "Time zone of the school day, for the weekly schedules (Asia/Dhaka)."})
@@ -88,6 +88,20 @@ class Settings:
         "env": "SATHI_WHATSAPP_TEMPLATE_VARIABLES",
         "doc": "JSON object: the template's variables and what fills each, \"body\" (the "
                "message text) or \"name\" (the person's name). Default {\"1\": \"body\"}."})
+    rasa_timeout_ms: int = field(default=300, metadata={
+        "env": "RASA_TIMEOUT_MS",
+        "doc": "How long a message waits for Rasa's /model/parse before the embedded "
+               "classifier answers it (milliseconds)."})
+    rasa_breaker_failures: int = field(default=3, metadata={
+        "env": "RASA_BREAKER_FAILURES",
+        "doc": "Rasa failures in a row that open the circuit breaker (Rasa is then skipped)."})
+    rasa_breaker_cooldown: int = field(default=60, metadata={
+        "env": "RASA_BREAKER_COOLDOWN",
+        "doc": "Seconds the open breaker skips Rasa before one message tries it again."})
+    cache_dir: Path = field(default=Path.home() / ".cache" / "shikkhok-sathi", metadata={
+        "env": "SATHI_CACHE",
+        "doc": "Outside the checkout, kept between runs: the Rasa venv and trained models "
+               "(default ~/.cache/shikkhok-sathi)."})
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -114,6 +128,10 @@ class Settings:
             twilio_whatsapp_template_sid=_env("TWILIO_WHATSAPP_TEMPLATE_SID"),
             whatsapp_template_variables=_env("SATHI_WHATSAPP_TEMPLATE_VARIABLES",
                                              '{"1": "body"}'),
+            rasa_timeout_ms=int(_env("RASA_TIMEOUT_MS", "300")),
+            rasa_breaker_failures=int(_env("RASA_BREAKER_FAILURES", "3")),
+            rasa_breaker_cooldown=int(_env("RASA_BREAKER_COOLDOWN", "60")),
+            cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)
         return cls(**values)

@@ -16,12 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import assessment, engine, outbox, runtime, session
+from . import assessment, engine, nlu, outbox, runtime, session
 from .actions import ACTIONS, Context
 from .events import ActionCalled, FieldSet, FlowEnded, InputExpected, MsgCreated
 from .i18n import N_
 from .logs import mask
 from .models import CHANNELS, LANGUAGES, Answer, FlowRun, Message, Person
+from .nlu import replies as nlu_replies
 from .parse import number
 
 log = logging.getLogger(__name__)
@@ -164,16 +165,24 @@ class Turn:
                      if person.role in assessment.ROLES else None)
             if entry is not None:  # "A 2 3 1 1 0" from anywhere: unambiguous, so it interrupts
                 self.start_flow(assessment.FLOW, entry.fields(self.rt.levels))
-            elif run is not None:
+                return
+            num = number(text)
+            if num is None and in_assessment:  # "dui" answers a guided question as 2 would
+                num = assessment.number_word(text, self.rt.levels)
+            # free text (not a keyword, not a number) goes through NLU; None when unsure
+            heard = nlu.understand(self.rt, text) if num is None and text.strip() else None
+            if run is not None:
                 flow = self.rt.flows[run.flow]
-                n = number(text)
-                if n is None and in_assessment:  # "dui" answers a guided question as 2 would
-                    n = assessment.number_word(text, self.rt.levels)
-                inp = engine.Input(text=text, number=n)
+                inp = engine.Input(text=text, number=num, intent=heard.intent if heard else None)
                 new_session, events = engine.resume(flow, run.session, inp, self.now)
-                self.apply(run, new_session, events)
+                if nlu_replies.takes_over(heard, events):  # the flow keeps waiting as it was
+                    nlu_replies.respond(self, heard)
+                else:
+                    self.apply(run, new_session, events)
             elif person.onboarded_at is None:
                 self.start_flow(ONBOARDING)
+            elif heard is not None:
+                nlu_replies.respond(self, heard)
             else:
                 self.say(NO_FLOW)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
                         TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -237,3 +237,20 @@ class DeliveryAttempt(Base):
     # "fallback:<message id>" or "resend:<message id>": a follow-up is made once per message,
     # however many times (or however concurrently) the provider reports the failure
     once: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+
+class Question(Base):
+    """A teacher's question in their own words, kept for their headteacher's weekly summary
+    (bot/nlu/questions.py); call-back requests are kept here too (intent "call_me")."""
+
+    __tablename__ = "question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(32))  # question | call_me
+    confidence: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # set when the question went out in a headteacher's summary; unforwarded ones are NULL
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

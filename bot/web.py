@@ -75,7 +75,12 @@ def healthz():
         checks["redis"] = "ok"
     except Exception:
         checks["redis"] = "down"
-    checks["nlu"] = "keywords"  # the NLU issue adds Rasa and the embedded classifier
+    from . import nlu
+
+    nlu_client = nlu.client(rt)
+    checks["nlu"] = nlu_client.backend()  # "rasa" | "embedded"
+    if nlu_client.breaker is not None:  # only when RASA_URL is set
+        checks["nlu_breaker"] = nlu_client.breaker.state()  # "open": Rasa is being skipped
     checks["outbound"] = "twilio" if rt.settings.twilio_enabled else "local outbox"
     healthy = checks["database"] == "ok" and checks["redis"] == "ok"
     return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503

@@ -1,0 +1,32 @@
+"""Understanding free text (intents and entities) for the flows.
+
+Keywords (STOP, START, HELP) and numbers are parsed first, deterministically (bot/parse.py);
+only what remains comes here. `understand(rt, text)` asks Rasa when RASA_URL is set (short
+timeout, circuit breaker) and the embedded classifier otherwise; see client.py. The training
+data, the Rasa project and the held-out test file live beside this module.
+"""
+from __future__ import annotations
+
+import weakref
+
+from .client import Breaker, Client, Understanding
+
+_clients: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def client(rt) -> Client:
+    """The NLU client of a runtime, made on first use from its settings."""
+    c = _clients.get(rt)
+    if c is None:
+        s = rt.settings
+        breaker = Breaker(rt.redis, s.rasa_breaker_failures, s.rasa_breaker_cooldown) \
+            if s.rasa_url else None
+        c = _clients[rt] = Client(s.rasa_url, breaker, s.rasa_timeout_ms / 1000)
+    return c
+
+
+def understand(rt, text: str) -> Understanding:
+    return client(rt).understand(text)
+
+
+__all__ = ["Understanding", "client", "understand"]

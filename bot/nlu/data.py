@@ -1,0 +1,46 @@
+"""Reading Rasa-format NLU training files (version 3.1): examples, their intents and entities.
+
+Both backends learn from bot/nlu/data/nlu.yml; evaluation reads any file in the same format.
+Entity annotations ("module [3](module) er video") are removed from the text and returned
+beside it, as Rasa does.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+_ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<entity>[^)]+)\)")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    entities: tuple[tuple[str, str], ...] = ()  # (entity, value) pairs
+
+
+def parse_example(line: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """'module [3](module) er video' -> ('module 3 er video', (('module', '3'),))."""
+    entities = tuple((m["entity"], m["text"]) for m in _ANNOTATION.finditer(line))
+    return _ANNOTATION.sub(lambda m: m["text"], line).strip(), entities
+
+
+def load(path: Path) -> list[Example]:
+    """Every example of every intent in a Rasa NLU YAML file, in file order."""
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    out = []
+    for block in doc.get("nlu") or []:
+        if "intent" not in block:
+            continue  # regex, lookup and synonym blocks
+        for line in (block.get("examples") or "").splitlines():
+            line = line.strip()
+            if not line.startswith("- "):
+                continue
+            text, entities = parse_example(line[2:])
+            out.append(Example(text, block["intent"], entities))
+    if not out:
+        raise ValueError(f"{path}: no intent examples (expected Rasa 3 NLU YAML)")
+    return out
