@@ -2,25 +2,22 @@
 then down mid-conversation (`- rasa: down`). Run twice: against a stand-in for Rasa's HTTP API,
 and (marked `rasa`) against the real Rasa server behind a proxy that the test cuts.
 
-SATHI_UPDATE_GOLDENS=1 rewrites the expected replies; read the diff before committing it.
+tests/golden.py plays them; SATHI_UPDATE_GOLDENS=1 rewrites the expected replies.
 """
 import dataclasses
-import os
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from bot.models import Person, Question
 
+from golden import play
 from nlu_servers import ParseServer, Proxy, real_rasa_url
 
 HERE = Path(__file__).parent / "testdata" / "nlu_transcripts"
 FILES = sorted(HERE.glob("*.yaml"))
-UPDATE = os.environ.get("SATHI_UPDATE_GOLDENS") == "1"
 
 
 @pytest.fixture(params=["standin", pytest.param("rasa", marks=pytest.mark.rasa)])
@@ -43,28 +40,17 @@ def settings(settings, rasa):
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_nlu_transcript(path, rasa, rt, roster, tw, work, twilio, clock, caplog):
-    script = yaml.safe_load(path.read_text(encoding="utf-8"))
-    clock.current = datetime.fromisoformat(script["clock"])
-    seen, went_down = 0, False
-    for turn in script["turns"]:
-        if turn.get("rasa") == "down":
-            assert _served(rasa) > 0, "Rasa was never asked before it went down"
-            rasa.stop()
-            went_down = True
-            continue
-        response = tw.sms(script["phone"], turn["send"])
-        assert response.status_code == 200
-        work()
-        sent = twilio.messages()[seen:]
-        seen += len(sent)
-        got = [m["Body"] for m in sent]
-        if UPDATE:
-            turn["replies"] = got
-        else:
-            assert got == turn["replies"], f"turn {turn['send']!r}"
-    if UPDATE:
-        path.write_text(yaml.safe_dump(script, allow_unicode=True, sort_keys=False, width=200),
-                        encoding="utf-8")
+    went_down = []
+
+    def rasa_turn(turn) -> bool:
+        if turn.get("rasa") != "down":
+            return False
+        assert _served(rasa) > 0, "Rasa was never asked before it went down"
+        rasa.stop()
+        went_down.append(True)
+        return True
+
+    script = play(path, rt=rt, tw=tw, work=work, twilio=twilio, clock=clock, other=rasa_turn)
     assert went_down
     assert any("embedded classifier used" in r.message for r in caplog.records)
     with rt.db.session() as db:
