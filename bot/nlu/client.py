@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import redis
 import requests
 
+from ..i18n import ascii_digits
 from . import defaults
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 _MODULE = re.compile(r"(?:module|modul|মডিউল|মডিউলের)\s*(?:no\.?|number|নং|নম্বর)?\s*([1-9১-৯])"
                      r"|([1-9১-৯])\s*(?:no\.?|number|নং|নম্বর)\s*(?:module|মডিউল)", re.IGNORECASE)
 _NUMBER = re.compile(r"[0-9০-৯]+")
-_DIGITS = str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,10 @@ def entities(text: str) -> dict:
     found = {}
     m = _MODULE.search(text or "")
     if m:
-        found["module"] = int((m.group(1) or m.group(2)).translate(_DIGITS))
+        found["module"] = int(ascii_digits(m.group(1) or m.group(2)))
     n = _NUMBER.search(text or "")
     if n:
-        found["number"] = int(n.group(0).translate(_DIGITS))
+        found["number"] = int(ascii_digits(n.group(0)))
     return found
 
 
@@ -136,7 +136,7 @@ class Client:
         found = entities(text)
         for ent in body.get("entities") or []:
             if ent.get("entity") in ("module", "number") and ent.get("entity") not in found:
-                value = str(ent.get("value", "")).translate(_DIGITS)
+                value = ascii_digits(str(ent.get("value", "")))
                 if value.isdigit():
                     found[ent["entity"]] = int(value)
         return Understanding(accept(name, confidence), confidence, "rasa", name, found)
