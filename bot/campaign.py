@@ -101,10 +101,9 @@ class PlanReport:
     end: datetime | None = None
 
 
-def eligible(now: datetime):
-    """Teachers who get the weekly cycle: onboarded, not opted out."""
-    return (Person.role == "teacher", Person.opted_out_at.is_(None),
+ELIGIBLE = (Person.role == "teacher", Person.opted_out_at.is_(None),
             Person.onboarded_at.is_not(None))
+"""Who gets the weekly cycle: teachers who finished onboarding and have not opted out."""
 
 
 def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
@@ -127,12 +126,12 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
         have = select(CampaignRun.person_id).where(CampaignRun.campaign == name,
                                                    CampaignRun.week == week)
         report.already = db.execute(select(func.count()).select_from(have.subquery())).scalar()
-        total = db.execute(select(func.count(Person.id)).where(*eligible(now))).scalar()
+        total = db.execute(select(func.count(Person.id)).where(*ELIGIBLE)).scalar()
     if total == 0:
         return report
     step = (end - start) / total
     index = 0
-    for ids in _eligible_ids(rt, now):
+    for ids in _eligible_ids(rt):
         rows = [dict(campaign=name, week=week, person_id=pid, status="planned",
                      planned_at=start + step * (index + i)) for i, pid in enumerate(ids)]
         index += len(ids)
@@ -143,12 +142,12 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
     return report
 
 
-def _eligible_ids(rt: runtime.Runtime, now: datetime) -> Iterator[list[int]]:
+def _eligible_ids(rt: runtime.Runtime) -> Iterator[list[int]]:
     """Eligible teachers' ids in order, PLAN_CHUNK at a time (keyset paging: flat memory)."""
     last = 0
     while True:
         with rt.db.session() as db:
-            ids = db.execute(select(Person.id).where(*eligible(now), Person.id > last)
+            ids = db.execute(select(Person.id).where(*ELIGIBLE, Person.id > last)
                              .order_by(Person.id).limit(PLAN_CHUNK)).scalars().all()
         if not ids:
             return
