@@ -16,23 +16,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from jsonschema import Draft202012Validator
+
+from .definition import schema_problem
 
 SCHOOL_DAYS = (6, 0, 1, 2, 3)  # date.weekday(): Sunday, Monday, Tuesday, Wednesday, Thursday
 SUNDAY = 6
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
-HOLIDAYS_SCHEMA = {
-    "type": "object", "required": ["holidays"], "additionalProperties": False,
-    "properties": {"holidays": {"type": "array", "items": {
-        "type": "object", "required": ["name"], "additionalProperties": False,
-        "properties": {"name": {"type": "string", "minLength": 1},
-                       "date": {"type": "string", "format": "date"},
-                       "from": {"type": "string", "format": "date"},
-                       "to": {"type": "string", "format": "date"}},
-        "oneOf": [{"required": ["date"]}, {"required": ["from", "to"]}]}}},
-}
+HOLIDAYS_SCHEMA = Path(__file__).resolve().parent / "holidays.schema.json"
 
 
 class CalendarError(ValueError):
@@ -70,14 +62,10 @@ def load_holidays(path: Path) -> dict[date, str]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, ValueError) as e:  # ValueError: a date like 2026-13-01
         raise CalendarError(f"{path}: {e}") from e
-    validator = Draft202012Validator(HOLIDAYS_SCHEMA,
-                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
     # dates in YAML load as date objects; the schema checks their text
-    errors = list(validator.iter_errors(json.loads(json.dumps(data, default=str))))
-    if errors:
-        err = errors[0]
-        where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-        raise CalendarError(f"{path}: {where}: {err.message}")
+    problem = schema_problem(HOLIDAYS_SCHEMA, json.loads(json.dumps(data, default=str)))
+    if problem:
+        raise CalendarError(f"{path}: {problem[1]}")
     days: dict[date, str] = {}
     for entry in data["holidays"]:
         first = date.fromisoformat(str(entry.get("date", entry.get("from"))))

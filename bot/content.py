@@ -8,17 +8,13 @@ the weekly messages rendered with every activity.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from jsonschema import Draft202012Validator
 
 from .channels.segments import count, is_gsm7
-from .definition import FlowError, _line_of
+from .definition import FlowError, _line_of, load_yaml, schema_problem
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Catalogues, MissingTranslation, catalogue_dir
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "content.schema.json"
@@ -118,29 +114,12 @@ def activity_fields(activity: Activity, language: str) -> dict:
             **{name: text_in(getattr(activity, name), language) for name in ACTIVITY_FIELDS}}
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
-
-
 def parse_content(text: str, path: Path | str = "<content>") -> tuple[list[Module], list[Tip]]:
     """Validate one content file's YAML text."""
-    try:
-        tree = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ContentError(path, mark.line + 1 if mark else None,
-                           f"not valid YAML: {e.problem}") from e
-    if tree is None:
-        raise ContentError(path, 1, "the file is empty")
-    errors = list(_validator().iter_errors(data))
-    if errors:
-        err = max(errors, key=lambda e: len(e.absolute_path))  # the deepest says most
-        where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-        raise ContentError(path, _line_of(tree, err.absolute_path), f"{where}: {err.message}")
+    tree, data = load_yaml(text, path, ContentError)
+    problem = schema_problem(SCHEMA_PATH, data)
+    if problem:
+        raise ContentError(path, _line_of(tree, problem[0]), problem[1])
     path = str(path)
     modules = []
     for i, m in enumerate(data.get("modules", [])):

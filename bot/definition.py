@@ -37,11 +37,38 @@ class Flow:
         return self.nodes[name]
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+@lru_cache(maxsize=8)
+def schema_validator(schema_path: Path) -> Draft202012Validator:
+    """The validator of a JSON Schema file (flows, content, levels, holidays), itself checked."""
+    schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
+    """What is wrong with `data` under the schema, as (the path to it, "where: reason"); None
+    when nothing is. Of several errors the deepest says most about what is wrong."""
+    errors = sorted(schema_validator(Path(schema_path)).iter_errors(data),
+                    key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    err = max(errors, key=lambda e: len(e.absolute_path))
+    where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+    return list(err.absolute_path), f"{where}: {err.message}"
+
+
+def load_yaml(text: str, path: Path | str, error: type[FlowError] = FlowError):
+    """(node tree, data) of a YAML file; the tree gives line numbers. Invalid YAML or an empty
+    file is refused as `error` with file and line."""
+    try:
+        tree = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise error(path, mark.line + 1 if mark else None, f"not valid YAML: {e.problem}") from e
+    if tree is None:
+        raise error(path, 1, "the file is empty")
+    return tree, data
 
 
 def _line_of(node: yaml.Node, path) -> int:
@@ -84,20 +111,10 @@ def _action_names(node_def: dict):
 
 def parse_flow(text: str, path: Path | str = "<flow>", actions=None) -> Flow:
     """Validate one flow's YAML text; `actions` is the set of known action names."""
-    try:
-        tree = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise FlowError(path, mark.line + 1 if mark else None, f"not valid YAML: {e.problem}") from e
-    if tree is None:
-        raise FlowError(path, 1, "the file is empty")
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        # the deepest error says most about what is wrong
-        err = max(errors, key=lambda e: len(e.absolute_path))
-        where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-        raise FlowError(path, _line_of(tree, err.absolute_path), f"{where}: {err.message}")
+    tree, data = load_yaml(text, path)
+    problem = schema_problem(SCHEMA_PATH, data)
+    if problem:
+        raise FlowError(path, _line_of(tree, problem[0]), problem[1])
     nodes = data["nodes"]
     if data["start"] not in nodes:
         raise FlowError(path, _line_of(tree, ["start"]), f"start node '{data['start']}' is not defined")

@@ -5,14 +5,14 @@ the file is checked against levels.schema.json when loaded and refused with the 
 """
 from __future__ import annotations
 
-import json
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from jsonschema import Draft202012Validator
+
+from .definition import schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "levels.schema.json"
 LEVELS_FILE = Path("assessment") / "levels.yaml"  # under the flows directory
@@ -57,11 +57,9 @@ def fold(word: str) -> str:
 
 
 def parse_scale(data, source: str = "<levels>") -> Scale:
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = max(errors, key=lambda e: len(e.absolute_path))
-        where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-        raise LevelsError(f"{source}: {where}: {err.message}")
+    problem = schema_problem(SCHEMA_PATH, data)
+    if problem:
+        raise LevelsError(f"{source}: {problem[1]}")
     levels = tuple(Level(d["level"], d["short"], d["name"], d["module"], d["advice"])
                    for d in data["levels"])
     numbers_seen = [lv.level for lv in levels]
@@ -80,13 +78,6 @@ def parse_scale(data, source: str = "<levels>") -> Scale:
                           f"{sorted((keywords & grade_words) | clash)}")
     return Scale(levels, keywords, grade_words, frozenset(data["grades"]),
                  numbers)
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
 
 
 @lru_cache(maxsize=4)
