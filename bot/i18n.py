@@ -95,11 +95,11 @@ class Catalogues:
         """The message in `language` (English if the language is unknown; romanised Bangla falls
         back to Bangla), digits localised."""
         language = language if language in self._translations else "en"
-        template = self._translations[language].gettext(key)
-        if template == key and language in FALLBACK:
+        template = self.template(key, language)
+        if template is None and language in FALLBACK:
             language = FALLBACK[language]
-            template = self._translations[language].gettext(key)
-        if template == key:
+            template = self.template(key, language)
+        if template is None:
             raise MissingTranslation(f"{key} has no {language} text")
         text = template.format(**{k: v for k, v in params.items()})
         return unicodedata.normalize("NFC", localise_digits(text, language))

@@ -6,10 +6,10 @@ an unlisted delivery error is permanent. https://www.twilio.com/docs/api/errors/
 """
 from __future__ import annotations
 
+from .base import OPTED_OUT, OUTSIDE_SESSION  # permanent, with a cause the outbox acts on
+
 RETRY = "retry"  # try again later, with backoff
 PERMANENT = "permanent"  # a retry cannot fix it
-OPTED_OUT = "opted_out"  # permanent, and the person is to be sent nothing more
-OUTSIDE_SESSION = "outside_session"  # permanent for free text: a template may still go
 
 CODES: dict[int, tuple[str, str]] = {
     # REST errors

@@ -19,7 +19,6 @@ from .base import OPTED_OUT, OUTSIDE_SESSION, Failed, Outgoing, Result, RetryLat
 
 DEFAULT_RETRY_AFTER = 30.0  # seconds, when Twilio says to wait but not for how long
 TIMEOUT = 10.0  # seconds for one REST call
-_CAUSES = {twilio_errors.OPTED_OUT: OPTED_OUT, twilio_errors.OUTSIDE_SESSION: OUTSIDE_SESSION}
 
 
 def address(channel: str, number: str) -> str:
@@ -84,4 +83,5 @@ def classify(status: int, code: int | None, reason: str = "") -> Result:
 def _typed(kind: str, code: int | None, reason: str) -> RetryLater | Failed:
     if kind == twilio_errors.RETRY:
         return RetryLater(after=DEFAULT_RETRY_AFTER, code=code)
-    return Failed(code=code, permanent=True, reason=reason, cause=_CAUSES.get(kind, ""))
+    cause = kind if kind in (OPTED_OUT, OUTSIDE_SESSION) else ""
+    return Failed(code=code, permanent=True, reason=reason, cause=cause)
