@@ -55,11 +55,13 @@ TURN_SLEEP_BUDGET = session.LOCK_TIMEOUT / 3  # seconds one job may sleep for th
 
 
 def queue_text(db: Session, *, person: Person | None, address: str, channel: str, key: str,
-               body: str, now: datetime) -> Message:
-    """Store one outbound message as queued; the caller enqueues it after commit."""
+               body: str, now: datetime, attempts: int = 0, delay: float = 0.0) -> Message:
+    """Store one outbound message as queued; the caller enqueues it after commit. A re-send
+    carries the `attempts` already spent and is due `delay` seconds from now."""
     msg = Message(direction="out", channel=channel, person_id=person.id if person else None,
                   address=address, body=body, key=key, segments=count(body).segments,
-                  status="queued", attempts=0, next_attempt_at=now, created_at=now,
+                  status="queued", attempts=attempts,
+                  next_attempt_at=now + timedelta(seconds=delay), created_at=now,
                   updated_at=now)
     db.add(msg)
     db.flush()
@@ -257,18 +259,13 @@ def _follow_up(db: Session, msg: Message, outcome: str, now: datetime, *, code: 
                delay: float = 0.0) -> int | None:
     """A new queued row carrying `msg` on: its SMS fallback ("fallback") or its re-send
     ("retry", which inherits the attempt count). None when `msg` already has one."""
-    channel = "sms" if outcome == "fallback" else msg.channel
-    new = Message(direction="out", channel=channel, person_id=msg.person_id,
-                  address=msg.address, body=msg.body, key=msg.key,
-                  segments=count(msg.body).segments, status="queued",
-                  attempts=msg.attempts if outcome == "retry" else 0,
-                  next_attempt_at=now + timedelta(seconds=delay), created_at=now,
-                  updated_at=now)
     once = f"{'fallback' if outcome == 'fallback' else 'resend'}:{msg.id}"
     try:
         with db.begin_nested():
-            db.add(new)
-            db.flush()
+            new = queue_text(db, person=msg.person, address=msg.address,
+                             channel="sms" if outcome == "fallback" else msg.channel,
+                             key=msg.key, body=msg.body, now=now,
+                             attempts=msg.attempts if outcome == "retry" else 0, delay=delay)
             db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts, channel=msg.channel,
                                    at=now, outcome=outcome, error_code=code,
                                    provider_sid=msg.provider_sid, related_message_id=new.id,
