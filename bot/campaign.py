@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from . import outbox, runtime, session
 from .calendar import Calendar
+from .content import activity_fields
+from .inbound import Turn
 from .models import Answer, CampaignRun, Cycle, FlowRun, Message, Person
 
 log = logging.getLogger(__name__)
@@ -244,8 +246,6 @@ def deliver(run_ids: list[int]) -> dict[str, int]:
 
 
 def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
-    from .inbound import Turn  # inbound imports the actions that import us
-
     now = rt.now()
     with rt.db.session() as db:
         row = db.execute(select(CampaignRun).where(CampaignRun.id == run_id,
@@ -269,8 +269,6 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
             if nudge is None:  # joined mid-week: their cycle starts with next week's nudge
                 return _skip(row, "no_nudge", now), []
             activity, variant = rt.content.activity(nudge.activity), nudge.variant
-        from .content import activity_fields
-
         fields = {**activity_fields(activity, person.language), "activity": activity.id,
                   "variant": variant, "week": row.week}
         turn = Turn(db, None, now, person=person,

@@ -258,9 +258,10 @@ def lint(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEGME
                                 f"holds 70 characters, not 160: {bad!r}")
         if what.startswith("tip"):
             for lang, text in texts.items():
-                if count(text).segments > max_segments:
+                segments = count(text).segments
+                if segments > max_segments:
                     problems.append(f"{path}:{line}: {what} ({lang}) needs "
-                                    f"{count(text).segments} SMS segments; at most {max_segments}")
+                                    f"{segments} SMS segments; at most {max_segments}")
     for key in SCHEDULED_KEYS + REFLECTION_KEYS:
         for lang in LANGUAGES:
             po = catalogues.directory / catalogue_dir(lang) / "LC_MESSAGES" / "messages.po"
