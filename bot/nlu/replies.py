@@ -107,5 +107,5 @@ def _repeat(turn) -> None:
         turn.say(NOTHING_TO_REPEAT)
         return
     turn.replies.append(outbox.queue_text(
-        turn.db, person=turn.person, address=turn.msg.address, channel=turn.msg.channel,
+        turn.db, person=turn.person, address=turn.address, channel=turn.channel,
         key=last.key, body=last.body, now=turn.now))
