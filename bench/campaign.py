@@ -37,9 +37,10 @@ import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot import campaign, runtime  # noqa: E402
+from bot import runtime  # noqa: E402
+from bot.campaigns import fanout as campaign  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.db import Database  # noqa: E402
+from bot.store.db import Database  # noqa: E402
 
 PER_SCHOOL = 50  # 1,000,000 teachers in 20,000 schools
 SUNDAY = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)  # 09:00 in Dhaka, 2026-W49

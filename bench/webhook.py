@@ -33,9 +33,9 @@ from app import create_app  # noqa: E402
 from bot import runtime  # noqa: E402
 from bot.channels.signature import sign  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.roster import DEMO_NAME, import_csv  # noqa: E402
+from bot.contacts.roster import DEMO_NAME, import_csv  # noqa: E402
 from bot.simulate import drain  # noqa: E402
+from bot.store.db import Database  # noqa: E402
 
 TOKEN = "bench-token"
 BASE = "https://sathi.example.org"

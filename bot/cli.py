@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from . import logs, runtime
 from .config import Settings
-from .models import Person
-from .phones import InvalidPhone, e164
+from .contacts.phones import InvalidPhone, e164
+from .store.models import Person
 
 
 def _create_app():
@@ -37,7 +37,7 @@ def _bootstrap(rt: runtime.Runtime, demo: bool) -> None:
     rt.db.upgrade()
     if not demo:
         return
-    from .roster import DEMO_NAME, import_csv
+    from .contacts.roster import DEMO_NAME, import_csv
 
     with rt.db.session() as db:
         if db.execute(select(func.count(Person.id))).scalar():
@@ -160,7 +160,7 @@ def roster():
 def roster_import(path: Path):
     """Import or update people from a CSV (phone,name,role,school_emis,school_name,upazila,
     district,language,channel). Invalid rows are reported with their line number."""
-    from .roster import import_csv
+    from .contacts.roster import import_csv
 
     rt = runtime.current()
     rt.db.upgrade()
@@ -186,7 +186,7 @@ def _local(rt: runtime.Runtime, moment) -> str:
 @click.option("--week", help="School week, e.g. 2026-W48 (default: this week).")
 def campaign_list(week: str | None):
     """What runs when, this week's progress, and each campaign's next run."""
-    from .campaign import CAMPAIGNS, next_runs, status, when
+    from .campaigns.fanout import CAMPAIGNS, next_runs, status, when
 
     rt = runtime.current()
     rt.db.upgrade()
@@ -205,7 +205,7 @@ def campaign_list(week: str | None):
 
 
 def _week(rt: runtime.Runtime, week: str | None, now) -> str:
-    from .calendar import CalendarError, parse_week
+    from .campaigns.calendar import CalendarError, parse_week
 
     if week is None:
         return rt.calendar.week_of(now)
@@ -223,7 +223,7 @@ def _week(rt: runtime.Runtime, week: str | None, now) -> str:
               help="Send now, outside the sending window too (opted-out teachers never get it).")
 def campaign_run(name: str, week: str | None, now_flag: bool):
     """Run one campaign by hand: plan what is missing, send what is due, and summarise."""
-    from . import campaign as campaigns
+    from .campaigns import fanout as campaigns
 
     rt = runtime.current()
     rt.db.upgrade()
@@ -280,7 +280,7 @@ def export_group():
 def export_assessments(fmt: str, upazila: str | None, since, output):
     """One CSV row per learner result: school (EMIS, name), upazila, district, grade, date,
     slot and level. No phone numbers, no names of people."""
-    from .assessment_records import export_rows, local_midnight, write_csv
+    from .assessment.records import export_rows, local_midnight, write_csv
 
     rt = runtime.current()
     tz = rt.settings.tz
@@ -312,7 +312,14 @@ def content_group():
 def content_lint(directory: Path | None, figures: bool):
     """Check the content: schema, every text in bn, en and bn-Latn, romanised Bangla in GSM-7,
     and that each weekly message fits 2 SMS segments and a teacher's week 6."""
-    from .content import MAX_SEGMENTS, MAX_WEEK_SEGMENTS, ContentError, budget, lint, load_content
+    from .campaigns.content import (
+        MAX_SEGMENTS,
+        MAX_WEEK_SEGMENTS,
+        ContentError,
+        budget,
+        lint,
+        load_content,
+    )
     from .i18n import Catalogues
 
     settings = Settings.from_env()

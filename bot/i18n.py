@@ -114,7 +114,7 @@ def extract_flow(fileobj, keywords, comment_tags, options):
     """pybabel extractor for flows/*.yaml: yields every message key a flow can say."""
     import yaml
 
-    from .definition import message_keys, parse_flow
+    from .flows.definition import message_keys, parse_flow
 
     text = fileobj.read().decode("utf-8")
     data = yaml.safe_load(text)

@@ -12,17 +12,18 @@ from typing import Callable
 import redis
 from rq import Queue
 
-from .calendar import Calendar
-from .calendar import load as load_calendar
+from .assessment.levels import Scale, scale
+from .campaigns.calendar import Calendar
+from .campaigns.calendar import load as load_calendar
+from .campaigns.content import Content, load_content
 from .channels.base import Adapter
 from .channels.loopback import LoopbackAdapter
 from .config import Settings
-from .content import Content, load_content
-from .db import Database
-from .definition import Flow, load_flows
+from .flows.actions import ACTIONS
+from .flows.definition import Flow, load_flows
 from .i18n import Catalogues, catalogues
-from .levels import Scale, scale
 from .parse import Keywords, keywords
+from .store.db import Database
 
 QUEUES = ("inbound", "outbound", "default")
 """Queue names, most urgent first: a worker drains them in this order."""
@@ -47,8 +48,6 @@ class Runtime:
         self._redis = redis_conn
         self._owns_redis = False  # True once we connect (or start) Redis ourselves
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        from .actions import ACTIONS  # actions use the runtime; import late
-
         self.flows: dict[str, Flow] = load_flows(settings.flows_dir, actions=set(ACTIONS))
         self.content: Content = load_content(settings.flows_dir / "content")
         self.catalogues: Catalogues = catalogues(str(settings.locales_dir))

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from . import campaign, inbound, outbox, spool
+from .campaigns import fanout as campaign
+from .msgs import inbound, outbox, spool
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
 REPLAY_EVERY = 30  # seconds between tries to replay messages spooled while the database was down

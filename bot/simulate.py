@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from . import inbound, runtime
-from .models import Message
-
+from . import runtime
+from .msgs import inbound
+from .store.models import Message
 
 WAIT = 15.0  # seconds to wait for a turn's replies
 

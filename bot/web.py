@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from . import inbound, outbox, runtime, spool
+from . import runtime
 from .channels import signature
-from .phones import InvalidPhone, e164
+from .contacts.phones import InvalidPhone, e164
+from .msgs import inbound, outbox, spool
 
 log = logging.getLogger(__name__)
 bp = Blueprint("messaging", __name__)

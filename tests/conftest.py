@@ -21,9 +21,9 @@ from twilio_double import TwilioDouble  # noqa: E402
 from bot import runtime  # noqa: E402
 from bot.channels.signature import sign  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.models import Base  # noqa: E402
 from bot.simulate import drain  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+from bot.store.models import Base  # noqa: E402
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-not-a-secret"
@@ -178,7 +178,7 @@ def work(rt):
 @pytest.fixture
 def roster(rt):
     """The demo roster, imported."""
-    from bot.roster import DEMO_NAME, import_csv
+    from bot.contacts.roster import DEMO_NAME, import_csv
 
     with rt.db.session() as db:
         report = import_csv(db, rt.settings.flows_dir / DEMO_NAME, rt.now())

@@ -18,8 +18,9 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from bot import campaign, inbound
-from bot.models import FlowRun, Person
+from bot.campaigns import fanout as campaign
+from bot.msgs import inbound
+from bot.store.models import FlowRun, Person
 
 UPDATE = os.environ.get("SATHI_UPDATE_GOLDENS") == "1"
 

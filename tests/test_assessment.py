@@ -14,16 +14,16 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from bot import assessment_records as records
-from bot import engine
-from bot.actions import ACTIONS
+from bot.assessment import records as records
+from bot.assessment.levels import scale
 from bot.channels.segments import count
 from bot.cli import main
 from bot.config import ROOT
-from bot.definition import parse_flow
+from bot.flows import engine
+from bot.flows.actions import ACTIONS
+from bot.flows.definition import parse_flow
 from bot.i18n import Catalogues
-from bot.levels import scale
-from bot.models import Assessment, AssessmentResult, FlowRun, Person
+from bot.store.models import Assessment, AssessmentResult, FlowRun, Person
 
 SCALE = scale(str(ROOT / "flows"))
 FLOW = parse_flow((ROOT / "flows" / "assessment.yaml").read_text("utf-8"), "assessment.yaml",
@@ -258,7 +258,7 @@ def test_every_assessment_reply_fits_two_segments_at_its_longest(lang):
                                     {"l1": 2, "l2": 3, "l3": 1, "l4": 1, "l5": 7},
                                     {"l1": "2", "l2": 3, "l3": 1, "l4": 1, "l5": 0}])
 def test_save_refuses_an_incomplete_or_invalid_set_and_stores_nothing(rt, roster, fields):
-    from bot.actions import Context, save_assessment
+    from bot.flows.actions import Context, save_assessment
 
     with pytest.raises(ValueError):
         with rt.db.session() as db:
@@ -267,5 +267,6 @@ def test_save_refuses_an_incomplete_or_invalid_set_and_stores_nothing(rt, roster
                           session={"channel": "sms", "fields": fields}, started_at=NOW)
             db.add(run)
             db.flush()
-            save_assessment(Context(db=db, person=person, run=run, now=NOW))
+            save_assessment(Context(db=db, person=person, run=run, now=NOW,
+                                    catalogues=rt.catalogues, levels=rt.levels))
     assert _assessments(rt) == 0

@@ -5,11 +5,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.assessment import (BAD_GRADE, LEARNERS, NOT_A_LEVEL, TOO_FEW, TOO_MANY, UNKNOWN_WORD,
-                            Entry, number_word, read, render)
+from bot.assessment.entry import (
+    BAD_GRADE,
+    LEARNERS,
+    NOT_A_LEVEL,
+    TOO_FEW,
+    TOO_MANY,
+    UNKNOWN_WORD,
+    Entry,
+    number_word,
+    read,
+    render,
+)
+from bot.assessment.levels import LevelsError, parse_scale, scale
 from bot.config import ROOT
 from bot.i18n import bengali_digits
-from bot.levels import LevelsError, parse_scale, scale
 
 SCALE = scale(str(ROOT / "flows"))
 LEVELS = SCALE.numbers_allowed
@@ -198,9 +208,9 @@ def test_whatever_is_sent_the_flow_only_reaches_save_with_five_valid_levels(text
     a few more replies. Whenever save_assessment would run, the run holds five valid levels."""
     from datetime import datetime, timezone
 
-    from bot import engine
-    from bot.actions import ACTIONS
-    from bot.definition import parse_flow
+    from bot.flows import engine
+    from bot.flows.actions import ACTIONS
+    from bot.flows.definition import parse_flow
     from bot.parse import number
 
     flow = parse_flow((ROOT / "flows" / "assessment.yaml").read_text("utf-8"), "a", set(ACTIONS))

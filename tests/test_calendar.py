@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from bot.calendar import CalendarError, load, load_holidays, parse_week, parse_window
+from bot.campaigns.calendar import CalendarError, load, load_holidays, parse_week, parse_window
 from bot.config import ROOT
 
 HOLIDAYS = ROOT / "flows" / "calendar" / "holidays.yaml"

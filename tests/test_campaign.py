@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from bot import campaign
+from bot.campaigns import fanout as campaign
 from bot.cli import main
-from bot.models import CampaignRun, Person, School
+from bot.store.models import CampaignRun, Person, School
 
 SUNDAY_9 = datetime(2026, 11, 29, 9, 0, tzinfo=timezone(timedelta(hours=6)))  # 2026-W49
 
@@ -217,13 +217,14 @@ def test_cli_campaign_run_now_and_list(rt, twilio, work, clock):
     (datetime(2026, 11, 30, 16, 30), "আগামীকাল সকাল ৯টায়"),
 ])
 def test_later_asks_again_inside_the_sending_window(rt, clock, now, expected):
-    from bot.actions import Context, snooze
+    from bot.flows.actions import Context, snooze
 
     local = now.replace(tzinfo=rt.calendar.tz)
     with rt.db.session() as db:
         person = Person(phone="+8801811999999", name="ক", role="teacher", language="bn",
                         channel="sms", created_at=local)
-        fields = snooze(Context(db=db, person=person, run=None, now=local))
+        fields = snooze(Context(db=db, person=person, run=None, now=local,
+                                catalogues=rt.catalogues, calendar=rt.calendar))
     at = datetime.fromisoformat(fields["snooze_at"])
     assert rt.calendar.in_window(at)
     assert fields["when"] == expected

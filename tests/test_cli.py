@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.config import ROOT
-from bot.models import Message
+from bot.store.models import Message
 
 
 def sathi(args, env, cwd=ROOT, input=None, timeout=120):

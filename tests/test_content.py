@@ -1,8 +1,8 @@
 """Content as data: flows/content/*.yaml loads, keeps teaching order, and refuses bad files."""
 import pytest
 
+from bot.campaigns.content import ContentError, activity_fields, load_content
 from bot.config import ROOT
-from bot.content import ContentError, activity_fields, load_content
 
 CONTENT = ROOT / "flows" / "content"
 MODULES = {1: ("গণনা", "Counting"), 2: ("সংখ্যা চেনা", "Number recognition"),

@@ -1,8 +1,8 @@
 """Romanised Bangla is a language like the others: the roster and flows may set it."""
 from sqlalchemy import select
 
-from bot.models import Person
-from bot.roster import import_csv
+from bot.contacts.roster import import_csv
+from bot.store.models import Person
 
 HEADER = "phone,name,role,school_emis,school_name,upazila,district,language,channel\n"
 

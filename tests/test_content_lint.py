@@ -5,9 +5,9 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
+from bot.campaigns.content import budget, lint, load_content
 from bot.cli import main
 from bot.config import ROOT
-from bot.content import budget, lint, load_content
 from bot.i18n import Catalogues
 
 CONTENT = ROOT / "flows" / "content"

@@ -1,9 +1,9 @@
 """A broken flow is refused with its file, line and reason; the shipped flows load."""
 import pytest
 
-from bot.actions import ACTIONS
 from bot.config import ROOT
-from bot.definition import FlowError, load_flows, parse_flow
+from bot.flows.actions import ACTIONS
+from bot.flows.definition import FlowError, load_flows, parse_flow
 
 GOOD = """\
 id: demo

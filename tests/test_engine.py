@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import engine
-from bot.definition import parse_flow
-from bot.engine import Input
+from bot.flows import engine
+from bot.flows.definition import parse_flow
+from bot.flows.engine import Input
 
 NOW = datetime(2026, 11, 24, 4, 0, tzinfo=timezone.utc)
 

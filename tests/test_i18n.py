@@ -6,9 +6,9 @@ import sys
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.campaigns.content import activity_fields, load_content
 from bot.channels.segments import count
 from bot.config import ROOT
-from bot.content import activity_fields, load_content
 from bot.i18n import Catalogues, ascii_digits, babel_locale, bengali_digits, catalogue_dir
 
 LOCALES = ROOT / "locales"
@@ -109,7 +109,7 @@ def test_romanised_bangla_is_gsm7_with_ascii_digits_and_fits_two_segments(key):
 
 def test_the_weekly_keys_have_romanised_text():
     """Other keys may fall back to Bangla; the weekly cycle's (most of the SMS sent) may not."""
-    from bot.content import REFLECTION_KEYS, SCHEDULED_KEYS
+    from bot.campaigns.content import REFLECTION_KEYS, SCHEDULED_KEYS
 
     assert set(SCHEDULED_KEYS + REFLECTION_KEYS) <= set(ROMANISED)
 

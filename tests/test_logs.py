@@ -1,9 +1,10 @@
 """Logs never hold a whole phone number or the auth token."""
 import logging
 
-from bot import inbound
-from bot.logs import RedactingFormatter, mask, redact
 from conftest import AUTH_TOKEN
+
+from bot.logs import RedactingFormatter, mask, redact
+from bot.msgs import inbound
 
 TEACHER = "+8801711000001"
 

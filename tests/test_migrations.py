@@ -3,7 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from bot.models import Base
+from bot.store.models import Base
 
 
 def test_migrations_match_the_models(rt):

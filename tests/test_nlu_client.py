@@ -4,11 +4,10 @@ import dataclasses
 import time
 
 import pytest
+from nlu_servers import ParseServer, free_port
 
 from bot import nlu
 from bot.nlu.client import Breaker, Client
-
-from nlu_servers import ParseServer, free_port
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.models import FlowRun, Message, Person, Question
-from bot.nlu import questions
+from bot.msgs import questions
+from bot.store.models import FlowRun, Message, Person, Question
 
 TEACHER = "+8801711000001"  # রহিমা বেগম; her school has other people in the demo roster
 

@@ -5,13 +5,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from nlu_servers import real_rasa_url
 
 from bot import nlu
 from bot.cli import main
 from bot.nlu import defaults
 from bot.nlu.client import Breaker, Client
-
-from nlu_servers import real_rasa_url
 
 pytestmark = pytest.mark.rasa
 

@@ -9,12 +9,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
-
-from bot.models import Person, Question
-
 from golden import play
 from nlu_servers import ParseServer, Proxy, real_rasa_url
+from sqlalchemy import func, select
+
+from bot.store.models import Person, Question
 
 HERE = Path(__file__).parent / "testdata" / "nlu_transcripts"
 FILES = sorted(HERE.glob("*.yaml"))

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from bot.models import FlowRun, Message, Person
+from bot.store.models import FlowRun, Message, Person
 
 TEACHER = "+8801711000001"  # Bangla, SMS
 EN_TEACHER = "+8801711000002"  # English, WhatsApp

@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
+from conftest import SMS_FROM, WHATSAPP_FROM
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from bot import outbox
-from bot.models import DeliveryAttempt, Message, Person
-from conftest import SMS_FROM, WHATSAPP_FROM
+from bot.msgs import outbox
+from bot.store.models import DeliveryAttempt, Message, Person
 
 TEMPLATE_SID = "HX" + "7" * 32
 

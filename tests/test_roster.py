@@ -1,8 +1,8 @@
 """Roster import: E.164 numbers, line-numbered errors, re-import updates instead of duplicating."""
 from sqlalchemy import func, select
 
-from bot.models import Person, School
-from bot.roster import import_csv
+from bot.contacts.roster import import_csv
+from bot.store.models import Person, School
 
 HEADER = "phone,name,role,school_emis,school_name,upazila,district,language,channel\n"
 
@@ -79,7 +79,7 @@ def test_reimport_keeps_what_a_person_chose_in_onboarding(rt, roster, tw, work, 
     for text in ("hi", "2", "2"):  # English, WhatsApp
         tw.sms("+8801711000001", text)
     work()
-    from bot.roster import DEMO_NAME
+    from bot.contacts.roster import DEMO_NAME
     with rt.db.session() as db:
         import_csv(db, rt.settings.flows_dir / DEMO_NAME, rt.now())
     assert people(rt)["+8801711000001"][2:4] == ("en", "whatsapp")

@@ -3,8 +3,8 @@
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from bot import inbound
-from bot.models import FlowRun, Message
+from bot.msgs import inbound
+from bot.store.models import FlowRun, Message
 
 TEACHER = "+8801711000001"
 
@@ -86,7 +86,7 @@ def test_a_reply_whose_job_was_lost_is_swept(rt, roster, tw, work, twilio, clock
     from rq import SimpleWorker
     SimpleWorker([rt.queue("inbound")], connection=rt.redis).work(burst=True)  # handle only
     redis_conn.flushdb()  # the send job is lost
-    from bot import outbox
+    from bot.msgs import outbox
     assert outbox.sweep() == 0  # not late yet
     clock.advance(minutes=3)
     assert outbox.sweep() == 2

@@ -4,11 +4,10 @@ with a frozen clock. Each file in testdata/transcripts/ lists turns and the exac
 from pathlib import Path
 
 import pytest
+from golden import play
 from sqlalchemy import select
 
-from bot.models import Person
-
-from golden import play
+from bot.store.models import Person
 
 HERE = Path(__file__).parent / "testdata" / "transcripts"
 FILES = sorted(HERE.glob("*.yaml"))

@@ -6,7 +6,6 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
-
 from twilio_double import TwilioDouble
 
 SID = "AC" + "0" * 32

@@ -1,8 +1,8 @@
 """The messaging webhooks, end to end: signed request -> record -> worker -> Twilio double."""
 from sqlalchemy import func, select
 
-from bot import inbound
-from bot.models import FlowRun, Message
+from bot.msgs import inbound
+from bot.store.models import FlowRun, Message
 
 TEACHER = "+8801711000001"  # রহিমা বেগম, Bangla, SMS
 STRANGER = "+8801999000999"
@@ -50,8 +50,9 @@ def test_forged_signature_is_refused_and_nothing_recorded(rt, roster, tw, twilio
     assert tw.post("/twilio/messaging", form, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
     assert tw.post("/twilio/messaging", form, signature=None).status_code == 403
     # signed for another URL (a proxy that rewrote the host) is refused too
-    from bot.channels.signature import sign
     from conftest import AUTH_TOKEN
+
+    from bot.channels.signature import sign
     wrong = sign(AUTH_TOKEN, "http://localhost/twilio/messaging", form)
     assert tw.post("/twilio/messaging", form, signature=wrong).status_code == 403
     work()
@@ -61,8 +62,9 @@ def test_forged_signature_is_refused_and_nothing_recorded(rt, roster, tw, twilio
 
 def test_tampered_body_is_refused(rt, roster, tw):
     form = {"MessageSid": "SM" + "e" * 32, "From": TEACHER, "To": "+15005550006", "Body": "hi"}
-    from bot.channels.signature import sign
     from conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+
+    from bot.channels.signature import sign
     good = sign(AUTH_TOKEN, PUBLIC_BASE_URL + "/twilio/messaging", form)
     assert tw.post("/twilio/messaging", dict(form, Body="STOP"), signature=good).status_code == 403
     assert count(rt) == 0
@@ -180,8 +182,8 @@ def test_redis_down_loses_nothing(rt, roster, tw, work, twilio, redis_conn, cloc
 
 
 def test_database_down_spools_the_message_and_replays_it(rt, roster, tw, work, twilio):
-    from bot import spool
-    from bot.db import Database
+    from bot.msgs import spool
+    from bot.store.db import Database
     real = rt.db
     rt.db = Database("postgresql+psycopg://postgres@127.0.0.1:1/down?connect_timeout=1")
     try:
@@ -189,8 +191,8 @@ def test_database_down_spools_the_message_and_replays_it(rt, roster, tw, work, t
         assert tw.sms(TEACHER, "hi", sid=sid).status_code == 200
         assert tw.sms(TEACHER, "hi", sid=sid).status_code == 200  # Twilio retry: same file
         assert len(list(spool.directory().glob("*.json"))) == 1
-        import sqlalchemy.exc
         import pytest
+        import sqlalchemy.exc
         with pytest.raises(sqlalchemy.exc.OperationalError):
             spool.replay()  # still down: the file stays
         assert len(list(spool.directory().glob("*.json"))) == 1

@@ -1,0 +1,13 @@
+"""Channels: one adapter per provider API. An adapter turns an outgoing message into a request
+and the provider's answer into a typed result (base.py: `Sent`, `RetryLater`, `Failed`); what a
+result leads to is decided by the outbox, never here.
+
+    base.py              the results and the adapter protocol
+    twilio_messaging.py  SMS and WhatsApp through Twilio's Messages API (whatsapp: prefix)
+    twilio_errors.py     what each Twilio error code means: retry, permanent, opted out
+    loopback.py          the local outbox: nothing leaves the machine (no Twilio account)
+    signature.py         Twilio's webhook signatures (twilio's RequestValidator)
+    segments.py          SMS segments counted as Twilio counts them (GSM-7 / UCS-2)
+
+May import: nothing from the project outside this package.
+"""

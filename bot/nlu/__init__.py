@@ -4,6 +4,11 @@ Keywords (STOP, START, HELP) and numbers are parsed first, deterministically (bo
 only what remains comes here. `understand(rt, text)` asks Rasa when RASA_URL is set (short
 timeout, circuit breaker) and the embedded classifier otherwise; see client.py. The training
 data, the Rasa project and the held-out test file live beside this module.
+
+It understands text and writes nothing: what the service answers, and storing a teacher's
+question, belong to bot/msgs (replies.py, questions.py).
+
+May import: config, i18n. `understand(rt, text)` is handed the runtime; it never imports it.
 """
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ def nlu():
 @click.option("--force", is_flag=True, help="Train even if a model of these inputs exists.")
 def train(force: bool):
     """Train the Rasa model from bot/nlu/ (skipped when config and data are unchanged)."""
+    import subprocess
+
     from ..config import Settings
     from . import rasa
-
-    import subprocess
 
     cache = Settings.from_env().cache_dir
     try:
@@ -58,7 +58,8 @@ def evaluate(data_file: Path, backend: str, rasa_url: str | None, as_json: bool)
     """Accuracy, macro F1, per-intent precision/recall/F1 and confusions on FILE."""
     from . import data
     from .client import Client
-    from .evaluation import evaluate as score, format_report
+    from .evaluation import evaluate as score
+    from .evaluation import format_report
 
     examples = data.load(data_file)
     if backend == "rasa":

@@ -24,7 +24,7 @@ harder than real replies: most examples are the only one of their kind."""
 
 MIN_CONFIDENCE_BY_INTENT = {
     # an opt-out is never inferred from a weak guess (keyword STOP is the certain way), and even
-    # above this bar the service asks for STOP rather than acting (bot/nlu/replies.py)
+    # above this bar the service asks for STOP rather than acting (bot/msgs/replies.py)
     "opt_out": 0.80,
 }
 """Intents whose wrong guess costs more than a "didn't understand": a higher bar of their own."""

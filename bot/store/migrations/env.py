@@ -1,8 +1,8 @@
-"""Alembic environment: migrations run against the URL that bot.db gives them."""
+"""Alembic environment: migrations run against the URL that bot.store.db gives them."""
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.models import Base
+from bot.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -3,8 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
-                        TypeDecorator, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -241,7 +252,7 @@ class DeliveryAttempt(Base):
 
 class Question(Base):
     """A teacher's question in their own words, kept for their headteacher's weekly summary
-    (bot/nlu/questions.py); call-back requests are kept here too (intent "call_me")."""
+    (bot/msgs/questions.py); call-back requests are kept here too (intent "call_me")."""
 
     __tablename__ = "question"
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Message, Person, Question
+from ..store.models import Message, Person, Question
 
 
 def store(db: Session, person: Person, message: Message | None, text: str, intent: str,

@@ -2,7 +2,7 @@
 
 flows/content/*.yaml holds them (modules.yaml, leadership.yaml); programme staff edit or replace
 those files without code. `load_content` validates them against content.schema.json and refuses a
-bad file with 'file:line: reason', like the flows (bot/definition.py). `lint` checks what the
+bad file with 'file:line: reason', like the flows (bot/flows/definition.py). `lint` checks what the
 schema cannot: every text in every language, romanised Bangla in GSM-7, and the SMS budget of
 the weekly messages rendered with every activity.
 """
@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from .channels.segments import count, is_gsm7
-from .definition import FlowError, _line_of, load_yaml, schema_problem
-from .i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Catalogues, MissingTranslation, catalogue_dir
+from ..channels.segments import count, is_gsm7
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Catalogues, MissingTranslation, catalogue_dir
+from ..schemas import DataFileError, line_of, load_yaml, schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "content.schema.json"
 ACTIVITY_FIELDS = ("title", "description", "materials", "try_it")
@@ -45,7 +44,7 @@ MAX_SEGMENTS = 2  # every scheduled message fits two SMS segments in every langu
 MAX_WEEK_SEGMENTS = 6  # longest nudge + reminder + reflection prompt, per teacher per week
 
 
-class ContentError(FlowError):
+class ContentError(DataFileError):
     """A content file that cannot be used; str() is 'file:line: reason'."""
 
 
@@ -119,7 +118,7 @@ def parse_content(text: str, path: Path | str = "<content>") -> tuple[list[Modul
     tree, data = load_yaml(text, path, ContentError)
     problem = schema_problem(SCHEMA_PATH, data)
     if problem:
-        raise ContentError(path, _line_of(tree, problem[0]), problem[1])
+        raise ContentError(path, line_of(tree, problem[0]), problem[1])
     path = str(path)
     modules = []
     for i, m in enumerate(data.get("modules", [])):
@@ -127,16 +126,16 @@ def parse_content(text: str, path: Path | str = "<content>") -> tuple[list[Modul
         for j, a in enumerate(m["activities"]):
             at = ["modules", i, "activities", j]
             if int(a["id"].split(".")[0]) != m["id"]:
-                raise ContentError(path, _line_of(tree, at + ["id"]),
+                raise ContentError(path, line_of(tree, at + ["id"]),
                                    f"activity {a['id']} is in module {m['id']}: its id must "
                                    f"start with '{m['id']}.'")
-            lines = {name: _line_of(tree, at + [name]) for name in ("id", *ACTIVITY_FIELDS)}
-            lines[""] = _line_of(tree, at)
+            lines = {name: line_of(tree, at + [name]) for name in ("id", *ACTIVITY_FIELDS)}
+            lines[""] = line_of(tree, at)
             activities.append(Activity(a["id"], m["id"], *(a[name] for name in ACTIVITY_FIELDS),
                                        path=path, lines=lines))
         modules.append(Module(m["id"], m["title"], tuple(activities), path,
-                              _line_of(tree, ["modules", i])))
-    tips = [Tip(t["id"], t["theme"], t["text"], path, _line_of(tree, ["tips", i]))
+                              line_of(tree, ["modules", i])))
+    tips = [Tip(t["id"], t["theme"], t["text"], path, line_of(tree, ["tips", i]))
             for i, t in enumerate(data.get("tips", []))]
     return modules, tips
 

@@ -24,11 +24,12 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from . import outbox, runtime, session
+from .. import runtime
+from ..msgs import outbox, session
+from ..msgs.turn import Turn
+from ..store.models import Answer, CampaignRun, Cycle, FlowRun, Message, Person
 from .calendar import Calendar
 from .content import activity_fields
-from .inbound import Turn
-from .models import Answer, CampaignRun, Cycle, FlowRun, Message, Person
 
 log = logging.getLogger(__name__)
 

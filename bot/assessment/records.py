@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .models import Assessment, AssessmentResult, Person
+from ..store.models import Assessment, AssessmentResult, Person
 
 EXPORT_COLUMNS = ("assessment", "teacher", "school_emis", "school_name", "upazila", "district",
                   "grade", "date", "slot", "level")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .definition import schema_problem
+from ..schemas import schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "levels.schema.json"
 LEVELS_FILE = Path("assessment") / "levels.yaml"  # under the flows directory

@@ -14,11 +14,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..i18n import N_
+from ..parse import normalise
 from .definition import Flow
-from .events import (ActionCalled, Event, FieldSet, FlowEnded, InputExpected, InputRejected,
-                     MsgCreated)
-from .i18n import N_
-from .parse import normalise
+from .events import (
+    ActionCalled,
+    Event,
+    FieldSet,
+    FlowEnded,
+    InputExpected,
+    InputRejected,
+    MsgCreated,
+)
 
 DIDNT_UNDERSTAND = N_("common.didnt_understand")
 MAX_STEPS = 100  # nodes entered in one call before the flow is judged to loop

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from .definition import schema_problem
+from ..schemas import schema_problem
 
 SCHOOL_DAYS = (6, 0, 1, 2, 3)  # date.weekday(): Sunday, Monday, Tuesday, Wednesday, Thursday
 SUNDAY = 6

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import CHANNELS, LANGUAGES, ROLES, Person, School
+from ..store.models import CHANNELS, LANGUAGES, ROLES, Person, School
 from .phones import InvalidPhone, e164
 
 COLUMNS = ("phone", "name", "role", "school_emis", "school_name", "upazila", "district",

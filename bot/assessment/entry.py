@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .i18n import ascii_digits
+from ..i18n import ascii_digits
 from .levels import Scale, fold
 
 FLOW = "assessment"  # the flow id in flows/assessment.yaml

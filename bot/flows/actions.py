@@ -1,5 +1,9 @@
 """Named actions a flow can call. Each takes the context of one person's turn.
 
+The context carries everything an action may use (the database session, the person, the run, the
+time, and the catalogues, assessment levels and calendar the runtime built), so actions never
+reach back into the runtime: `bot.runtime` imports this registry to check flows' action names.
+
 An action may return a dict of run fields it worked out (a summary, this week's activity); the
 messages said after it in the same turn can name them as {placeholders}, and later turns see them
 in the run's fields. Returning None changes no field.
@@ -12,8 +16,12 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from .i18n import N_, weekday_name
-from .models import FlowRun, Person
+from ..assessment import records
+from ..assessment.entry import LEARNERS
+from ..assessment.levels import Scale
+from ..campaigns.calendar import Calendar
+from ..i18n import N_, Catalogues, weekday_name
+from ..store.models import FlowRun, Person
 
 
 @dataclass
@@ -22,6 +30,9 @@ class Context:
     person: Person
     run: FlowRun | None
     now: datetime
+    catalogues: Catalogues | None = None  # the text of message keys, per language
+    levels: Scale | None = None  # the assessment levels (flows/assessment/levels.yaml)
+    calendar: Calendar | None = None  # school days, holidays, the sending window
 
 
 def finish_onboarding(ctx: Context) -> None:
@@ -31,12 +42,9 @@ def finish_onboarding(ctx: Context) -> None:
 
 
 def _scale_and_text(ctx: Context):
-    from . import runtime
-
-    rt = runtime.current()
     language = ctx.person.language
-    return rt.levels, (
-        lambda key, **params: rt.catalogues.text(key, language, **params)), language
+    return ctx.levels, (
+        lambda key, **params: ctx.catalogues.text(key, language, **params)), language
 
 
 def assessment_menu(ctx: Context) -> dict:
@@ -49,8 +57,6 @@ def assessment_menu(ctx: Context) -> dict:
 
 def assessment_read_back(ctx: Context) -> dict:
     """The levels entered, read back before anything is saved: "1: 2 (10-99), 2: 3 (adds)..."."""
-    from .assessment import LEARNERS
-
     sc, text, language = _scale_and_text(ctx)
     fields = ctx.run.session["fields"]
     levels = [fields[f"l{i}"] for i in range(1, LEARNERS + 1)]
@@ -63,9 +69,6 @@ def assessment_read_back(ctx: Context) -> dict:
 def save_assessment(ctx: Context) -> dict:
     """Store the confirmed levels; work out the summary, the advice and the change since the
     teacher's last assessment, for the messages after it."""
-    from . import assessment_records as records
-    from .assessment import LEARNERS
-
     sc, text, language = _scale_and_text(ctx)
     fields = ctx.run.session["fields"]
     levels = [fields.get(f"l{i}") for i in range(1, LEARNERS + 1)]
@@ -113,17 +116,14 @@ WHEN_TODAY, WHEN_TOMORROW, WHEN_DAY = N_("when.today"), N_("when.tomorrow"), N_(
 def snooze(ctx: Context) -> dict:
     """'Later': ask again SNOOZE from now, on the hour, inside the sending window of a school
     day. Returns {snooze_at} for the flow's wait and {when} ("today at 6 pm") for its reply."""
-    from . import runtime
-
-    rt = runtime.current()
-    cal = rt.calendar
+    cal = ctx.calendar
     target = ctx.now + SNOOZE
     if target.minute or target.second or target.microsecond:
         target = target.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     at = cal.next_open(target)
     local = cal.local(at)
     language = ctx.person.language
-    text = rt.catalogues.text
+    text = ctx.catalogues.text
     hour_key = next(key for limit, key in HOUR_KEYS if local.hour < limit)
     time_ = text(hour_key, language, hour=local.hour % 12 or 12)
     days = (local.date() - cal.local(ctx.now).date()).days

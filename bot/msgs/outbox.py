@@ -31,14 +31,14 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import runtime, session
-from .channels.base import (OPTED_OUT, OUTSIDE_SESSION, Failed, Outgoing, RetryLater, Sent,
-                            Template)
-from .channels.segments import count
-from .config import Settings
-from .i18n import N_
-from .logs import mask
-from .models import DeliveryAttempt, Message, Person
+from .. import runtime
+from ..channels.base import OPTED_OUT, OUTSIDE_SESSION, Failed, Outgoing, RetryLater, Sent, Template
+from ..channels.segments import count
+from ..config import Settings
+from ..i18n import N_
+from ..logs import mask
+from ..store.models import DeliveryAttempt, Message, Person
+from . import session
 from .ratelimit import SLEEP_MAX, SenderRate
 
 log = logging.getLogger(__name__)

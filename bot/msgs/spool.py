@@ -15,8 +15,9 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-from . import inbound, runtime
-from .logs import mask
+from .. import runtime
+from ..logs import mask
+from . import inbound
 
 log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")

@@ -14,7 +14,7 @@ from rq import Retry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import FlowRun
+from ..store.models import FlowRun
 
 ACTIVE = "active"
 LOCK_TIMEOUT = 60  # seconds a person's turn may hold the lock before it is released anyway

@@ -1,6 +1,6 @@
 """What the service answers to an understood message that no flow is waiting for.
 
-Called by bot/inbound.py's Turn. Two cases:
+Called by bot/msgs/turn.py's Turn. Two cases:
 - `respond`: no flow is waiting (or the person has finished onboarding and nothing runs): every
   intent gets a short, sensible answer; a message with no confident intent gets "didn't
   understand" with the menu, never a guess.
@@ -18,12 +18,11 @@ import re
 
 from sqlalchemy import select
 
-from .. import outbox
-from ..events import InputRejected
+from ..flows.events import InputRejected
 from ..i18n import N_
-from ..models import Message
-from . import questions
-from .client import Understanding
+from ..nlu.client import Understanding
+from ..store.models import Message
+from . import outbox, questions
 
 DIDNT_UNDERSTAND = N_("nlu.didnt_understand")
 MENU = N_("nlu.menu")
@@ -53,7 +52,7 @@ def takes_over(heard: Understanding | None, events) -> bool:
 
 
 def respond(turn, heard: Understanding) -> None:
-    """Answer `heard` for the person of `turn` (bot.inbound.Turn)."""
+    """Answer `heard` for the person of `turn` (bot.msgs.turn.Turn)."""
     intent = heard.intent
     if intent in ("question", "call_me"):
         questions.store(turn.db, turn.person, turn.msg, turn.msg.body, intent, heard.confidence,

@@ -1,0 +1,7 @@
+"""Flows as data: flows/*.yaml loaded and validated against flow.schema.json (definition.py),
+run by a pure engine (engine.py: `start`/`resume` take `now` and return events, no I/O), the
+events it returns (events.py), and the registry of named actions a flow may call (actions.py).
+
+May import: i18n, parse, schemas, store, assessment; actions get the catalogues, levels and
+calendar through their `Context`, never from the runtime.
+"""

@@ -1,0 +1,176 @@
+"""What happens to a message in.
+
+`receive` runs in the webhook: it records the message (once per provider sid) and enqueues
+`handle`; that is all the webhook waits for. `handle` runs on a worker: under the person's turn
+lock it claims the message and lets a `Turn` (turn.py) act on it; claiming the message and
+writing its replies happen in one transaction, so a job that runs twice, or a provider that
+retries, produces one set of replies. `expire` acts on a flow's wait that ran out; `sweep`
+enqueues what was recorded while Redis was down.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import runtime
+from ..flows import engine
+from ..logs import mask
+from ..store.models import FlowRun, Message, Person
+from . import outbox, session
+from .turn import Turn
+
+log = logging.getLogger(__name__)
+
+SWEEP_MAX_ATTEMPTS = 5  # times a recorded message is re-enqueued before it is left for a human
+
+
+@dataclass(frozen=True)
+class Incoming:
+    sid: str
+    channel: str  # sms | whatsapp
+    sender: str  # E.164, without whatsapp:
+    body: str
+
+
+def receive(db: Session, inc: Incoming, now: datetime) -> Message | None:
+    """Record an inbound message; None when this provider sid was already recorded."""
+    person = db.execute(select(Person).where(Person.phone == inc.sender)).scalar_one_or_none()
+    msg = Message(direction="in", channel=inc.channel, person_id=person.id if person else None,
+                  address=inc.sender, provider_sid=inc.sid, body=inc.body, status="received",
+                  attempts=0, created_at=now, updated_at=now)
+    try:
+        with db.begin_nested():
+            db.add(msg)
+    except IntegrityError:
+        return None
+    return msg
+
+
+def accept(inc: Incoming) -> bool:
+    """The webhook's whole job: record durably, then enqueue. False for a duplicate."""
+    rt = runtime.current()
+    with rt.db.session() as db:
+        msg = receive(db, inc, rt.now())
+    if msg is None:
+        log.info("duplicate %s from %s ignored", inc.sid, mask(inc.sender))
+        return False
+    try:
+        rt.queue("inbound").enqueue(handle, msg.id, job_id=f"in-{msg.id}", retry=session.BUSY_RETRY)
+    except Exception:  # Redis down: the message is recorded; `sweep` enqueues it later
+        log.exception("could not enqueue inbound message %s; it will be swept", msg.id)
+    return True
+
+
+def handle(message_id: int) -> int:
+    """RQ job: act on an inbound message. Returns how many replies it queued.
+
+    Under the person's lock, their oldest unhandled message goes first, so "1" then "2" is
+    never applied as "2" then "1" even when two workers or a retried job race each other.
+    """
+    rt = runtime.current()
+    with rt.db.session() as db:
+        person_id = db.execute(select(Message.person_id).where(Message.id == message_id)).scalar()
+    if person_id is None:  # an unknown number: no turn to keep in order
+        return _handle_one(rt, message_id)
+    total = 0
+    with session.locked(rt.redis, person_id):
+        while True:
+            with rt.db.session() as db:
+                oldest = db.execute(select(Message.id).where(
+                    Message.person_id == person_id, Message.direction == "in",
+                    Message.status == "received", Message.id <= message_id)
+                    .order_by(Message.id).limit(1)).scalar()
+            if oldest is None:
+                return total
+            total += _handle_one(rt, oldest)
+
+
+def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
+    """Claim one message and act on it; the claim and the replies commit together."""
+    with rt.db.session() as db:
+        claimed = db.execute(update(Message).where(Message.id == message_id,
+                                                   Message.status == "received")
+                             .values(status="handled", updated_at=rt.now())).rowcount
+        if not claimed:
+            return 0
+        turn = Turn(db, db.get(Message, message_id), rt.now())
+        turn.run()
+        queued = [m.id for m in turn.replies]
+    outbox.enqueue(queued)
+    return len(queued)
+
+
+def expire(run_id: int) -> int:
+    """RQ job: a flow's wait ran out. Does nothing if the run has moved on since."""
+    rt = runtime.current()
+    with rt.db.session() as db:
+        person_id = db.execute(select(FlowRun.person_id).where(FlowRun.id == run_id)).scalar()
+    if person_id is None:
+        return 0
+    with session.locked(rt.redis, person_id):
+        with rt.db.session() as db:
+            now = rt.now()
+            run = db.execute(select(FlowRun).where(
+                FlowRun.id == run_id, FlowRun.status == session.ACTIVE,
+                FlowRun.timeout_at <= now)).scalar_one_or_none()
+            if run is None:
+                return 0
+            person = db.get(Person, person_id)
+            if person.opted_out:
+                session.end(run, "interrupted", now)
+                return 0
+            # replies to a timeout go out on the channel the conversation is on
+            turn = Turn(db, None, now, person=person, channel=run.session["channel"])
+            new_session, events = engine.resume(rt.flows[run.flow], run.session,
+                                                engine.Input(timeout=True), now)
+            turn.apply(run, new_session, events)
+            queued = [m.id for m in turn.replies]
+        outbox.enqueue(queued)
+        return len(queued)
+
+
+def expire_due() -> int:
+    """RQ cron job: enqueue `expire` for every run whose wait has run out. Planned from the
+    database, so a restart or a flushed Redis loses no timeout. What a timeout says is sent
+    unasked, so it waits for the sending window: a deadline that passes on Friday evening is
+    acted on at 09:00 on Sunday."""
+    rt = runtime.current()
+    if not rt.calendar.in_window(rt.now()):
+        return 0
+    with rt.db.session() as db:
+        ids = db.execute(select(FlowRun.id).where(FlowRun.status == session.ACTIVE,
+                                                  FlowRun.timeout_at <= rt.now())).scalars().all()
+    q = rt.queue("default")
+    for run_id in ids:
+        q.enqueue(expire, run_id, job_id=f"expire-{run_id}", retry=session.BUSY_RETRY)
+    return len(ids)
+
+
+def sweep(older_than: timedelta = timedelta(minutes=1)) -> int:
+    """RQ job: enqueue inbound messages that were recorded but never enqueued (Redis was down)."""
+    rt = runtime.current()
+    cutoff = rt.now() - older_than
+    with rt.db.session() as db:
+        ids = db.execute(select(Message.id).where(
+            Message.direction == "in", Message.status == "received",
+            Message.created_at < cutoff, Message.attempts < SWEEP_MAX_ATTEMPTS)).scalars().all()
+        if ids:
+            db.execute(update(Message).where(Message.id.in_(ids))
+                       .values(attempts=Message.attempts + 1))
+        stuck = db.execute(select(Message.id).where(
+            Message.direction == "in", Message.status == "received",
+            Message.created_at < cutoff, Message.attempts >= SWEEP_MAX_ATTEMPTS)).scalars().all()
+        if stuck:  # marked once, so each is reported once
+            db.execute(update(Message).where(Message.id.in_(stuck)).values(status="failed"))
+        for mid in stuck:
+            log.error("inbound message %s could not be handled after %s sweeps; left for a "
+                      "human (status failed)", mid, SWEEP_MAX_ATTEMPTS)
+    q = rt.queue("inbound")
+    for mid in ids:
+        q.enqueue(handle, mid, job_id=f"in-{mid}", retry=session.BUSY_RETRY)
+    return len(ids)

@@ -1,0 +1,178 @@
+"""One turn of a person's conversation: an inbound message acted on, or a turn we begin.
+
+Keywords first (STOP, START, HELP, from any point in any flow), then compact assessment entry,
+numbers, free text through NLU, and the person's flow. The engine's events become fields,
+answers, action calls and replies, all written in the caller's transaction; the caller sends
+`replies` to the outbox after it commits. Campaigns and timeouts begin turns without a message.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import nlu, runtime
+from ..assessment import entry as assessment
+from ..flows import engine
+from ..flows.actions import ACTIONS, Context
+from ..flows.events import ActionCalled, FieldSet, FlowEnded, InputExpected, MsgCreated
+from ..i18n import N_
+from ..parse import number
+from ..store.models import CHANNELS, LANGUAGES, Answer, FlowRun, Message, Person
+from . import outbox, replies, session
+
+ONBOARDING = "onboarding"
+STOP_CONFIRMED = outbox.STOP_CONFIRMED
+START_CONFIRMED = N_("keyword.start_confirmed")
+START_ALREADY = N_("keyword.start_already")
+HELP = outbox.HELP
+UNKNOWN_NUMBER = N_("common.unknown_number")
+NO_FLOW = N_("common.no_flow")
+UNKNOWN_REPLY_EVERY = timedelta(hours=24)  # an unknown number is told how to join once a day
+CONTACT_FIELDS = {"language": LANGUAGES, "channel": CHANNELS}  # what a flow may set on a person
+
+
+class Turn:
+    """One inbound message acted on: keywords, then the flow. Collects replies to send."""
+
+    def __init__(self, db: Session, msg: Message | None, now: datetime,
+                 person: Person | None = None, channel: str | None = None):
+        """A turn answers `msg`; a turn we begin ourselves (a campaign, a timeout) has no
+        message and speaks to `person` on `channel`."""
+        self.rt = runtime.current()
+        self.db, self.msg, self.now = db, msg, now
+        if msg is not None:
+            self.person = db.get(Person, msg.person_id) if msg.person_id else None
+            self.address, self.channel = msg.address, msg.channel
+        else:
+            self.person, self.address, self.channel = person, person.phone, channel
+        self.replies: list[Message] = []
+        self.run_fields: dict = {}  # the active run's fields, which messages may name: {title}
+
+    def run(self) -> None:
+        person, text = self.person, self.msg.body
+        kind = self.rt.keywords.match(text)
+        if person is None:
+            if kind != "stop":  # a stranger's STOP is honoured by saying nothing
+                self._unknown()
+            return
+        if kind == "stop":
+            if person.opted_out_at is None:
+                person.opted_out_at = self.now
+                self._interrupt()
+                self.say(STOP_CONFIRMED)
+        elif kind == "help":
+            self.say(HELP)
+        elif person.opted_out:
+            if kind == "start":
+                person.opted_out_at = None
+                if person.onboarded_at is None:
+                    self.start_flow(ONBOARDING)
+                else:
+                    self.say(START_CONFIRMED)
+            # anything else from an opted-out person is recorded and left unanswered
+        elif kind == "start" and person.onboarded_at is not None:
+            self.say(START_ALREADY)
+        elif kind == "start":
+            self.start_flow(ONBOARDING)
+        else:
+            run = session.active_run(self.db, person.id)
+            in_assessment = run is not None and run.flow == assessment.FLOW
+            entry = (assessment.read(text, self.rt.levels, in_flow=in_assessment)
+                     if person.role in assessment.ROLES else None)
+            if entry is not None:  # "A 2 3 1 1 0" from anywhere: unambiguous, so it interrupts
+                self.start_flow(assessment.FLOW, entry.fields(self.rt.levels))
+                return
+            num = number(text)
+            if num is None and in_assessment:  # "dui" answers a guided question as 2 would
+                num = assessment.number_word(text, self.rt.levels)
+            # free text (not a keyword, not a number) goes through NLU; None when unsure
+            heard = nlu.understand(self.rt, text) if num is None and text.strip() else None
+            if run is not None:
+                flow = self.rt.flows[run.flow]
+                inp = engine.Input(text=text, number=num, intent=heard.intent if heard else None)
+                new_session, events = engine.resume(flow, run.session, inp, self.now)
+                if replies.takes_over(heard, events):  # the flow keeps waiting as it was
+                    replies.respond(self, heard)
+                else:
+                    self.apply(run, new_session, events)
+            elif person.onboarded_at is None:
+                self.start_flow(ONBOARDING)
+            elif heard is not None:
+                replies.respond(self, heard)
+            else:
+                self.say(NO_FLOW)
+
+    def say(self, key: str, language: str | None = None) -> None:
+        person = self.person
+        language = language or (person.language if person else "bn")
+        params = {**self.run_fields, "name": person.name} if person else {}
+        body = self.rt.catalogues.text(key, language, **params)
+        self.replies.append(outbox.queue_text(
+            self.db, person=person, address=self.address, channel=self.channel,
+            key=key, body=body, now=self.now))
+
+    def _unknown(self) -> None:
+        since = self.now - UNKNOWN_REPLY_EVERY
+        told = self.db.execute(select(Message.id).where(
+            Message.direction == "out", Message.address == self.address,
+            Message.key == UNKNOWN_NUMBER, Message.created_at >= since).limit(1)).first()
+        if told is None:
+            self.say(UNKNOWN_NUMBER, language="bn")
+
+    def start_flow(self, flow_id: str, fields: dict | None = None) -> FlowRun:
+        """Start a flow; whatever run was active ends, so a person never has two waiting."""
+        flow = self.rt.flows[flow_id]
+        p = self.person
+        contact = {"name": p.name, "role": p.role, "language": p.language, "channel": p.channel}
+        new_session, events = engine.start(flow, contact, self.channel, self.now, fields)
+        if new_session["status"] == "waiting":
+            self._interrupt()  # a flow that only says something leaves the active one be
+        run = FlowRun(person_id=p.id, flow=flow.id, status=session.ACTIVE, session=new_session,
+                      started_at=self.now)
+        self.db.add(run)
+        self.db.flush()
+        self.apply(run, new_session, events)
+        return run
+
+    def _interrupt(self) -> None:
+        run = session.active_run(self.db, self.person.id)
+        if run is not None:
+            session.end(run, "interrupted", self.now)
+
+    def apply(self, run: FlowRun, new_session: dict, events) -> None:
+        """Act on the engine's events, in order: fields, answers, actions, replies."""
+        run.session = new_session
+        self.run_fields = new_session["fields"]
+        ctx = Context(db=self.db, person=self.person, run=run, now=self.now,
+                      catalogues=self.rt.catalogues, levels=self.rt.levels,
+                      calendar=self.rt.calendar)
+        for ev in events:
+            if isinstance(ev, MsgCreated):
+                self.say(ev.key)
+            elif isinstance(ev, FieldSet):
+                self._set(run, ev.name, ev.value)
+            elif isinstance(ev, ActionCalled):
+                computed = ACTIONS[ev.name](ctx, **ev.args)
+                if computed:  # fields an action works out, for the messages after it to name
+                    self.run_fields = {**self.run_fields, **computed}
+                    run.session = {**run.session, "fields": self.run_fields}
+            elif isinstance(ev, InputExpected):
+                run.timeout_at = ev.timeout_at
+                if ev.until and ev.timeout_at is None and self.run_fields.get(ev.until):
+                    # the deadline an action in this turn worked out (snooze: "ask me later")
+                    run.timeout_at = datetime.fromisoformat(self.run_fields[ev.until])
+                    run.session = {**run.session, "timeout_at": run.timeout_at.isoformat()}
+            elif isinstance(ev, FlowEnded):
+                session.end(run, ev.status, self.now)
+
+    def _set(self, run: FlowRun, name: str, value) -> None:
+        if name.startswith("contact."):
+            field = name.removeprefix("contact.")
+            allowed = CONTACT_FIELDS.get(field)
+            if allowed is None or value not in allowed:
+                raise ValueError(f"flow {run.flow} cannot set {name} to {value!r}")
+            setattr(self.person, field, value)
+        else:
+            self.db.add(Answer(run_id=run.id, field=name, value=str(value), created_at=self.now))

@@ -1,0 +1,75 @@
+"""YAML data files checked against JSON Schemas, refused with 'file:line: reason'.
+
+Flows, campaigns, content, assessment levels and the holiday calendar are all data that programme
+staff edit. They share one YAML reader (which keeps line numbers) and one schema check (which
+picks the deepest error, the one that says most), so every refusal reads the same way.
+Imports nothing from the project.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be used; str() is 'file:line: reason'."""
+
+    def __init__(self, path: Path | str, line: int | None, reason: str):
+        self.path, self.line, self.reason = str(path), line, reason
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+@lru_cache(maxsize=8)
+def schema_validator(schema_path: Path) -> Draft202012Validator:
+    """The validator of a JSON Schema file (flows, content, levels, holidays), itself checked."""
+    schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
+    """What is wrong with `data` under the schema, as (the path to it, "where: reason"); None
+    when nothing is. Of several errors the deepest says most about what is wrong."""
+    errors = sorted(schema_validator(Path(schema_path)).iter_errors(data),
+                    key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    err = max(errors, key=lambda e: len(e.absolute_path))
+    where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+    return list(err.absolute_path), f"{where}: {err.message}"
+
+
+def load_yaml(text: str, path: Path | str, error: type[DataFileError] = DataFileError):
+    """(node tree, data) of a YAML file; the tree gives line numbers. Invalid YAML or an empty
+    file is refused as `error` with file and line."""
+    try:
+        tree = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise error(path, mark.line + 1 if mark else None, f"not valid YAML: {e.problem}") from e
+    if tree is None:
+        raise error(path, 1, "the file is empty")
+    return tree, data
+
+
+def line_of(node: yaml.Node, path) -> int:
+    """The 1-based line of the YAML node at a jsonschema error path."""
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == part:
+                    node = v
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+    return node.start_mark.line + 1
