@@ -175,7 +175,7 @@ def roster_import(path: Path):
 
 @main.group()
 def campaign():
-    """The weekly cycle: nudge, reminder, reflection."""
+    """Campaigns (flows/campaigns.yaml): the weekly cycle and any other schedule."""
 
 
 def _local(rt: runtime.Runtime, moment) -> str:
@@ -186,17 +186,18 @@ def _local(rt: runtime.Runtime, moment) -> str:
 @click.option("--week", help="School week, e.g. 2026-W48 (default: this week).")
 def campaign_list(week: str | None):
     """What runs when, this week's progress, and each campaign's next run."""
-    from .campaigns.fanout import CAMPAIGNS, next_runs, status, when
+    from .campaigns.campaign import next_runs
+    from .campaigns.fanout import status, when
 
     rt = runtime.current()
     rt.db.upgrade()
     now = rt.now()
     week = _week(rt, week, now)
-    upcoming, progress = next_runs(rt.calendar, now), status(rt, week)
+    upcoming, progress = next_runs(rt.calendar, rt.campaigns, now), status(rt, week)
     s = rt.settings
     click.echo(f"week {week} · window {s.send_window} {s.tz} · school days "
                + (", ".join(d.strftime("%a %d %b") for d in rt.calendar.week_days(week)) or "none"))
-    for name, c in CAMPAIGNS.items():
+    for name, c in rt.campaigns.items():
         span = when(rt.calendar, c, week)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(progress[name].items())) or "not planned"
         click.echo(f"{name:<10} {c.what}\n{'':<10} this week: "
@@ -216,8 +217,16 @@ def _week(rt: runtime.Runtime, week: str | None, now) -> str:
     return week
 
 
+def _campaign_name(ctx, param, name: str) -> str:
+    known = runtime.current().campaigns
+    if name not in known:
+        raise click.BadParameter(f"no campaign '{name}' in flows/campaigns.yaml (one of: "
+                                 f"{', '.join(known)})")
+    return name
+
+
 @campaign.command("run")
-@click.argument("name", type=click.Choice(["nudge", "reminder", "reflection"]))
+@click.argument("name", metavar="ID", callback=_campaign_name)
 @click.option("--week", help="School week, e.g. 2026-W48 (default: this week).")
 @click.option("--now", "now_flag", is_flag=True,
               help="Send now, outside the sending window too (opted-out teachers never get it).")

@@ -15,6 +15,8 @@ from rq import Queue
 from .assessment.levels import Scale, scale
 from .campaigns.calendar import Calendar
 from .campaigns.calendar import load as load_calendar
+from .campaigns.campaign import Campaign, load_campaigns
+from .campaigns.cycle import PREPARATIONS
 from .campaigns.content import Content, load_content
 from .channels.base import Adapter
 from .channels.loopback import LoopbackAdapter
@@ -56,6 +58,10 @@ class Runtime:
         self.calendar: Calendar = load_calendar(str(settings.holidays_file), settings.tz,
                                                 settings.send_window)
         self.levels: Scale = scale(str(settings.flows_dir))  # assessment levels and entry words
+        # what goes out to whom and when (flows/campaigns.yaml); a broken file stops start-up
+        self.campaigns: dict[str, Campaign] = load_campaigns(
+            settings.flows_dir, flows=self.flows, preparations=set(PREPARATIONS),
+            cal=self.calendar)
         self._adapters: dict[str, Adapter] = {}
 
     @property

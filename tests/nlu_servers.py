@@ -23,6 +23,7 @@ class _QuietServer(ThreadingHTTPServer):
 class ParseServer:
     def __init__(self, mode: str = "ok", delay: float = 1.0):
         self.mode, self.delay, self.requests = mode, delay, 0
+        self.released = threading.Event()  # a slow answer waits for `delay` or for `stop()`
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,7 +31,7 @@ class ParseServer:
                 outer.requests += 1
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if outer.mode == "slow":
-                    time.sleep(outer.delay)
+                    outer.released.wait(outer.delay)
                 if outer.mode == "error":
                     self.send_response(500)
                     self.end_headers()
@@ -54,6 +55,7 @@ class ParseServer:
         self.thread.start()
 
     def stop(self) -> None:
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -87,7 +87,7 @@ def test_nothing_goes_on_a_holiday_or_a_weekend(rt, clock):
     cal = rt.calendar
     # 2026-W51: Victory Day is Wednesday 16 December
     assert [d.day for d in cal.week_days("2026-W51")] == [13, 14, 15, 17]
-    assert campaign.when(cal, campaign.CAMPAIGNS["reminder"], "2026-W51")[0].astimezone(
+    assert campaign.when(cal, rt.campaigns["reminder"], "2026-W51")[0].astimezone(
         cal.tz).date().day == 15
     # the winter break leaves 2026-W52 without a school day, so nothing is planned
     assert cal.week_days("2026-W52") == []

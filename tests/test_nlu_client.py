@@ -33,7 +33,8 @@ def test_rasa_answers_when_it_is_up(rt, standin):
 
 @pytest.mark.parametrize("mode", ["refused", "slow", "error"])
 def test_any_rasa_failure_falls_back_for_that_message(rt, mode):
-    server = ParseServer(mode=mode, delay=2.0) if mode != "refused" else None
+    # a slow server holds its answer for a minute (released when the test ends)
+    server = ParseServer(mode=mode, delay=60.0) if mode != "refused" else None
     url = server.url if server else f"http://127.0.0.1:{free_port()}"
     try:
         client = Client(url, Breaker(rt.redis, 3, 60), timeout=0.3)
@@ -44,7 +45,9 @@ def test_any_rasa_failure_falls_back_for_that_message(rt, mode):
         if server:
             server.stop()
     assert (heard.intent, heard.backend) == ("thanks", "embedded")
-    assert took < 1.5  # the 300 ms timeout, not the server's 2 s
+    # the 300 ms timeout answered, not the server's minute: a bound of 100 times the timeout
+    # holds on the busiest machine and still fails if the client waited for the server
+    assert took < 30
 
 
 def test_breaker_opens_after_n_failures_and_skips_rasa(rt):
@@ -61,18 +64,27 @@ def test_breaker_opens_after_n_failures_and_skips_rasa(rt):
         server.stop()
 
 
+def _cooldown_passes(breaker):
+    """Move the breaker's clock on: its open state ends as Redis expires the key."""
+    assert 0 < breaker.conn.pttl(breaker.k_open) <= breaker.cooldown * 1000
+    breaker.conn.pexpire(breaker.k_open, 1)
+    deadline = time.monotonic() + 10
+    while breaker.is_open() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_breaker_half_opens_after_the_cooldown(rt):
     server = ParseServer(mode="error")
-    breaker = Breaker(rt.redis, 2, 0.3)
+    breaker = Breaker(rt.redis, 2, 60)
     client = Client(server.url, breaker, timeout=1.0)
     try:
         client.understand("hi"), client.understand("hi")
         assert breaker.is_open()
-        time.sleep(0.4)
+        _cooldown_passes(breaker)
         assert not breaker.is_open()
         client.understand("hi")  # the one trial fails: open again at once, not after 2 more
         assert server.requests == 3 and breaker.is_open()
-        time.sleep(0.4)
+        _cooldown_passes(breaker)
         server.mode = "ok"
         assert client.understand("hi").backend == "rasa"  # a successful trial closes it
         assert not breaker.is_open() and not rt.redis.exists("nlu:breaker:tripped")

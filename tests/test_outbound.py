@@ -13,7 +13,7 @@ from conftest import SMS_FROM, WHATSAPP_FROM
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from bot.msgs import outbox
+from bot.msgs import outbox, ratelimit
 from bot.store.models import DeliveryAttempt, Message, Person
 
 TEMPLATE_SID = "HX" + "7" * 32
@@ -69,7 +69,8 @@ def message_creates(twilio):
     return [r for r in twilio.requests if r.path.endswith("/Messages.json")]
 
 
-JITTER = 0.1  # seconds the HTTP path may add to one send and not another (2 busy cores)
+JITTER = 0.3  # seconds a stalled thread may add to one send and not another on a loaded machine;
+# the limiter off sends all 55 in about 0.26 s, so the checks below still fail without it
 
 
 def burst(times, rate):
@@ -123,17 +124,18 @@ def test_a_429_storm_is_delivered_once_in_order_at_the_senders_rate(rt, twilio):
     assert burst(times, rate) <= JITTER
     assert most_in_any_second(times) <= rate + 1 + round(JITTER * rate)
     assert elapsed >= (55 - 1) / rate - JITTER
-    assert elapsed < 55 / rate + 10
+    # and the limit did not starve them: ten times the ideal 2.75 s, whatever the machine
+    assert elapsed < 55 / rate * 10
 
 
 def test_a_long_wait_for_the_sender_reschedules_instead_of_holding_the_turn(rt, twilio):
-    rt.settings = replace(rt.settings, sms_rate=0.2)  # one SMS every 5 s
+    rt.settings = replace(rt.settings, sms_rate=0.01)  # one SMS every 100 s
     (teacher,) = people(rt, 1)
     first, second, third = queue(rt, teacher, ["এক", "দুই", "তিন"])
     started = time.monotonic()
     job = rt.queue("outbound").fetch_job(f"send-{first}-0")
     assert job.func(*job.args) == ["sent", "queued"]
-    assert time.monotonic() - started < 1.5  # it did not sleep 5 s holding the person's turn
+    assert time.monotonic() - started < 50  # it did not sleep 100 s holding the person's turn
     assert [m["Body"] for m in twilio.messages()] == ["এক"]
     msg = rows(rt, id=second)[0]
     assert (msg.status, msg.attempts) == ("queued", 0)  # waiting for the rate is no attempt
@@ -147,11 +149,18 @@ def test_a_turn_sleeps_for_the_rate_only_as_long_as_its_lock_allows(rt, twilio, 
     (teacher,) = people(rt, 1)
     ids = queue(rt, teacher, ["এক", "দুই", "তিন", "চার", "পাঁচ"])
     job = rt.queue("outbound").fetch_job(f"send-{ids[0]}-0")
-    started = time.monotonic()
-    assert job.func(*job.args) == ["sent", "sent", "sent", "queued"]
-    assert time.monotonic() - started < 1.5
+    slept = []
+    real_sleep = ratelimit.time.sleep
+    monkeypatch.setattr(ratelimit.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
+    statuses = job.func(*job.args)
+    # what it slept for the rate stayed within the budget, and the rest of the turn waits in
+    # order for a later job (how many fit depends on the machine's speed, never the order)
+    assert sum(slept) <= outbox.TURN_SLEEP_BUDGET
+    sent = statuses.count("sent")
+    assert 1 <= sent < 5 and statuses == ["sent"] * sent + ["queued"]
     (later,) = ScheduledJobRegistry(queue=rt.queue("outbound")).get_job_ids()
-    assert rt.queue("outbound").fetch_job(later).args == (ids[3:],)
+    assert rt.queue("outbound").fetch_job(later).args == (ids[sent:],)
+    monkeypatch.undo()
     run_jobs(rt)
     assert [m["Body"] for m in twilio.messages()] == ["এক", "দুই", "তিন", "চার", "পাঁচ"]
 

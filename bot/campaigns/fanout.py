@@ -1,13 +1,14 @@
-"""Weekly campaigns: the nudge, the mid-week reminder and the reflection prompt.
+"""The fan-out of a campaign (campaign.py, flows/campaigns.yaml) to its audience.
 
 Planned from the database, so a restart or a flushed Redis loses nothing:
 
-    plan      one `campaign_run` row per (campaign, week, teacher), inserted if missing, each
-              with a time spread over the sending window of the campaign's day (no burst);
+    plan      one `campaign_run` row per (campaign, period, person), inserted if missing, each
+              with a time spread from the campaign's start to the end of its day's sending
+              window (or over its `spread`), so there is no burst;
     dispatch  (cron, every DISPATCH_EVERY s) claims the rows that are due, planned -> queued,
               and enqueues `deliver` jobs of up to BATCH rows;
-    deliver   under each teacher's turn lock takes its row queued -> sent (or skipped, with
-              why), starts the campaign's flow and queues its messages for the outbox.
+    deliver   under each person's turn lock takes its row queued -> sent (or skipped, with
+              why), runs the campaign's preparation, starts its flow and queues its messages.
 
 Running a campaign twice, or on two workers at once, sends each message once: the unique key
 makes the second plan insert nothing, and only one claim of a row can succeed.
@@ -16,82 +17,37 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from rq import Queue
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from .. import runtime
 from ..msgs import outbox, session
 from ..msgs.turn import Turn
-from ..store.models import Answer, CampaignRun, Cycle, FlowRun, Message, Person
+from ..store.models import CampaignRun, Message, Person
 from .calendar import Calendar
-from .content import activity_fields
+from .campaign import Campaign
+from .cycle import PREPARATIONS, Preparing, Skip
 
 log = logging.getLogger(__name__)
 
 BATCH = 200  # campaign rows one `deliver` job works through
 CLAIM = 5_000  # rows claimed in one transaction by `dispatch`, then split into BATCH jobs
-PLAN_CHUNK = 5_000  # teachers read and inserted per round trip while planning
+PLAN_CHUNK = 5_000  # people read and inserted per round trip while planning
 DISPATCH_EVERY = 30  # seconds between looks for due campaign rows (cron)
 PLAN_EVERY = 300  # seconds between checks that this week's campaigns are planned (cron)
-BUSY_DELAY = timedelta(minutes=10)  # a teacher mid-conversation gets the campaign this much later
-ENCOURAGE_AFTER = 3  # weeks running not tried (or unanswered) before the encouraging nudge
-TRIED = ("yes", "partly")  # reflection answers that count as having tried the activity
-
-
-@dataclass(frozen=True)
-class Campaign:
-    name: str
-    flow: str  # the flow in flows/ that says it
-    at: time  # local time the fan-out starts on its day; it runs to the window's end
-    what: str  # for `sathi campaign list`
-
-    def day(self, days: list[date]) -> date | None:
-        """The campaign's day among a week's school days (holidays already left out)."""
-        if not days:
-            return None
-        if self.name == "nudge":
-            return days[0]
-        if self.name == "reflection":
-            return days[-1] if len(days) > 1 else None
-        # reminder: Tuesday, or the first school day after it, strictly between the two others
-        middle = [d for d in days[1:-1] if d.weekday() in (1, 2, 3)]
-        return middle[0] if middle else None
-
-
-CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
-    Campaign("nudge", "weekly_nudge", time(9, 0),
-             "first school day of the week: this week's activity, to read and plan"),
-    Campaign("reminder", "weekly_reminder", time(9, 0),
-             "Tuesday (or the next school day before the reflection): try it in class"),
-    Campaign("reflection", "reflection", time(14, 0),
-             "last school day of the week: did you try it, what did learners learn"),
-)}
+PLAN_AHEAD = timedelta(hours=1)  # cron plans a campaign this long before its start
+BUSY_DELAY = timedelta(minutes=10)  # someone mid-conversation gets the campaign this much later
+WEEK_OVER = "week_over"  # the note on a row whose period ended before it was sent
 
 
 def when(cal: Calendar, campaign: Campaign, week: str) -> tuple[datetime, datetime] | None:
-    """(start, end) of a campaign's fan-out in a week, or None when the week has no day for it."""
-    day = campaign.day(cal.week_days(week))
-    if day is None:
-        return None
-    return max(cal.at(day, campaign.at), cal.window(day)[0]), cal.window(day)[1]
-
-
-def next_runs(cal: Calendar, now: datetime, weeks: int = 6) -> dict[str, datetime | None]:
-    """Each campaign's next fan-out start at or after `now`."""
-    found: dict[str, datetime | None] = {name: None for name in CAMPAIGNS}
-    week = cal.week_of(now)
-    for i in range(weeks):
-        w = cal.next_week(week, i)
-        for name, c in CAMPAIGNS.items():
-            span = when(cal, c, w)
-            if found[name] is None and span and span[1] > now:
-                found[name] = max(span[0], now)
-    return found
+    """(start, end) of a campaign's fan-out for a school week, or None when it has no day."""
+    return campaign.span(cal, campaign.period_for_week(cal, week))
 
 
 @dataclass
@@ -99,43 +55,43 @@ class PlanReport:
     week: str
     campaign: str
     planned: int = 0  # rows inserted now
-    already: int = 0  # teachers who had a row for this campaign and week
+    already: int = 0  # people who had a row for this campaign and period
     start: datetime | None = None
     end: datetime | None = None
 
 
-ELIGIBLE = (Person.role == "teacher", Person.opted_out_at.is_(None),
-            Person.onboarded_at.is_not(None))
-"""Who gets the weekly cycle: teachers who finished onboarding and have not opted out."""
-
-
 def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
          immediately: bool = False, progress: Callable[[int], None] | None = None) -> PlanReport:
-    """Insert the missing rows of a campaign for a week. `immediately` plans every row for now
-    (an operator's `--now`); otherwise rows are spread from the campaign's start (or now, if
-    later) to the end of that day's sending window. Nothing is planned for a week that is over."""
+    """Insert the missing rows of a campaign for the period of a school week. `immediately`
+    plans every row for now (an operator's `--now`); otherwise rows are spread from the
+    campaign's start (or now, if later) to the end of its span. Nothing is planned for a
+    period that is over, or for a week the campaign skips."""
     cal, now = rt.calendar, now or rt.now()
-    campaign = CAMPAIGNS[name]
-    report = PlanReport(week=week, campaign=name)
+    campaign = rt.campaigns[name]
+    period = campaign.period_for_week(cal, week)
+    report = PlanReport(week=period or week, campaign=name)
+    if period is None:
+        return report
     if immediately:
         start = end = now
     else:
-        span = when(cal, campaign, week)
-        if span is None or span[1] <= now:
+        span = campaign.span(cal, period)
+        if span is None or span[1] <= now or (span[1] == span[0] and span[0] < now):
             return report
         start, end = max(span[0], now), span[1]
     report.start, report.end = start, end
+    eligible = _eligible(campaign)
     with rt.db.session() as db:
         have = select(CampaignRun.person_id).where(CampaignRun.campaign == name,
-                                                   CampaignRun.week == week)
+                                                   CampaignRun.week == period)
         report.already = db.execute(select(func.count()).select_from(have.subquery())).scalar()
-        total = db.execute(select(func.count(Person.id)).where(*ELIGIBLE)).scalar()
+        total = db.execute(select(func.count(Person.id)).where(*eligible)).scalar()
     if total == 0:
         return report
     step = (end - start) / total
     index = 0
-    for ids in _eligible_ids(rt):
-        rows = [dict(campaign=name, week=week, person_id=pid, status="planned",
+    for ids in _eligible_ids(rt, eligible):
+        rows = [dict(campaign=name, week=period, person_id=pid, status="planned",
                      planned_at=start + step * (index + i)) for i, pid in enumerate(ids)]
         index += len(ids)
         with rt.db.session() as db:
@@ -145,12 +101,24 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
     return report
 
 
-def _eligible_ids(rt: runtime.Runtime) -> Iterator[list[int]]:
-    """Eligible teachers' ids in order, PLAN_CHUNK at a time (keyset paging: flat memory)."""
+def _eligible(campaign: Campaign) -> tuple:
+    """Who a campaign plans for: its audience; for a once-only campaign, those who have not had
+    it (a row skipped because its week ended does not count)."""
+    found = campaign.audience.conditions()
+    if campaign.cadence == "once":
+        had = select(CampaignRun.id).where(
+            CampaignRun.campaign == campaign.id, CampaignRun.person_id == Person.id,
+            or_(CampaignRun.note.is_(None), CampaignRun.note != WEEK_OVER))
+        found += (~had.exists(),)
+    return found
+
+
+def _eligible_ids(rt: runtime.Runtime, eligible: tuple) -> Iterator[list[int]]:
+    """Eligible people's ids in order, PLAN_CHUNK at a time (keyset paging: flat memory)."""
     last = 0
     while True:
         with rt.db.session() as db:
-            ids = db.execute(select(Person.id).where(*ELIGIBLE, Person.id > last)
+            ids = db.execute(select(Person.id).where(*eligible, Person.id > last)
                              .order_by(Person.id).limit(PLAN_CHUNK)).scalars().all()
         if not ids:
             return
@@ -192,20 +160,23 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
     rt = rt or runtime.current()
     now = now or rt.now()
     cal = rt.calendar
+    only = None  # campaigns that may go now: all of them, or only those that ignore the window
     if not force and not cal.in_window(now):
-        return 0
+        only = [c.id for c in rt.campaigns.values() if not c.window]
+        if not only:
+            return 0
     if not force:
         with rt.db.session() as db:
-            db.execute(update(CampaignRun).where(CampaignRun.status == "planned",
-                                                 CampaignRun.week < cal.week_of(now))
-                       .values(status="skipped", note="week_over", done_at=now))
+            _skip_periods_over(db, rt, now)
     claimed = 0
     q = rt.queue("default")
     while claimed < limit:
         with rt.db.session() as db:
-            due = (select(CampaignRun.id).where(CampaignRun.status == "planned",
-                                                CampaignRun.planned_at <= now)
-                   .order_by(CampaignRun.planned_at, CampaignRun.id)
+            due = select(CampaignRun.id).where(CampaignRun.status == "planned",
+                                               CampaignRun.planned_at <= now)
+            if only is not None:
+                due = due.where(CampaignRun.campaign.in_(only))
+            due = (due.order_by(CampaignRun.planned_at, CampaignRun.id)
                    .limit(min(CLAIM, limit - claimed)).with_for_update(skip_locked=True))
             ids = db.execute(update(CampaignRun).where(CampaignRun.id.in_(due.scalar_subquery()),
                                                        CampaignRun.status == "planned")
@@ -222,6 +193,21 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
                                                retry=session.BUSY_RETRY) for batch in batches])
         claimed += len(ids)
     return claimed
+
+
+def _skip_periods_over(db: Session, rt: runtime.Runtime, now: datetime) -> None:
+    """Rows of a period that has ended are skipped, never sent late: last week's nudge is no
+    use on Sunday. Rows of a campaign no longer in the file are skipped too."""
+    for c in rt.campaigns.values():
+        current = (f"{rt.calendar.local(now):%Y-%m}" if c.cadence == "monthly"
+                   else rt.calendar.week_of(now))
+        db.execute(update(CampaignRun).where(CampaignRun.status == "planned",
+                                             CampaignRun.campaign == c.id,
+                                             CampaignRun.week < current)
+                   .values(status="skipped", note=WEEK_OVER, done_at=now))
+    db.execute(update(CampaignRun).where(CampaignRun.status == "planned",
+                                         CampaignRun.campaign.not_in(list(rt.campaigns)))
+               .values(status="skipped", note="no_campaign", done_at=now))
 
 
 def deliver(run_ids: list[int]) -> dict[str, int]:
@@ -255,28 +241,29 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
         if row is None:  # a duplicate job: the first one had it
             return "duplicate", []
         person = db.get(Person, row.person_id)
-        if person.opted_out or person.role != "teacher":
-            return _skip(row, "opted_out" if person.opted_out else "not_teacher", now), []
+        campaign = rt.campaigns.get(row.campaign)
+        if campaign is None:
+            return _skip(row, "no_campaign", now), []
+        if person.opted_out:
+            return _skip(row, "opted_out", now), []
+        if not campaign.audience.includes(person):  # their role or choices changed since
+            return _skip(row, "not_in_audience", now), []
         if _mid_conversation(db, person.id, now):
             row.status, row.planned_at = "planned", now + BUSY_DELAY
             return "deferred", []
-        if row.campaign == "nudge":
-            activity, variant = _next_activity(rt, db, person, now)
-        else:
-            nudge = db.execute(select(CampaignRun).where(
-                CampaignRun.campaign == "nudge", CampaignRun.week == row.week,
-                CampaignRun.person_id == person.id, CampaignRun.activity.is_not(None))
-            ).scalar_one_or_none()
-            if nudge is None:  # joined mid-week: their cycle starts with next week's nudge
-                return _skip(row, "no_nudge", now), []
-            activity, variant = rt.content.activity(nudge.activity), nudge.variant
-        fields = {**activity_fields(activity, person.language), "activity": activity.id,
-                  "variant": variant, "week": row.week}
+        fields = {"week": row.week}
+        if campaign.prepare:
+            try:
+                fields.update(PREPARATIONS[campaign.prepare](Preparing(
+                    db=db, person=person, row=row, campaign=campaign, content=rt.content,
+                    now=now)))
+            except Skip as why:
+                return _skip(row, str(why), now), []
         turn = Turn(db, None, now, person=person,
                     channel=person.channel if person.channel in ("sms", "whatsapp") else "sms")
-        run = turn.start_flow(CAMPAIGNS[row.campaign].flow, fields)
+        run = turn.start_flow(campaign.flow, fields)
         row.status, row.done_at, row.flow_run_id = "sent", now, run.id
-        row.activity, row.variant = activity.id, variant
+        row.activity, row.variant = fields.get("activity"), fields.get("variant")
         return "sent", [m.id for m in turn.replies]
 
 
@@ -296,55 +283,34 @@ def _mid_conversation(db: Session, person_id: int, now: datetime) -> bool:
     return run is not None and run.session.get("status") == "waiting"
 
 
-def _next_activity(rt: runtime.Runtime, db: Session, person: Person, now: datetime):
-    """Settle last week's reflection, then pick this week's activity and how to say it."""
-    cycle = db.get(Cycle, person.id)
-    if cycle is None:
-        cycle = Cycle(person_id=person.id, position=0, missed=0, updated_at=now)
-        db.add(cycle)
-    for reflection in db.execute(select(CampaignRun).where(
-            CampaignRun.person_id == person.id, CampaignRun.campaign == "reflection",
-            CampaignRun.status == "sent")).scalars():
-        tried = db.execute(select(Answer.value).where(
-            Answer.run_id == reflection.flow_run_id, Answer.field == "tried")
-            .order_by(Answer.id.desc()).limit(1)).scalar()
-        cycle.missed = 0 if tried in TRIED else cycle.missed + 1
-        flow_run = db.get(FlowRun, reflection.flow_run_id)
-        if flow_run is not None and flow_run.status == session.ACTIVE:
-            # no answer by the next nudge closes the reflection
-            session.end(flow_run, "unanswered" if tried is None else "expired", now)
-        reflection.status = "closed"
-    activities = rt.content.activities
-    activity = activities[cycle.position % len(activities)]
-    variant = ("encourage" if cycle.missed >= ENCOURAGE_AFTER
-               else "after_skip" if cycle.missed >= 1 else "normal")
-    cycle.position += 1
-    cycle.updated_at = now
-    return activity, variant
-
-
 def plan_due() -> int:
-    """RQ cron job: plan this week's campaigns whose day has come (cheap when already planned:
-    one indexed count; inserting what is missing also picks up teachers who joined since)."""
+    """RQ cron job: plan the campaigns whose day has come, from PLAN_AHEAD before their start
+    (cheap when already planned: one indexed count; inserting what is missing also picks up
+    people who joined since)."""
     rt = runtime.current()
     now = rt.now()
     week = rt.calendar.week_of(now)
     total = 0
-    for name, c in CAMPAIGNS.items():
+    for name, c in rt.campaigns.items():
         span = when(rt.calendar, c, week)
-        if span is None or not (span[0] - timedelta(hours=1) <= now < span[1]):
+        if span is None or not (span[0] - PLAN_AHEAD <= now <= span[1]):
             continue
         total += plan(rt, name, week, now).planned
     return total
 
 
 def status(rt: runtime.Runtime, week: str) -> dict[str, dict[str, int]]:
-    """{campaign: {status: rows}} for a week."""
+    """{campaign: {status: rows}} for the period each campaign gives a school week."""
+    periods = {name: c.period_for_week(rt.calendar, week) for name, c in rt.campaigns.items()}
+    out: dict[str, dict[str, int]] = {name: {} for name in rt.campaigns}
+    wanted = [and_(CampaignRun.campaign == name, CampaignRun.week == p)
+              for name, p in periods.items() if p]
+    if not wanted:
+        return out
     with rt.db.session() as db:
         rows = db.execute(select(CampaignRun.campaign, CampaignRun.status, func.count())
-                          .where(CampaignRun.week == week)
+                          .where(or_(*wanted))
                           .group_by(CampaignRun.campaign, CampaignRun.status)).all()
-    out: dict[str, dict[str, int]] = {name: {} for name in CAMPAIGNS}
     for name, st, n in rows:
         out.setdefault(name, {})[st] = n
     return out

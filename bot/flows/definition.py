@@ -12,6 +12,7 @@ from pathlib import Path
 from ..schemas import DataFileError, line_of, load_yaml, schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "flow.schema.json"
+NOT_FLOWS = ("keywords.yaml", "campaigns.yaml")  # data files in flows/ that are not flows
 
 
 class FlowError(DataFileError):
@@ -91,7 +92,7 @@ def load_flows(directory: Path, actions=None) -> dict[str, Flow]:
                         "project from its checkout (pip install -e .)")
     flows: dict[str, Flow] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
-        if path.name.startswith("_") or path.name == "keywords.yaml":
+        if path.name.startswith("_") or path.name in NOT_FLOWS:
             continue
         flow = parse_flow(path.read_text(encoding="utf-8"), path, actions)
         if flow.id in flows:
