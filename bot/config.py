@@ -98,6 +98,10 @@ class Settings:
     rasa_breaker_cooldown: int = field(default=60, metadata={
         "env": "RASA_BREAKER_COOLDOWN",
         "doc": "Seconds the open breaker skips Rasa before one message tries it again."})
+    rasa_epochs: int | None = field(default=None, metadata={
+        "env": "SATHI_RASA_EPOCHS",
+        "doc": "Train the Rasa model with this many DIET epochs instead of bot/nlu/config.yml's "
+               "(60). Unset in production; scripts/test trains its model with 20."})
     cache_dir: Path = field(default=Path.home() / ".cache" / "shikkhok-sathi", metadata={
         "env": "SATHI_CACHE",
         "doc": "Outside the checkout, kept between runs: the Rasa venv and trained models "
@@ -131,6 +135,7 @@ class Settings:
             rasa_timeout_ms=int(_env("RASA_TIMEOUT_MS", "300")),
             rasa_breaker_failures=int(_env("RASA_BREAKER_FAILURES", "3")),
             rasa_breaker_cooldown=int(_env("RASA_BREAKER_COOLDOWN", "60")),
+            rasa_epochs=int(_env("SATHI_RASA_EPOCHS")) if _env("SATHI_RASA_EPOCHS") else None,
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)

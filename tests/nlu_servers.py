@@ -145,8 +145,9 @@ def real_rasa_url() -> str | None:
     if not url and "url" in _started:
         url = _started["url"]
     if not url:
-        cache = Settings.from_env().cache_dir
-        model, exe = rasa.model_path(cache), rasa.executable(cache)
+        settings = Settings.from_env()
+        cache = settings.cache_dir
+        model, exe = rasa.model_path(cache, settings.rasa_epochs), rasa.executable(cache)
         if not (model.exists() and exe.exists()):
             if required:
                 pytest.fail("SATHI_REQUIRE_RASA=1 but the Rasa venv or model is missing")

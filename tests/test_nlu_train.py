@@ -31,3 +31,16 @@ def test_training_without_the_rasa_venv_says_how_to_get_it(tmp_path, monkeypatch
     result = CliRunner().invoke(main, ["nlu", "train"])
     assert result.exit_code == 1 and "scripts/nlu-install" in result.output
     assert CliRunner().invoke(main, ["nlu", "model-path"]).exit_code == 1
+
+
+def test_the_suites_quicker_model_is_a_model_of_its_own(tmp_path):
+    import yaml
+
+    production, quick = rasa.model_path(tmp_path), rasa.model_path(tmp_path, epochs=20)
+    assert production != quick  # never served in place of the production model
+    diet = [c for c in yaml.safe_load(rasa.config_text(20))["pipeline"]
+            if c["name"] == "DIETClassifier"]
+    assert [c["epochs"] for c in diet] == [20]
+    assert rasa.config_text(None) == defaults.CONFIG.read_text(encoding="utf-8")
+    assert yaml.safe_load(rasa.config_text(20))["pipeline"][:-2] == \
+        yaml.safe_load(rasa.config_text(None))["pipeline"][:-2]  # the rest of it unchanged

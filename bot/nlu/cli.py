@@ -22,9 +22,9 @@ def train(force: bool):
     from ..config import Settings
     from . import rasa
 
-    cache = Settings.from_env().cache_dir
+    settings = Settings.from_env()
     try:
-        model, seconds = rasa.train(cache, force=force)
+        model, seconds = rasa.train(settings.cache_dir, force=force, epochs=settings.rasa_epochs)
     except rasa.RasaMissing as e:
         raise click.ClickException(str(e)) from None
     except subprocess.CalledProcessError as e:
@@ -41,7 +41,8 @@ def model_path():
     from ..config import Settings
     from . import rasa
 
-    path = rasa.model_path(Settings.from_env().cache_dir)
+    settings = Settings.from_env()
+    path = rasa.model_path(settings.cache_dir, settings.rasa_epochs)
     click.echo(str(path))
     sys.exit(0 if path.exists() else 1)
 
