@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -29,6 +30,10 @@ NAMING = {
 ROLES = ("teacher", "headteacher", "officer")
 LANGUAGES = ("bn", "en", "bn-Latn")  # bn-Latn: romanised Bangla (GSM-7, cheaper SMS)
 CHANNELS = ("sms", "whatsapp", "voice")
+OBSTACLES = ("time", "materials", "understanding", "other")
+"""What kept a teacher from trying the week's activity, as the reflection's `obstacle` answer is
+stored (coded, so officers' digests can count it): no time, no materials, learners did not
+understand, something else. Free text a teacher writes instead is kept as `obstacle_text`."""
 
 
 class UTCDateTime(TypeDecorator):
@@ -265,3 +270,24 @@ class Question(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # set when the question went out in a headteacher's summary; unforwarded ones are NULL
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class Checkin(Base):
+    """A headteacher's weekly check-in for their school: was there a staff meeting, did teachers
+    practise an activity at it, how many learning walks, how many foundation-skills lessons each
+    class got. One row per school and school week; a question not (yet) answered stays None."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (UniqueConstraint("school_id", "week", name="uq_checkin_school_week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    week: Mapped[str] = mapped_column(String(8))  # school week, "2026-W49"
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)  # who answered
+    channel: Mapped[str] = mapped_column(String(16))  # voice | sms | whatsapp
+    meeting: Mapped[bool | None] = mapped_column(Boolean)  # a staff meeting this week
+    practised: Mapped[bool | None] = mapped_column(Boolean)  # an activity practised at it
+    walks: Mapped[int | None] = mapped_column(Integer)  # learning walks this week
+    foundation_lessons: Mapped[int | None] = mapped_column(Integer)  # per class, this week
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
