@@ -46,6 +46,9 @@ def _bootstrap(rt: runtime.Runtime, demo: bool) -> None:
     click.echo(f"demo roster loaded: {report.summary()}")
 
 
+CHILD_STOP_WAIT = 10  # seconds `serve` gives its worker and cron to stop before killing them
+
+
 def _embedded(settings: Settings) -> bool:
     return settings.database_url.startswith("sqlite:///") and \
         settings.database_url.endswith(str(settings.instance_dir / "sathi.db"))
@@ -65,8 +68,10 @@ def serve(host: str, port: int):
     env = dict(os.environ)
     if not rt.settings.redis_url:  # let the children share this process's embedded Redis
         env["REDIS_URL"] = f"unix://{rt.redis.socket_file}"
-    children = [subprocess.Popen([sys.executable, "-m", "bot.cli", cmd], env=env)
-                for cmd in ("worker", "cron")]
+    # in their own session: a Ctrl-C in the terminal reaches this process only, which then
+    # stops them once (a second signal would make RQ's worker shut down cold)
+    children = [subprocess.Popen([sys.executable, "-m", "bot.cli", cmd], env=env,
+                                 start_new_session=True) for cmd in ("worker", "cron")]
     # stop cleanly on SIGTERM too, so the worker and cron children are never orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Shikkhok Sathi on http://{host}:{port}  (healthz: /healthz; "
@@ -81,7 +86,11 @@ def serve(host: str, port: int):
         for child in children:
             child.terminate()
         for child in children:
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=CHILD_STOP_WAIT)
+            except subprocess.TimeoutExpired:  # never leave one behind
+                child.kill()
+                child.wait()
         rt.close()
 
 
@@ -240,7 +249,8 @@ def campaign_run(name: str, week: str | None, now_flag: bool):
     week = _week(rt, week, now)
     report = campaigns.plan(rt, name, week, now, immediately=now_flag)
     batches: list[list[int]] = []
-    claimed = campaigns.dispatch(rt, now, force=now_flag, hand_over=batches.append)
+    claimed = campaigns.dispatch(rt, now, force=now_flag, hand_over=batches.append,
+                                 campaigns=[name])
     outcomes: dict[str, int] = {}
     # the claimed rows are delivered here, in this process, so the operator sees them go;
     # their messages go to the outbox queue, which the workers send at the senders' rates
@@ -259,6 +269,8 @@ def campaign_run(name: str, week: str | None, now_flag: bool):
     elif report.start is None and not now_flag:
         click.echo("nothing to plan: this campaign has no day left in that week "
                    "(use --now to send anyway)")
+    elif report.start is None:
+        click.echo("nothing to plan: that period is over, or the campaign skips that week")
 
 
 @main.group("db")
@@ -373,5 +385,19 @@ from .nlu.cli import nlu  # noqa: E402  (the `sathi nlu` group lives with the NL
 main.add_command(nlu)
 
 
+def run() -> None:
+    """The `sathi` command. A data file or setting that cannot be used (a flow, campaigns,
+    content, levels, holidays, the sending window) is named with its reason, not a traceback."""
+    from .assessment.levels import LevelsError
+    from .campaigns.calendar import CalendarError
+    from .schemas import DataFileError
+
+    try:
+        main()
+    except (DataFileError, CalendarError, LevelsError) as e:
+        click.echo(f"sathi: {e}", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    main()
+    run()

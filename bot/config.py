@@ -20,6 +20,15 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _positive(name: str) -> int | None:
+    value = _env(name)
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name}={value!r}: a whole number of at least 1, or unset")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(metadata={
@@ -135,7 +144,7 @@ class Settings:
             rasa_timeout_ms=int(_env("RASA_TIMEOUT_MS", "300")),
             rasa_breaker_failures=int(_env("RASA_BREAKER_FAILURES", "3")),
             rasa_breaker_cooldown=int(_env("RASA_BREAKER_COOLDOWN", "60")),
-            rasa_epochs=int(_env("SATHI_RASA_EPOCHS")) if _env("SATHI_RASA_EPOCHS") else None,
+            rasa_epochs=_positive("SATHI_RASA_EPOCHS"),
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)

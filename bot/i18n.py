@@ -108,24 +108,3 @@ class Catalogues:
 @lru_cache(maxsize=4)
 def catalogues(directory: str) -> Catalogues:
     return Catalogues(Path(directory))
-
-
-def extract_flow(fileobj, keywords, comment_tags, options):
-    """pybabel extractor for flows/*.yaml: yields every message key a flow can say."""
-    import yaml
-
-    from .flows.definition import message_keys, parse_flow
-
-    text = fileobj.read().decode("utf-8")
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict) or "nodes" not in data:  # keywords.yaml and other data
-        return
-    flow = parse_flow(text, getattr(fileobj, "name", "<flow>"))
-    lines = text.splitlines()
-    seen = set()
-    for key in message_keys(flow):
-        if key in seen:
-            continue
-        seen.add(key)
-        lineno = next((i + 1 for i, line in enumerate(lines) if key in line), 0)
-        yield lineno, None, key, [f"flow {flow.id}"]

@@ -41,14 +41,31 @@ def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
         return None
     err = max(errors, key=lambda e: len(e.absolute_path))
     where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-    return list(err.absolute_path), f"{where}: {err.message}"
+    message = err.message if len(err.message) <= MAX_REASON else err.message[:MAX_REASON] + "…"
+    return list(err.absolute_path), f"{where}: {message}"
+
+
+MAX_NODES = 200_000  # YAML nodes a data file may hold once its aliases are expanded
+MAX_REASON = 300  # characters of a schema error's text (it may quote a large value)
+
+
+def read_text(path: Path | str, error: type[DataFileError] = DataFileError) -> str:
+    """A data file's text; bytes that are not UTF-8 are refused with their line."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(path, raw[:e.start].count(b"\n") + 1, "not UTF-8 text") from None
 
 
 def load_yaml(text: str, path: Path | str, error: type[DataFileError] = DataFileError):
-    """(node tree, data) of a YAML file; the tree gives line numbers. Invalid YAML or an empty
-    file is refused as `error` with file and line."""
+    """(node tree, data) of a YAML file; the tree gives line numbers. Invalid YAML, an empty
+    file, a key given twice in one mapping, and aliases that expand past MAX_NODES (a "billion
+    laughs" file) are refused as `error` with file and line."""
     try:
         tree = yaml.compose(text)
+        if tree is not None:
+            _check_tree(tree, path, error)
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -56,6 +73,35 @@ def load_yaml(text: str, path: Path | str, error: type[DataFileError] = DataFile
     if tree is None:
         raise error(path, 1, "the file is empty")
     return tree, data
+
+
+def _check_tree(root: yaml.Node, path, error) -> None:
+    sizes: dict[int, int] = {}  # expanded size of each node, by identity (aliases share nodes)
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a recursive alias counts once
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value != "<<":
+                    if k.value in seen:
+                        raise error(path, k.start_mark.line + 1,
+                                    f"'{k.value}' is given twice (first on line {seen[k.value]})")
+                    seen[k.value] = k.start_mark.line + 1
+                total += size(k) + size(v)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(v) for v in node.value)
+        if total > MAX_NODES:
+            raise error(path, node.start_mark.line + 1,
+                        f"too large once its aliases are expanded (over {MAX_NODES:,} values)")
+        sizes[id(node)] = total
+        return total
+
+    size(root)
 
 
 def line_of(node: yaml.Node, path) -> int:

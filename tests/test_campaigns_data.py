@@ -190,7 +190,10 @@ def _rows(rt):
     (lambda t: t.replace("{school_day_of_month: 1}", "first"), 6, "is not of type 'object'"),
     (lambda t: t.replace("id: head_monthly", "id: nudge"), 1, "used twice"),
     (lambda t: t.replace('at: "10:00"', 'at: "25:00"'), 7, "does not match"),
-    (lambda t: t.replace('at: "10:00"', 'at: "20:00"'), 1, "after the sending window"),
+    (lambda t: t.replace('at: "10:00"', 'at: "20:00"'), 7, "after the sending window"),
+    (lambda t: t.replace("cadence: monthly", "cadence: fortnightly\n    first_week: 2025-W53")
+     .replace("{school_day_of_month: 1}", "first"), 6, "week '2025-W53' does not exist"),
+    (lambda t: t.replace("what:", "flow: head_monthly\n    what:"), 4, "'flow' is given twice"),
     (lambda t: t + "    prepare: nosuch\n", 9, "unknown preparation 'nosuch'"),
 ])
 def test_a_broken_campaign_is_refused_with_file_line_and_reason(
@@ -218,3 +221,130 @@ def test_the_shipped_campaigns_are_the_weekly_cycle():
         "nudge": ("weekly_nudge", "first", "09:00"),
         "reminder": ("weekly_reminder", "middle", "09:00"),
         "reflection": ("reflection", "last", "14:00")}
+
+
+def test_an_alias_bomb_or_bytes_that_are_not_utf8_are_refused_with_file_and_line(tmp_path):
+    from bot.schemas import MAX_NODES
+
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 8)]
+    path = tmp_path / "campaigns.yaml"
+    path.write_text("description: x\n" + "\n".join(bomb) + "\ncampaigns: []\n", "utf-8")
+    with pytest.raises(CampaignError, match=f"over {MAX_NODES:,} values"):
+        load_campaigns(tmp_path)
+    path.write_bytes(GOOD.read_bytes() + b"  - id: caf\xe9\n")
+    with pytest.raises(CampaignError) as e:
+        load_campaigns(tmp_path)
+    assert str(e.value) == f"{path}:{GOOD.read_text('utf-8').count(chr(10)) + 1}: not UTF-8 text"
+
+
+def _with(settings, redis_conn, clock, flows_dir, block):
+    (flows_dir / "campaigns.yaml").write_text(GOOD.read_text("utf-8") + block, "utf-8")
+    (flows_dir / "head_monthly.yaml").write_text(FLOW, "utf-8")
+    return runtime_for(settings, redis_conn, clock, flows_dir)
+
+
+WEEKLY_HEAD = MONTHLY.replace("cadence: monthly", "cadence: weekly").replace(
+    "{school_day_of_month: 1}", "first")
+
+
+def test_run_now_sends_only_that_campaign_and_never_a_period_that_is_over(
+        settings, redis_conn, clock, twilio, flows_dir, rt):
+    rt = _with(settings, redis_conn, clock, flows_dir, WEEKLY_HEAD)
+    try:
+        clock.current = datetime(2026, 11, 29, 8, 0, tzinfo=DHAKA)  # Sunday, 2026-W49
+        people(rt, clock())
+        with rt.db.session() as db:  # one onboarded teacher, for the nudge
+            db.execute(select(Person).where(Person.role == "teacher")).scalar_one(
+            ).onboarded_at = clock()
+        assert fanout.plan(rt, "nudge", "2026-W49", clock()).planned == 1
+        assert fanout.plan(rt, "head_monthly", "2026-W49", clock()).planned == 2
+        # nothing was sent that week (the service was down); Sunday 08:00 of the next week:
+        clock.current = datetime(2026, 12, 6, 8, 0, tzinfo=DHAKA)
+        out = CliRunner().invoke(main, ["campaign", "run", "head_monthly", "--now"])
+        assert out.exit_code == 0, out.output
+        assert "2 planned now" in out.output and "2 due: sent 2" in out.output
+        with rt.db.session() as db:
+            rows = db.execute(select(CampaignRun.campaign, CampaignRun.week, CampaignRun.status)
+                              ).all()
+        assert sorted(rows) == [("head_monthly", "2026-W49", "skipped"),
+                                ("head_monthly", "2026-W49", "skipped"),
+                                ("head_monthly", "2026-W50", "sent"),
+                                ("head_monthly", "2026-W50", "sent"),
+                                ("nudge", "2026-W49", "skipped")]
+        past = CliRunner().invoke(main, ["campaign", "run", "nudge", "--week", "2026-W45",
+                                         "--now"])
+        assert past.exit_code == 0 and "that period is over" in past.output
+    finally:
+        rt.close()
+
+
+def test_rows_whose_deliver_job_was_lost_are_sent_once_later(
+        settings, redis_conn, clock, twilio, flows_dir, rt):
+    rt = _with(settings, redis_conn, clock, flows_dir, WEEKLY_HEAD)
+    try:
+        clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
+        people(rt, clock())
+        fanout.plan(rt, "head_monthly", "2026-W49", clock(), immediately=True)
+        lost = []
+        assert fanout.dispatch(rt, clock(), hand_over=lost.append) == 2  # the job never runs
+        assert fanout.dispatch(rt, clock() + timedelta(minutes=5)) == 0  # still its own
+        late = clock() + fanout.LOST_AFTER + timedelta(minutes=1)
+        assert fanout.dispatch(rt, late, hand_over=fanout.deliver) == 2
+        assert fanout.deliver(lost[0]) == {"duplicate": 2}  # the old job, if it ever runs
+        from bot.simulate import drain
+
+        drain(rt)
+        assert len(twilio.messages()) == 2
+    finally:
+        rt.close()
+
+
+def test_a_reused_id_with_another_cadence_never_sends_old_rows_late(
+        settings, redis_conn, clock, twilio, flows_dir, rt):
+    rt = _with(settings, redis_conn, clock, flows_dir, WEEKLY_HEAD)
+    clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
+    people(rt, clock())
+    assert fanout.plan(rt, "head_monthly", "2026-W49", clock()).planned == 2
+    rt.close()
+    rt = _with(settings, redis_conn, clock, flows_dir, MONTHLY)  # now monthly, same id
+    try:
+        clock.current = datetime(2026, 12, 10, 10, 0, tzinfo=DHAKA)
+        assert fanout.dispatch(rt, clock()) == 0
+        assert {r.note for r in _rows(rt)} == {"week_over"}
+    finally:
+        rt.close()
+
+
+def test_a_once_only_campaign_reaches_someone_who_was_opted_out_when_it_went(
+        settings, redis_conn, clock, twilio, flows_dir, rt):
+    once = WEEKLY_HEAD.replace("cadence: weekly", "cadence: once")
+    rt = _with(settings, redis_conn, clock, flows_dir, once)
+    try:
+        clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
+        people(rt, clock())
+        assert fanout.plan(rt, "head_monthly", "2026-W49", clock(), immediately=True).planned == 2
+        with rt.db.session() as db:
+            db.execute(select(Person).where(Person.phone == "+8801811000001")).scalar_one(
+            ).opted_out_at = clock()
+        fanout.dispatch(rt, clock(), hand_over=fanout.deliver)
+        with rt.db.session() as db:  # back again with START
+            db.execute(select(Person).where(Person.phone == "+8801811000001")).scalar_one(
+            ).opted_out_at = None
+        clock.current += timedelta(days=7)
+        assert fanout.plan(rt, "head_monthly", "2026-W50", clock()).planned == 1
+    finally:
+        rt.close()
+
+
+def test_a_campaign_outside_the_window_is_still_sent_when_cron_missed_its_hour(
+        settings, redis_conn, clock, twilio, flows_dir, rt):
+    early = MONTHLY.replace('at: "10:00"\n    window: true', 'at: "07:00"\n    window: false')
+    rt = _with(settings, redis_conn, clock, flows_dir, early)
+    try:
+        clock.current = datetime(2026, 12, 1, 7, 40, tzinfo=DHAKA)  # cron was down at 07:00
+        people(rt, clock())
+        assert fanout.plan_due() == 2
+        assert fanout.dispatch(rt, clock()) == 2
+    finally:
+        rt.close()

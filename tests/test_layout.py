@@ -3,6 +3,7 @@ and no import circle (every import counted, including those inside functions).""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,32 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def _runs(node: ast.AST):
+    """Every node that runs when the module is imported or its functions are called: all of
+    them but what sits under `if TYPE_CHECKING:` (annotations only)."""
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.If) and getattr(child.test, "id", None) == "TYPE_CHECKING":
+            for other in child.orelse:
+                yield from _runs(other)
+            continue
+        yield from _runs(child)
+
+
+def _ancestors(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
 def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The project modules `name` imports. `from pkg import mod` counts as importing pkg.mod."""
+    """The project modules `name` imports. `from pkg import mod` counts as importing pkg.mod;
+    importing a.b.c also runs the __init__ of every package on the way that `name` is not
+    itself inside; `importlib.import_module("...")` with a literal name counts too."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    targets = set()
+    for node in _runs(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names if a.name in known}
+            targets |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -40,10 +60,18 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             else:
                 target = node.module or ""
             subs = {f"{target}.{a.name}" for a in node.names} & set(known)
-            out |= subs
-            if len(subs) < len(node.names) and target in known:
-                out.add(target)
-    out.discard(name)
+            targets |= subs
+            if len(subs) < len(node.names):
+                targets.add(target)
+        elif (isinstance(node, ast.Call) and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+              and getattr(node.func, "attr", getattr(node.func, "id", None))
+              in ("import_module", "__import__")):
+            targets.add(node.args[0].value)
+    inside = set(_ancestors(name)) | {name}
+    out = set()
+    for t in targets:
+        out |= {m for m in [t, *_ancestors(t)] if m in known and m not in inside}
     return out
 
 
@@ -98,6 +126,46 @@ def test_nothing_the_runtime_builds_reaches_back_into_it():
             seen.add(m)
             todo.extend(graph[m])
     assert "bot.runtime" not in seen
+
+
+ENTRY_POINTS = {"bot.runtime", "bot.cli", "bot.web", "bot.schedule", "bot.simulate"}
+"""The composition root and the process entry points: above every package, imported by none."""
+
+
+def _unit(module: str) -> str:
+    """The package or loose module directly under bot/ that a module belongs to."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_the_packages_do_not_import_each_other_in_a_circle():
+    known = modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in known.items():
+        if name == "bot" or not name.startswith("bot."):
+            continue
+        unit = _unit(name)
+        graph.setdefault(unit, set())
+        graph[unit] |= {_unit(m) for m in imports(name, path, known)
+                        if m != "bot" and _unit(m) != unit and _unit(m) not in ENTRY_POINTS}
+    assert cycles(graph) == []
+
+
+@pytest.mark.parametrize("package", sorted(
+    str(p.parent.relative_to(ROOT)) for p in (ROOT / "bot").glob("*/__init__.py")))
+def test_each_package_imports_only_what_its_docstring_allows(package):
+    known = modules()
+    doc = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text("utf-8")))
+    allowed_text = doc.split("May import", 1)[1]
+    units = {_unit(m) for m in known if m.startswith("bot.")} - {"bot"}
+    allowed = {u for u in units if re.search(rf"\b{u.split('.')[1]}\b", allowed_text)}
+    own = "bot." + package.split("/")[1]
+    used = set()
+    for name, path in known.items():
+        if name == own or name.startswith(own + "."):
+            used |= {_unit(m) for m in imports(name, path, known)}
+    used -= {own, "bot"}
+    assert used <= allowed, f"{package} imports {sorted(used - allowed)} (its docstring allows " \
+                            f"{sorted(allowed)})"
 
 
 def test_bot_keeps_few_loose_modules():

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from ..schemas import DataFileError, line_of, load_yaml, schema_problem
+from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_problem
 from ..store.models import CHANNELS, ROLES, Person
-from .calendar import Calendar, parse_week
+from .calendar import Calendar, CalendarError, parse_week
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "campaigns.schema.json"
 FILE_NAME = "campaigns.yaml"  # in SATHI_FLOWS, beside the flows it starts
 EPOCH_WEEK = "2024-W01"  # fortnightly campaigns run in the weeks an even number of weeks from it
+MAX_SPREAD = timedelta(hours=24)  # a `window: false` campaign's sends stay within a day
 MIDDLE_WEEKDAYS = (1, 2, 3)  # Tuesday, Wednesday, Thursday: where a "middle" day may fall
 
 
@@ -67,6 +68,7 @@ class Campaign:
     first_week: str = EPOCH_WEEK  # fortnightly: a week it runs in
     path: str = ""
     line: int = 0
+    at_line: int = 0
 
     # -- periods ------------------------------------------------------------------------------
     def period_for_week(self, cal: Calendar, week: str) -> str | None:
@@ -119,9 +121,18 @@ class Campaign:
         start = max(start, opens)
         return (start, closes) if start < closes else None
 
+    def plannable_until(self, cal: Calendar, span: tuple[datetime, datetime]) -> datetime:
+        """Until when a fan-out may still be planned: the end of its span inside the window;
+        outside it, the end of that local day, so a cron that missed `at` still sends it."""
+        if self.window:
+            return span[1]
+        day = cal.local(span[0]).date() + timedelta(days=1)
+        return max(span[1], cal.at(day, time(0, 0)))
+
     def is_over(self, cal: Calendar, period: str, now: datetime) -> bool:
-        """A period that has ended: its rows are skipped, never sent late."""
-        if self.cadence == "monthly":
+        """A period that has ended: its rows are skipped, never sent late. A week ends with its
+        school week and a month with the month, whatever the cadence."""
+        if "-W" not in period:
             local = cal.local(now)
             return period < f"{local.year}-{local.month:02d}"
         return period < cal.week_of(now)
@@ -193,15 +204,26 @@ def parse_campaigns(text: str, path: Path | str, flows=None,
         if c.get("settles") and not c.get("prepare"):
             refuse(["settles"], "'settles' needs a 'prepare' that settles")
         day = c["day"]["school_day_of_month"] if isinstance(c["day"], dict) else c["day"]
+        if "first_week" in c:
+            try:
+                parse_week(c["first_week"])
+            except CalendarError as e:
+                refuse(["first_week"], str(e))
+            if c["cadence"] != "fortnightly":
+                refuse(["first_week"], "'first_week' is for fortnightly campaigns only")
+        spread = _duration(c.get("spread"))
+        if spread > MAX_SPREAD:
+            refuse(["spread"], f"spread {c['spread']} is longer than a day")
         hour, minute = (int(x) for x in c["at"].split(":"))
         found[c["id"]] = Campaign(
             id=c["id"], what=c["what"], flow=c["flow"],
             audience=Audience(roles, _names(channels) if channels else None,
                               c["audience"].get("onboarded")),
             cadence=c["cadence"], day=day, at=time(hour, minute), window=c["window"],
-            spread=_duration(c.get("spread")), prepare=c.get("prepare"),
+            spread=spread, prepare=c.get("prepare"),
             settles=c.get("settles"), first_week=c.get("first_week", EPOCH_WEEK),
-            path=str(path), line=line_of(tree, ["campaigns", i]))
+            path=str(path), line=line_of(tree, ["campaigns", i]),
+            at_line=line_of(tree, ["campaigns", i, "at"]))
     for i, c in enumerate(found.values()):
         if c.settles and c.settles not in found:
             raise CampaignError(path, line_of(tree, ["campaigns", i, "settles"]),
@@ -216,9 +238,9 @@ def load_campaigns(flows_dir: Path, flows=None, preparations=None,
     path = Path(flows_dir) / FILE_NAME
     if not path.exists():
         raise CampaignError(path, None, "no campaigns file")
-    campaigns = parse_campaigns(path.read_text(encoding="utf-8"), path, flows, preparations)
+    campaigns = parse_campaigns(read_text(path, CampaignError), path, flows, preparations)
     for c in campaigns.values():
         if cal is not None and c.window and c.at >= cal.window_end:
-            raise CampaignError(path, c.line, f"campaign '{c.id}' starts at {c.at:%H:%M}, after "
+            raise CampaignError(path, c.at_line, f"campaign '{c.id}' starts at {c.at:%H:%M}, after "
                                               f"the sending window closes ({cal.window_end:%H:%M})")
     return campaigns

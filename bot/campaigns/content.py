@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..channels.segments import count, is_gsm7
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Catalogues, MissingTranslation, catalogue_dir
-from ..schemas import DataFileError, line_of, load_yaml, schema_problem
+from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "content.schema.json"
 ACTIVITY_FIELDS = ("title", "description", "materials", "try_it")
@@ -152,7 +152,7 @@ def load_content(directory: Path | str) -> Content:
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
-        file_modules, file_tips = parse_content(path.read_text(encoding="utf-8"), path)
+        file_modules, file_tips = parse_content(read_text(path, ContentError), path)
         for m in file_modules:
             if m.id in modules:
                 raise ContentError(path, m.line, f"module {m.id} is defined twice "

@@ -43,6 +43,8 @@ PLAN_EVERY = 300  # seconds between checks that this week's campaigns are planne
 PLAN_AHEAD = timedelta(hours=1)  # cron plans a campaign this long before its start
 BUSY_DELAY = timedelta(minutes=10)  # someone mid-conversation gets the campaign this much later
 WEEK_OVER = "week_over"  # the note on a row whose period ended before it was sent
+LOST_AFTER = timedelta(minutes=30)  # a claimed row not delivered by then lost its job
+HAD = ("planned", "queued", "sent")  # a once-only campaign's rows that count as had (or coming)
 
 
 def when(cal: Calendar, campaign: Campaign, week: str) -> tuple[datetime, datetime] | None:
@@ -70,15 +72,16 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
     campaign = rt.campaigns[name]
     period = campaign.period_for_week(cal, week)
     report = PlanReport(week=period or week, campaign=name)
-    if period is None:
+    if period is None or campaign.is_over(cal, period, now):
         return report
     if immediately:
         start = end = now
     else:
         span = campaign.span(cal, period)
-        if span is None or span[1] <= now or (span[1] == span[0] and span[0] < now):
+        if span is None or now >= campaign.plannable_until(cal, span):
             return report
-        start, end = max(span[0], now), span[1]
+        start = max(span[0], now)
+        end = max(span[1], start)
     report.start, report.end = start, end
     eligible = _eligible(campaign)
     with rt.db.session() as db:
@@ -103,12 +106,12 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
 
 def _eligible(campaign: Campaign) -> tuple:
     """Who a campaign plans for: its audience; for a once-only campaign, those who have not had
-    it (a row skipped because its week ended does not count)."""
+    it (a skipped row does not count: they opted out then, or its week ended unsent)."""
     found = campaign.audience.conditions()
     if campaign.cadence == "once":
         had = select(CampaignRun.id).where(
             CampaignRun.campaign == campaign.id, CampaignRun.person_id == Person.id,
-            or_(CampaignRun.note.is_(None), CampaignRun.note != WEEK_OVER))
+            CampaignRun.status.in_(HAD))
         found += (~had.exists(),)
     return found
 
@@ -150,24 +153,28 @@ def _insert_missing(db: Session, rows: list[dict]) -> int:
 
 def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
              force: bool = False, limit: int = 50_000,
-             hand_over: Callable[[list[int]], None] | None = None) -> int:
+             hand_over: Callable[[list[int]], None] | None = None,
+             campaigns: list[str] | None = None) -> int:
     """Claim due rows (planned -> queued) and enqueue `deliver` jobs; returns rows claimed.
 
-    Outside the sending window nothing goes (unless `force`: an operator's `--now`). Rows of a
-    week that has ended are skipped: last week's nudge is no use on Sunday. `hand_over` takes
-    each claimed batch instead of the queue (the CLI delivers in its own process).
+    Outside the sending window only campaigns that ignore it go (unless `force`: an operator's
+    `--now`, which also names the one campaign it is for in `campaigns`). Rows of a period that
+    has ended are skipped, forced or not: last week's nudge is no use on Sunday. Rows claimed
+    long ago whose job was lost (a flushed Redis, a job of an older release) are planned again.
+    `hand_over` takes each claimed batch instead of the queue (the CLI delivers in-process).
     """
     rt = rt or runtime.current()
     now = now or rt.now()
     cal = rt.calendar
-    only = None  # campaigns that may go now: all of them, or only those that ignore the window
+    only = campaigns  # campaigns that may go now; None: all of them
     if not force and not cal.in_window(now):
-        only = [c.id for c in rt.campaigns.values() if not c.window]
+        windowless = [c.id for c in rt.campaigns.values() if not c.window]
+        only = [c for c in (only if only is not None else windowless) if c in windowless]
         if not only:
             return 0
-    if not force:
-        with rt.db.session() as db:
-            _skip_periods_over(db, rt, now)
+    with rt.db.session() as db:
+        _skip_periods_over(db, rt, now)
+        _reclaim_lost(db, now)
     claimed = 0
     q = rt.queue("default")
     while claimed < limit:
@@ -180,7 +187,8 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
                    .limit(min(CLAIM, limit - claimed)).with_for_update(skip_locked=True))
             ids = db.execute(update(CampaignRun).where(CampaignRun.id.in_(due.scalar_subquery()),
                                                        CampaignRun.status == "planned")
-                             .values(status="queued").returning(CampaignRun.id)).scalars().all()
+                             .values(status="queued", claimed_at=now)
+                             .returning(CampaignRun.id)).scalars().all()
         if not ids:
             break
         ids = sorted(ids)
@@ -197,17 +205,31 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
 
 def _skip_periods_over(db: Session, rt: runtime.Runtime, now: datetime) -> None:
     """Rows of a period that has ended are skipped, never sent late: last week's nudge is no
-    use on Sunday. Rows of a campaign no longer in the file are skipped too."""
-    for c in rt.campaigns.values():
-        current = (f"{rt.calendar.local(now):%Y-%m}" if c.cadence == "monthly"
-                   else rt.calendar.week_of(now))
-        db.execute(update(CampaignRun).where(CampaignRun.status == "planned",
-                                             CampaignRun.campaign == c.id,
-                                             CampaignRun.week < current)
-                   .values(status="skipped", note=WEEK_OVER, done_at=now))
-    db.execute(update(CampaignRun).where(CampaignRun.status == "planned",
-                                         CampaignRun.campaign.not_in(list(rt.campaigns)))
+    use on Sunday. A week ("2026-W49") ends with its school week, a month ("2026-12") with the
+    month, whatever the campaign's cadence is now (an id may have been reused). Rows of a
+    campaign no longer in the file are skipped too."""
+    week, month = rt.calendar.week_of(now), f"{rt.calendar.local(now):%Y-%m}"
+    planned = CampaignRun.status == "planned"
+    done = dict(status="skipped", note=WEEK_OVER, done_at=now)
+    db.execute(update(CampaignRun).where(planned, CampaignRun.week.like("%-W%"),
+                                         CampaignRun.week < week).values(**done))
+    db.execute(update(CampaignRun).where(planned, CampaignRun.week.not_like("%-W%"),
+                                         CampaignRun.week < month).values(**done))
+    db.execute(update(CampaignRun).where(planned, CampaignRun.campaign.not_in(list(rt.campaigns)))
                .values(status="skipped", note="no_campaign", done_at=now))
+
+
+def _reclaim_lost(db: Session, now: datetime) -> None:
+    """Rows claimed for a `deliver` job that never ran are planned again; if the job does run
+    after all, it finds them no longer queued and leaves them (each is sent once)."""
+    lost = db.execute(update(CampaignRun).where(
+        CampaignRun.status == "queued",
+        or_(CampaignRun.claimed_at < now - LOST_AFTER,
+            and_(CampaignRun.claimed_at.is_(None), CampaignRun.planned_at < now - LOST_AFTER)))
+        .values(status="planned").returning(CampaignRun.id)).scalars().all()
+    if lost:
+        log.warning("%d campaign rows claimed over %s ago were never delivered; planned again",
+                    len(lost), LOST_AFTER)
 
 
 def deliver(run_ids: list[int]) -> dict[str, int]:
@@ -244,6 +266,8 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
         campaign = rt.campaigns.get(row.campaign)
         if campaign is None:
             return _skip(row, "no_campaign", now), []
+        if campaign.is_over(rt.calendar, row.week, now):  # its job waited past the period
+            return _skip(row, WEEK_OVER, now), []
         if person.opted_out:
             return _skip(row, "opted_out", now), []
         if not campaign.audience.includes(person):  # their role or choices changed since
@@ -292,10 +316,14 @@ def plan_due() -> int:
     week = rt.calendar.week_of(now)
     total = 0
     for name, c in rt.campaigns.items():
-        span = when(rt.calendar, c, week)
-        if span is None or not (span[0] - PLAN_AHEAD <= now <= span[1]):
-            continue
-        total += plan(rt, name, week, now).planned
+        try:
+            span = when(rt.calendar, c, week)
+            if span is None or not (span[0] - PLAN_AHEAD <= now < c.plannable_until(rt.calendar,
+                                                                                     span)):
+                continue
+            total += plan(rt, name, week, now).planned
+        except Exception:  # one broken campaign never stops the others being planned
+            log.exception("planning campaign %s for %s failed", name, week)
     return total
 
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy.orm import Session
 
 from ..assessment import records
 from ..assessment.entry import LEARNERS
 from ..assessment.levels import Scale
-from ..campaigns.calendar import Calendar
 from ..i18n import N_, Catalogues, weekday_name
 from ..store.models import FlowRun, Person
+
+if TYPE_CHECKING:  # the type only: the calendar comes through the Context
+    from ..campaigns.calendar import Calendar
 
 
 @dataclass

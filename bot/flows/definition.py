@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..schemas import DataFileError, line_of, load_yaml, schema_problem
+from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "flow.schema.json"
 NOT_FLOWS = ("keywords.yaml", "campaigns.yaml")  # data files in flows/ that are not flows
@@ -94,7 +94,7 @@ def load_flows(directory: Path, actions=None) -> dict[str, Flow]:
     for path in sorted(Path(directory).glob("*.yaml")):
         if path.name.startswith("_") or path.name in NOT_FLOWS:
             continue
-        flow = parse_flow(path.read_text(encoding="utf-8"), path, actions)
+        flow = parse_flow(read_text(path, FlowError), path, actions)
         if flow.id in flows:
             raise FlowError(path, 1, f"flow id '{flow.id}' is also used by {flows[flow.id].path}")
         flows[flow.id] = flow
@@ -114,3 +114,22 @@ def message_keys(flow: Flow):
         for holder in [node_def, node_def.get("otherwise", {}), *node_def.get("routes", [])]:
             if "say" in holder:
                 yield from keys(holder["say"])
+
+
+def extract_flow(fileobj, keywords, comment_tags, options):
+    """pybabel extractor for flows/*.yaml: yields every message key a flow can say."""
+    import yaml
+
+    text = fileobj.read().decode("utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or "nodes" not in data:  # keywords.yaml and other data
+        return
+    flow = parse_flow(text, getattr(fileobj, "name", "<flow>"))
+    lines = text.splitlines()
+    seen = set()
+    for key in message_keys(flow):
+        if key in seen:
+            continue
+        seen.add(key)
+        lineno = next((i + 1 for i, line in enumerate(lines) if key in line), 0)
+        yield lineno, None, key, [f"flow {flow.id}"]

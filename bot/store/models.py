@@ -180,6 +180,7 @@ class CampaignRun(Base):
     note: Mapped[str | None] = mapped_column(String(32))
     flow_run_id: Mapped[int | None] = mapped_column(ForeignKey("flow_run.id"))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # planned -> queued
 
 
 class Cycle(Base):
