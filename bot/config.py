@@ -98,6 +98,10 @@ class Settings:
     rasa_breaker_cooldown: int = field(default=60, metadata={
         "env": "RASA_BREAKER_COOLDOWN",
         "doc": "Seconds the open breaker skips Rasa before one message tries it again."})
+    channels_file: Path | None = field(default=None, metadata={
+        "env": "SATHI_CHANNELS",
+        "doc": "A YAML file of extra SMS channels (local gateways, channels/*.yaml are examples), "
+               "checked against bot/channels/channels.schema.json. Unset: SMS goes by Twilio."})
     cache_dir: Path = field(default=Path.home() / ".cache" / "shikkhok-sathi", metadata={
         "env": "SATHI_CACHE",
         "doc": "Outside the checkout, kept between runs: the Rasa venv and trained models "
@@ -131,6 +135,7 @@ class Settings:
             rasa_timeout_ms=int(_env("RASA_TIMEOUT_MS", "300")),
             rasa_breaker_failures=int(_env("RASA_BREAKER_FAILURES", "3")),
             rasa_breaker_cooldown=int(_env("RASA_BREAKER_COOLDOWN", "60")),
+            channels_file=Path(_env("SATHI_CHANNELS")) if _env("SATHI_CHANNELS") else None,
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)
