@@ -51,7 +51,8 @@ def verified(receive: Receive | None, body: bytes, query: Mapping[str, str],
     if receive.token is not None:
         auth = headers.get("Authorization") or ""
         given = query.get("token") or (auth[7:].strip() if auth[:7].lower() == "bearer " else "")
-        if not given or not hmaclib.compare_digest(given.encode(), receive.token.encode()):
+        if not given or not hmaclib.compare_digest(given.encode("utf-8", "replace"),
+                                                   receive.token.encode()):
             return False
     h = receive.hmac
     if h is not None:
@@ -59,13 +60,13 @@ def verified(receive: Receive | None, body: bytes, query: Mapping[str, str],
         message = body
         if h.timestamp is not None:
             stamp = (headers.get(h.timestamp) or "").strip()
-            if not stamp.isdigit() or abs(now - int(stamp)) > h.max_age:
+            if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12 or abs(now - int(stamp)) > h.max_age:
                 return False
             message = body + stamp.encode()
         digest = hmaclib.new(h.key.encode(), message, h.algorithm).digest()
         expected = digest.hex() if h.encoding == "hex" else base64.b64encode(digest).decode()
-        if not signature or not hmaclib.compare_digest(
-                signature.lower() if h.encoding == "hex" else signature, expected):
+        given = (signature.lower() if h.encoding == "hex" else signature).encode("utf-8", "replace")
+        if not signature or not hmaclib.compare_digest(given, expected.encode()):
             return False
     return True
 
