@@ -146,7 +146,7 @@ class AdnDouble(GatewayDouble):
     API_KEY, API_SECRET = "adn-test-key", "adn-test-secret"
     CODES = {2001: "INVALID_NUMBER", 2003: "INVALID_PARAMETER", 2005: "INVALID_MESSAGE_TYPE",
              3001: "INVALID_CREDENTIAL", 4005: "INSUFFICIENT_BALANCE", 5001: "UNKNOWN_ERROR"}
-    SCRIPTED = {"unknown": 5001, "balance": 4005}
+    SCRIPTED = {"unknown": 5001, "balance": 4005, "invalid_number": 2001}
 
     def __init__(self, error_status: int = 200):
         super().__init__()
@@ -189,7 +189,7 @@ class BulkSmsBdDouble(GatewayDouble):
     MESSAGES = {1001: "Invalid Number", 1002: "sender id not correct/sender id is disabled",
                 1003: "Please Required all fields/Contact Your System Administrator",
                 1005: "Internal Error", 1007: "Balance Insufficient", 1011: "User Id not found"}
-    SCRIPTED = {"internal": 1005, "balance": 1007}
+    SCRIPTED = {"internal": 1005, "balance": 1007, "invalid_number": 1001}
 
     def __init__(self):
         super().__init__()

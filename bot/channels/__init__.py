@@ -12,6 +12,6 @@ result leads to is decided by the outbox, never here.
     gateway.py           SMS through a configured HTTP gateway, its answers typed
     gateway_webhook.py   a gateway's inbound messages and delivery reports: verified, read
 
-May import: schemas (the channels file is a YAML data file like the flows); nothing else from
-the project outside this package.
+May import: schemas (the channels file is a YAML data file like the flows) and logs (redaction);
+nothing else from the project outside this package.
 """

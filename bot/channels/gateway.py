@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from urllib.parse import quote
@@ -18,9 +19,12 @@ from urllib.parse import quote
 import phonenumbers
 import requests
 
+from ..logs import redact
 from .base import OPTED_OUT, Failed, Outgoing, Result, RetryLater, Sent
 from .gateway_config import Gateway
 from .segments import count
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER = 30.0  # seconds, when a gateway says to wait but not for how long
 SID_MAX = 64  # the width of message.provider_sid
@@ -122,6 +126,8 @@ class GatewayAdapter:
             return Sent(sid=provider_sid(self.name, f"ref-{ref}" if ref else uuid.uuid4().hex))
         if value is None:
             value = status
+        log.warning("gateway %s refused a message (HTTP %s): %s %s", self.name, status, value,
+                    redact(reason))
         if listed(value, a.retry):
             return RetryLater(after=DEFAULT_RETRY_AFTER, code=code_of(value))
         if listed(value, a.opted_out):
