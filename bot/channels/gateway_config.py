@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from ..schemas import DataFileError, line_of, load_yaml, schema_problem
 
@@ -34,6 +35,7 @@ DEFAULT_RETRY_STATUS = (429, 500, 502, 503, 504)  # HTTP answers that mean: try 
 DEFAULT_ENCODING = {"GSM-7": "GSM-7", "UCS-2": "UCS-2"}  # {encoding} when a channel names none
 DEFAULT_FIELDS = {"from": "from", "text": "text", "id": "id", "date": "date"}  # inbound fields
 DEFAULT_HMAC_MAX_AGE = 300  # seconds a signed timestamp is accepted (replays older are refused)
+RESERVED = ("twilio", "loopback", "sms", "whatsapp", "voice")  # names a channel cannot take
 NUMERIC = {("rate",): float, ("send", "timeout"): float, ("hmac", "max_age"): int}
 """Values read as numbers when they come from ${...}: a channel's rate, a send's timeout, an
 HMAC's max_age (matched on the end of their path in the file)."""
@@ -119,6 +121,34 @@ class Gateway:
         """The length of the longest prefix of `number` this channel serves (0: none)."""
         return max((len(p) for p in self.prefixes if number.startswith(p)), default=0)
 
+    def describe(self, public_base_url: str) -> list[str]:
+        """What `sathi channels check` says about the channel: never a secret, never a query."""
+        parts = urlsplit(self.send.url)
+        lines = [f"{self.name}: {self.description or 'HTTP gateway'}",
+                 f"  serves: {', '.join(self.prefixes) or 'those who text it'}"
+                 f"; rate: {'SATHI_SMS_RATE' if self.rate is None else f'{self.rate:g}/s'}",
+                 f"  send: {self.send.method} {parts.scheme}://{parts.netloc}{parts.path}"
+                 f" ({'query' if self.send.method == 'GET' else self.send.format})"]
+        if self.receive is not None:
+            how = " + ".join(w for w, on in (("token", self.receive.token), ("HMAC", self.receive.hmac)) if on)
+            lines.append(f"  receive ({how}): {public_base_url}/sms/{self.name}/receive")
+        else:
+            lines.append("  receive: none (outbound only)")
+        if self.status is not None:
+            lines.append(f"  delivery reports: {public_base_url}/sms/{self.name}/status")
+        return lines
+
+    def warnings(self, public_base_url: str) -> list[str]:
+        """What works but should not be left so."""
+        found = []
+        if self.send.url.startswith("http://"):
+            found.append(f"{self.name}: send url is plain http: its credentials cross the "
+                         "network unencrypted")
+        if self.receive is not None and not public_base_url.startswith("https://"):
+            found.append(f"{self.name}: PUBLIC_BASE_URL is not https: the gateway's token would "
+                         "cross the network unencrypted")
+        return found
+
 
 def load(path: Path | str, env: Mapping[str, str] | None = None) -> dict[str, Gateway]:
     """The channels in the file at `path`, by name, in file order."""
@@ -141,6 +171,10 @@ def parse(text: str, path: Path | str = "<channels>",
     gateways: dict[str, Gateway] = {}
     for i, raw in enumerate(data["channels"]):
         line = line_of(tree, ["channels", i])
+        if raw["name"] in RESERVED:
+            raise ChannelsFileError(path, line_of(tree, ["channels", i, "name"]),
+                                    f"the name {raw['name']!r} is taken (reserved: "
+                                    + ", ".join(RESERVED) + ")")
         if raw["name"] in gateways:
             raise ChannelsFileError(path, line, f"channel {raw['name']!r} is named twice")
         unknown = sorted(_placeholders(raw["send"]) - set(PLACEHOLDERS))
