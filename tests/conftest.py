@@ -238,3 +238,19 @@ class PhoneGateway:
 @pytest.fixture
 def phone(app, smsgate, clock):
     return PhoneGateway(app.test_client(), smsgate, clock)
+
+
+def channels_file(tmp_path, *files, replace_text=None) -> Path:
+    """One channels file holding the channels of the shipped `files` (SATHI_CHANNELS names
+    one file, as an operator's would), with `replace_text` {old: new} applied to the text."""
+    import yaml
+
+    channels = []
+    for name in files:
+        text = (CHANNELS / name).read_text(encoding="utf-8")
+        for old, new in (replace_text or {}).items():
+            text = text.replace(old, new)
+        channels += yaml.safe_load(text)["channels"]
+    path = tmp_path / "channels.yaml"
+    path.write_text(yaml.safe_dump({"channels": channels}, allow_unicode=True), encoding="utf-8")
+    return path
