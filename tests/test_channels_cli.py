@@ -35,9 +35,10 @@ def test_check_refuses_a_broken_file_with_its_line(tmp_path):
     bad = tmp_path / "channels.yaml"
     bad.write_text((CHANNELS / "smsgate.yaml").read_text().replace("format: json\n      basic",
                                                                      "format: xml\n      basic"))
+    line = bad.read_text().splitlines().index("      format: xml") + 1
     out = check([], SATHI_CHANNELS=str(bad))
     assert out.exit_code == 1
-    assert f"{bad}:32: channels/0/send/format: 'xml' is not one of" in out.output
+    assert f"{bad}:{line}: channels/0/send/format: 'xml' is not one of" in out.output
 
 
 def test_check_warns_about_plain_http():

@@ -198,3 +198,10 @@ def test_a_message_is_recorded_before_the_webhook_answers_even_with_the_database
     assert len(smsgate.sent()) == 2
     with rt.db.session() as db:
         assert db.execute(select(func.count(Message.id))).scalar() == 3
+
+
+def test_a_number_sent_as_a_json_number_is_read_as_text(rt, roster, phone, smsgate, clock):
+    body, headers = smsgate.webhook("sms:received", {"message": 1, "phoneNumber": TEACHER},
+                                    clock())
+    assert phone.post("receive", body, headers).status_code == 200
+    assert [m.body for m in inbound(rt)] == ["1"]

@@ -101,6 +101,8 @@ def incoming(gateway: Gateway, body: bytes, content_type: str | None,
         raise Malformed(f"no sender at {r.fields['from']!r}")
     if text is None:
         text = ""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        text = str(text)  # a gateway that sends "1" as a JSON number
     if not isinstance(text, str):
         raise Malformed(f"the text at {r.fields['text']!r} is not a string")
     sender = str(sender).strip()
