@@ -73,7 +73,8 @@ def serve(host: str, port: int):
     # stop cleanly on SIGTERM too, so the worker and cron children are never orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Shikkhok Sathi on http://{host}:{port}  (healthz: /healthz; "
-               f"outbound: {'Twilio' if rt.settings.twilio_enabled else 'local outbox'})")
+               f"outbound: {'Twilio' if rt.settings.twilio_enabled else 'local outbox'}"
+               + "".join(f", gateway {name}" for name in rt.gateways) + ")")
     try:
         from werkzeug.serving import run_simple
 

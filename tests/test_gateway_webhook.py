@@ -205,3 +205,7 @@ def test_a_number_sent_as_a_json_number_is_read_as_text(rt, roster, phone, smsga
                                     clock())
     assert phone.post("receive", body, headers).status_code == 200
     assert [m.body for m in inbound(rt)] == ["1"]
+
+
+def test_healthz_names_the_gateways(app):
+    assert app.test_client().get("/healthz").get_json()["gateways"] == ["bulksmsbd", "local", "phone"]
