@@ -144,3 +144,17 @@ def test_a_gateway_sends_sms_only():
     with SmsGateDouble() as double:
         result = adapter("smsgate", double).send(Outgoing(to=TEACHER, channel="whatsapp", body="hi"))
         assert isinstance(result, Failed) and double.requests == []
+
+
+def test_a_get_gateway_gets_its_params_in_the_query_string():
+    # BulkSMSBD documents GET and POST alike
+    with BulkSmsBdDouble() as double:
+        from bot.channels.gateway_config import parse
+        text = (CHANNELS / "bulksmsbd.yaml").read_text(encoding="utf-8").replace(
+            "method: POST", "method: GET")
+        (gateway,) = parse(text, "bulksmsbd.yaml", env=env_for("bulksmsbd", double)).values()
+        result = GatewayAdapter(gateway).send(sms(BANGLA))
+        assert isinstance(result, Sent)
+        (request,) = double.requests
+        assert request.method == "GET" and request.form["message"] == BANGLA
+        assert request.form["type"] == "unicode" and request.form["number"] == "8801711000001"
