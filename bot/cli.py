@@ -1,4 +1,4 @@
-"""The `sathi` command: serve, worker, cron, simulate, roster import, db upgrade."""
+"""The `sathi` command: serve, worker, cron, simulate, channels check, roster import, db upgrade."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +17,10 @@ from sqlalchemy import func, select
 from . import logs, runtime
 from .config import Settings
 from .contacts.phones import InvalidPhone, e164
+from .i18n import N_
 from .store.models import Person
+
+TEST_MESSAGE = N_("channels.test_message")  # what `sathi channels check --to` sends
 
 
 def _create_app():
@@ -75,7 +78,8 @@ def serve(host: str, port: int):
     # stop cleanly on SIGTERM too, so the worker and cron children are never orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Shikkhok Sathi on http://{host}:{port}  (healthz: /healthz; "
-               f"outbound: {'Twilio' if rt.settings.twilio_enabled else 'local outbox'})")
+               f"outbound: {'Twilio' if rt.settings.twilio_enabled else 'local outbox'}"
+               + "".join(f", gateway {name}" for name in rt.gateways) + ")")
     try:
         from werkzeug.serving import run_simple
 
@@ -118,10 +122,10 @@ def cron():
 @click.option("--phone", required=True, help="A rostered number, e.g. +8801711000001")
 @click.option("--text", "texts", multiple=True, help="Send this and print the replies "
               "(repeatable); without it, chat interactively.")
-@click.option("--channel", type=click.Choice(["sms", "whatsapp"]), default="sms",
-              show_default=True)
+@click.option("--channel", default="sms", show_default=True,
+              help="sms or whatsapp (through Twilio), or a gateway of the channels file.")
 def simulate(phone: str, texts: tuple[str, ...], channel: str):
-    """Chat as a person, through the same path as Twilio (record, worker, outbox)."""
+    """Chat as a person, through the same path as Twilio or a gateway (record, worker, outbox)."""
     from .simulate import format_reply, say
 
     try:
@@ -133,13 +137,19 @@ def simulate(phone: str, texts: tuple[str, ...], channel: str):
     # replies stay in the local outbox, and the simulator works its own queues: it never texts a
     # real phone and never takes another person's jobs, even beside a running service
     settings = dataclasses.replace(Settings.from_env(), twilio_account_sid=None)
-    rt = runtime.Runtime(settings, queue_prefix=f"simulate-{os.getpid()}-")
+    rt = runtime.Runtime(settings, queue_prefix=f"simulate-{os.getpid()}-", offline=True)
+    gateways = [n for n, gw in rt.gateways.items() if gw.receive is not None]
+    if channel not in ("sms", "whatsapp", *gateways):
+        rt.close()
+        raise click.BadParameter(f"{channel!r} is not sms, whatsapp or a channel that receives "
+                                 f"({', '.join(gateways) or 'none in SATHI_CHANNELS'})",
+                                 param_hint="--channel")
     runtime.install(rt)
     _bootstrap(rt, demo=_embedded(settings))
 
     def turn(text: str) -> None:
         for reply in say(rt, phone, text, channel):
-            click.echo(format_reply(reply))
+            click.echo(format_reply(reply, rt.gateways))
 
     try:
         if texts:
@@ -157,6 +167,55 @@ def simulate(phone: str, texts: tuple[str, ...], channel: str):
             turn(text)
     finally:
         rt.close()
+
+
+@main.group("channels")
+def channels_group():
+    """The SMS channels: Twilio and the local gateways of the channels file (SATHI_CHANNELS)."""
+
+
+@channels_group.command("check")
+@click.option("--to", "to", help="Send a test SMS to this number, on the channel that serves it.")
+@click.option("--channel", "via", help="Send the test on this channel instead (a name, or twilio).")
+def channels_check(to: str | None, via: str | None):
+    """List and check the channels; with --to, send a test SMS and print the gateway's answer."""
+    from .channels.gateway_config import ChannelsFileError
+    from .msgs import routing
+
+    settings = Settings.from_env()
+    try:
+        rt = runtime.Runtime(settings)
+    except ChannelsFileError as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+    base = settings.public_base_url
+    click.echo("twilio: " + ("sms and whatsapp" if settings.twilio_enabled else
+                             "not configured (replies stay in the local outbox)"))
+    for gw in rt.gateways.values():
+        click.echo("\n".join(gw.describe(base)))
+    for warning in (w for gw in rt.gateways.values() for w in gw.warnings(base)):
+        click.echo(f"warning: {warning}", err=True)
+    if settings.channels_file:
+        click.echo(f"{settings.channels_file}: {len(rt.gateways)} channel(s), valid")
+    if to is None:
+        rt.close()
+        return
+    try:
+        number = e164(to)
+    except InvalidPhone as e:
+        raise click.BadParameter(str(e), param_hint="--to") from None
+    provider = via or routing.serving(rt, number) or rt.default_provider
+    if not routing.sends(rt, provider):
+        raise click.BadParameter(f"no channel {provider!r} can send", param_hint="--channel")
+    from .channels.base import Outgoing, Sent
+    from .channels.segments import count
+
+    body = rt.catalogues.text(TEST_MESSAGE, "bn")
+    result = rt.adapter("sms", provider).send(Outgoing(to=number, channel="sms", body=body))
+    rt.close()
+    click.echo(f"test SMS to {number} via {provider} ({count(body).segments} segment, "
+               f"{count(body).encoding}): {result}")
+    sys.exit(0 if isinstance(result, Sent) else 1)
 
 
 @main.group()

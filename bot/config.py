@@ -111,6 +111,10 @@ class Settings:
         "env": "SATHI_RASA_EPOCHS",
         "doc": "Train the Rasa model with this many DIET epochs instead of bot/nlu/config.yml's "
                "(60). Unset in production; scripts/test trains its model with 20."})
+    channels_file: Path | None = field(default=None, metadata={
+        "env": "SATHI_CHANNELS",
+        "doc": "A YAML file of extra SMS channels (local gateways, channels/*.yaml are examples), "
+               "checked against bot/channels/channels.schema.json. Unset: SMS goes by Twilio."})
     cache_dir: Path = field(default=Path.home() / ".cache" / "shikkhok-sathi", metadata={
         "env": "SATHI_CACHE",
         "doc": "Outside the checkout, kept between runs: the Rasa venv and trained models "
@@ -145,6 +149,7 @@ class Settings:
             rasa_breaker_failures=int(_env("RASA_BREAKER_FAILURES", "3")),
             rasa_breaker_cooldown=int(_env("RASA_BREAKER_COOLDOWN", "60")),
             rasa_epochs=_positive("SATHI_RASA_EPOCHS"),
+            channels_file=Path(_env("SATHI_CHANNELS")) if _env("SATHI_CHANNELS") else None,
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)

@@ -19,6 +19,8 @@ from .campaigns.campaign import Campaign, load_campaigns
 from .campaigns.cycle import PREPARATIONS
 from .campaigns.content import Content, load_content
 from .channels.base import Adapter
+from .channels.gateway_config import Gateway
+from .channels.gateway_config import load as load_gateways
 from .channels.loopback import LoopbackAdapter
 from .config import Settings
 from .flows.actions import ACTIONS
@@ -43,9 +45,13 @@ def connect_redis(url: str | None, instance_dir) -> redis.Redis:
 
 class Runtime:
     def __init__(self, settings: Settings, redis_conn: redis.Redis | None = None,
-                 clock: Callable[[], datetime] | None = None, queue_prefix: str = ""):
+                 clock: Callable[[], datetime] | None = None, queue_prefix: str = "",
+                 offline: bool = False):
         self.settings = settings
         self.queue_prefix = queue_prefix  # the simulator's own queues: it never takes real jobs
+        # offline (the simulator): messages are routed as in production, but every adapter is
+        # the local outbox, so nothing reaches Twilio or a gateway
+        self.offline = offline
         self.db = Database(settings.database_url)
         self._redis = redis_conn
         self._owns_redis = False  # True once we connect (or start) Redis ourselves
@@ -62,6 +68,9 @@ class Runtime:
         self.campaigns: dict[str, Campaign] = load_campaigns(
             settings.flows_dir, flows=self.flows, preparations=set(PREPARATIONS),
             cal=self.calendar)
+        # extra SMS channels (local gateways) by name; a broken channels file stops start-up
+        self.gateways: dict[str, Gateway] = (load_gateways(settings.channels_file)
+                                             if settings.channels_file else {})
         self._adapters: dict[str, Adapter] = {}
 
     @property
@@ -83,11 +92,23 @@ class Runtime:
     def queue(self, name: str = "default") -> Queue:
         return Queue(self.queue_prefix + name, connection=self.redis)
 
-    def adapter(self, channel: str) -> Adapter:
-        """The adapter that sends on `channel`: Twilio when configured, else the local outbox."""
-        name = "twilio" if self.settings.twilio_enabled else "loopback"
+    @property
+    def default_provider(self) -> str:
+        """Who sends what no gateway takes: Twilio when configured, else the local outbox."""
+        return "twilio" if self.settings.twilio_enabled else "loopback"
+
+    def adapter(self, channel: str, provider: str | None = None) -> Adapter:
+        """The adapter that sends on `channel` through `provider` (a gateway's name, "twilio");
+        by default, or for a provider no longer configured, Twilio or the local outbox."""
+        name = provider if provider in self.gateways else self.default_provider
+        if self.offline:
+            name = "loopback"
         if name not in self._adapters:
-            if name == "twilio":
+            if name in self.gateways:
+                from .channels.gateway import GatewayAdapter
+
+                self._adapters[name] = GatewayAdapter(self.gateways[name])
+            elif name == "twilio":
                 from .channels.twilio_messaging import TwilioMessagingAdapter
 
                 s = self.settings

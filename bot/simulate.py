@@ -1,4 +1,6 @@
-"""Chat as a rostered person through the same path as Twilio: record, worker, outbox."""
+"""Chat as a rostered person through the same path as Twilio or a local gateway: record,
+worker, outbox. The runtime is offline: replies are routed as in production (so a reply shows
+the gateway it would take) but stay in the local outbox."""
 from __future__ import annotations
 
 import time
@@ -21,6 +23,7 @@ class Reply:
     segments: int
     body: str
     status: str
+    provider: str | None = None  # the gateway it would go out on, or twilio / loopback
 
 
 def drain(rt: runtime.Runtime) -> None:
@@ -32,11 +35,17 @@ def drain(rt: runtime.Runtime) -> None:
 
 
 def say(rt: runtime.Runtime, phone: str, text: str, channel: str = "sms") -> list[Reply]:
-    """Send `text` as `phone` would and return the replies it caused, in order."""
+    """Send `text` as `phone` would and return the replies it caused, in order. `channel` is
+    sms or whatsapp (as through Twilio) or a gateway of the channels file (an SMS to it)."""
     with rt.db.session() as db:
         last = db.execute(select(Message.id).order_by(Message.id.desc()).limit(1)).scalar() or 0
-    sid = f"SIM{uuid.uuid4().hex}"
-    inbound.accept(inbound.Incoming(sid=sid, channel=channel, sender=phone, body=text))
+    if channel in rt.gateways:  # texted to the gateway's number
+        sid = f"{channel}:SIM{uuid.uuid4().hex}"
+        inc = inbound.Incoming(sid=sid, channel="sms", sender=phone, body=text, provider=channel)
+    else:
+        sid = f"SIM{uuid.uuid4().hex}"
+        inc = inbound.Incoming(sid=sid, channel=channel, sender=phone, body=text)
+    inbound.accept(inc)
     # wait until the turn is done (a retried job may finish a little later)
     deadline = time.monotonic() + WAIT
     while True:
@@ -49,10 +58,13 @@ def say(rt: runtime.Runtime, phone: str, text: str, channel: str = "sms") -> lis
                               .order_by(Message.id)).scalars().all()
         pending = any(m.status in ("queued", "sending") for m in rows)
         if (handled and not pending) or time.monotonic() > deadline:
-            return [Reply(m.channel, m.segments or 0, m.body, m.status) for m in rows]
+            return [Reply(m.channel, m.segments or 0, m.body, m.status, m.provider) for m in rows]
         time.sleep(0.1)
 
 
-def format_reply(reply: Reply) -> str:
+def format_reply(reply: Reply, gateways=()) -> str:
+    """'[sms · 2 segments] …', or '[sms via phone · 1 segment] …' for a reply a gateway of
+    the channels file would carry."""
     unit = "segment" if reply.segments == 1 else "segments"
-    return f"[{reply.channel} · {reply.segments} {unit}] {reply.body}"
+    via = f" via {reply.provider}" if reply.provider in gateways else ""
+    return f"[{reply.channel}{via} · {reply.segments} {unit}] {reply.body}"

@@ -184,3 +184,73 @@ def roster(rt):
         report = import_csv(db, rt.settings.flows_dir / DEMO_NAME, rt.now())
     assert not report.errors
     return report
+
+
+# local SMS gateways (channels/*.yaml) ----------------------------------------------------
+from gateway_doubles import SmsGateDouble  # noqa: E402
+
+from bot.config import ROOT  # noqa: E402
+
+CHANNELS = ROOT / "channels"
+GATEWAY_TOKEN = "gateway-webhook-token-not-a-secret"
+
+
+@pytest.fixture
+def smsgate():
+    with SmsGateDouble() as double:
+        yield double
+
+
+@pytest.fixture
+def smsgate_env(monkeypatch, smsgate):
+    """The environment channels/smsgate.yaml reads, pointed at the SMSGate double."""
+    for name, value in {"SMSGATE_URL": smsgate.url + SmsGateDouble.BASE,
+                        "SMSGATE_USERNAME": SmsGateDouble.USER,
+                        "SMSGATE_PASSWORD": SmsGateDouble.PASSWORD,
+                        "SMSGATE_WEBHOOK_TOKEN": GATEWAY_TOKEN,
+                        "SMSGATE_SIGNING_KEY": SmsGateDouble.SIGNING_KEY,
+                        "SMSGATE_RATE": str(RATE)}.items():
+        monkeypatch.setenv(name, value)
+
+
+class PhoneGateway:
+    """Texts the service as a teacher's phone would through SMS Gateway for Android: the
+    phone's signed sms:received webhook, posted to /sms/phone/receive with its token."""
+
+    name = "phone"
+
+    def __init__(self, client, double: SmsGateDouble, clock):
+        self.client, self.double, self.clock = client, double, clock
+
+    def post(self, kind: str, body: bytes, headers: dict, token: str | None = GATEWAY_TOKEN):
+        query = f"?token={token}" if token is not None else ""
+        return self.client.post(f"/sms/{self.name}/{kind}{query}", data=body, headers=headers)
+
+    def sms(self, sender: str, text: str, event_id: str | None = None, **kw):
+        body, headers = self.double.received(sender, text, self.clock(), event_id)
+        return self.post("receive", body, headers, **kw)
+
+    def report(self, event: str, message_id: str, phone: str, reason: str | None = None):
+        body, headers = self.double.report(event, message_id, phone, self.clock(), reason)
+        return self.post("status", body, headers)
+
+
+@pytest.fixture
+def phone(app, smsgate, clock):
+    return PhoneGateway(app.test_client(), smsgate, clock)
+
+
+def channels_file(tmp_path, *files, replace_text=None) -> Path:
+    """One channels file holding the channels of the shipped `files` (SATHI_CHANNELS names
+    one file, as an operator's would), with `replace_text` {old: new} applied to the text."""
+    import yaml
+
+    channels = []
+    for name in files:
+        text = (CHANNELS / name).read_text(encoding="utf-8")
+        for old, new in (replace_text or {}).items():
+            text = text.replace(old, new)
+        channels += yaml.safe_load(text)["channels"]
+    path = tmp_path / "channels.yaml"
+    path.write_text(yaml.safe_dump({"channels": channels}, allow_unicode=True), encoding="utf-8")
+    return path

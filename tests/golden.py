@@ -1,5 +1,6 @@
 """Playing a golden transcript: the turns of a YAML script through the signed webhook, the RQ
-worker and the Twilio double, with a frozen clock, each turn's replies compared with the script's.
+worker and the Twilio double (or a local SMS gateway's double), with a frozen clock, each turn's
+replies compared with the script's.
 
 A turn is `send: TEXT`, `campaign: nudge|reminder|reflection` (what cron does at that moment) or
 `timeout: true` (the person's deadline comes and the cron sweep finds it), after moving the clock
@@ -25,8 +26,10 @@ from bot.store.models import FlowRun, Person
 UPDATE = os.environ.get("SATHI_UPDATE_GOLDENS") == "1"
 
 
-def play(path: Path, *, rt, tw, work, twilio, clock, other=None) -> dict:
-    """Run the script at `path`; returns it (with the replies rewritten when updating)."""
+def play(path: Path, *, rt, tw, work, twilio, clock, other=None, gateway=None) -> dict:
+    """Run the script at `path`; returns it (with the replies rewritten when updating). With a
+    `gateway` (conftest.PhoneGateway) the person texts through that local gateway instead of
+    Twilio, and the replies are what the gateway was asked to send."""
     script = yaml.safe_load(path.read_text(encoding="utf-8"))
     clock.current = datetime.fromisoformat(script["clock"])
     seen = 0
@@ -42,13 +45,15 @@ def play(path: Path, *, rt, tw, work, twilio, clock, other=None) -> dict:
         elif "campaign" in turn:
             campaign.plan(rt, turn["campaign"], rt.calendar.week_of(clock()), clock())
             campaign.dispatch(rt, clock())
+        elif gateway is not None:
+            assert gateway.sms(script["phone"], turn["send"]).status_code == 200
         else:
             response = tw.sms(script["phone"], turn["send"], channel=script.get("channel", "sms"))
             assert response.status_code == 200
         work()
-        sent = twilio.messages()[seen:]
-        seen += len(sent)
-        got = [m["Body"] for m in sent]
+        got = ([m["text"] for m in gateway.double.sent()] if gateway is not None
+               else [m["Body"] for m in twilio.messages()])[seen:]
+        seen += len(got)
         if UPDATE:
             turn["replies"] = got
         else:

@@ -1,23 +1,53 @@
 """Golden transcripts: whole conversations through the webhook, worker and Twilio double,
 with a frozen clock. Each file in testdata/transcripts/ lists turns and the exact replies
-(tests/golden.py plays them; SATHI_UPDATE_GOLDENS=1 rewrites the replies)."""
+(tests/golden.py plays them; SATHI_UPDATE_GOLDENS=1 rewrites the replies).
+
+Every SMS conversation is played twice: through Twilio, and through the local gateway of
+channels/smsgate.yaml (an Android phone running SMS Gateway for Android, its double answering
+as documented), where the teacher texts the phone's number and is answered from it."""
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import CHANNELS
 from golden import play
 from sqlalchemy import select
 
-from bot.store.models import Person
+from bot.store.models import Message, Person
 
 HERE = Path(__file__).parent / "testdata" / "transcripts"
 FILES = sorted(HERE.glob("*.yaml"))
+CASES = [pytest.param(path, via, id=f"{path.stem}-{via}") for path in FILES
+         for via in ("twilio", "phone")
+         if via == "twilio" or yaml.safe_load(path.read_text("utf-8")).get("channel", "sms") == "sms"]
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_transcript(path, rt, roster, tw, work, twilio, clock):
-    script = play(path, rt=rt, tw=tw, work=work, twilio=twilio, clock=clock)
+@pytest.fixture
+def via(request):
+    return request.param
+
+
+@pytest.fixture
+def settings(settings, via, request):
+    if via == "twilio":
+        return settings
+    request.getfixturevalue("smsgate_env")
+    return replace(settings, channels_file=CHANNELS / "smsgate.yaml")
+
+
+@pytest.mark.parametrize(("path", "via"), CASES, indirect=["via"])
+def test_transcript(path, via, rt, roster, tw, work, twilio, clock, request):
+    gateway = request.getfixturevalue("phone") if via == "phone" else None
+    script = play(path, rt=rt, tw=tw, work=work, twilio=twilio, clock=clock, gateway=gateway)
     with rt.db.session() as db:
         person = db.execute(select(Person).where(Person.phone == script["phone"])).scalar_one()
         for field, value in script.get("then", {}).items():
             actual = getattr(person, field)
             assert (actual is not None if value == "set" else actual == value), field
+        if gateway is not None:  # every reply went out by the phone, none by Twilio
+            providers = set(db.execute(select(Message.provider).where(
+                Message.direction == "out")).scalars())
+            assert providers <= {"phone"}, providers
+    if gateway is not None:
+        assert twilio.messages() == []

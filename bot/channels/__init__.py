@@ -8,6 +8,10 @@ result leads to is decided by the outbox, never here.
     loopback.py          the local outbox: nothing leaves the machine (no Twilio account)
     signature.py         Twilio's webhook signatures (twilio's RequestValidator)
     segments.py          SMS segments counted as Twilio counts them (GSM-7 / UCS-2)
+    gateway_config.py    the channels file (SATHI_CHANNELS): local SMS gateways, configured
+    gateway.py           SMS through a configured HTTP gateway, its answers typed
+    gateway_webhook.py   a gateway's inbound messages and delivery reports: verified, read
 
-May import: nothing from the project outside this package.
+May import: schemas (the channels file is a YAML data file like the flows) and logs (redaction);
+nothing else from the project outside this package.
 """

@@ -29,6 +29,7 @@ class Outgoing:
     body: str
     status_callback: str | None = None
     template: Template | None = None  # sent instead of the body when set
+    ref: str | None = None  # our id for the message ({id} in a gateway's request)
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,15 @@ class Incoming:
     channel: str  # sms | whatsapp
     sender: str  # E.164, without whatsapp:
     body: str
+    provider: str = "twilio"  # or the channel of the channels file it came in on ("local")
 
 
 def receive(db: Session, inc: Incoming, now: datetime) -> Message | None:
     """Record an inbound message; None when this provider sid was already recorded."""
     person = db.execute(select(Person).where(Person.phone == inc.sender)).scalar_one_or_none()
     msg = Message(direction="in", channel=inc.channel, person_id=person.id if person else None,
-                  address=inc.sender, provider_sid=inc.sid, body=inc.body, status="received",
+                  address=inc.sender, provider=inc.provider, provider_sid=inc.sid, body=inc.body,
+                  status="received",
                   attempts=0, created_at=now, updated_at=now)
     try:
         with db.begin_nested():

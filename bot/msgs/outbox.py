@@ -3,8 +3,9 @@
 A message is written to the database as `queued` in the same transaction as whatever caused it;
 after that commit one `send` job takes the turn's replies, in order. Under the person's turn lock
 the job claims each row (so no reply goes twice), checks the opt-out (so nothing queued before a
-STOP goes out after it, and no STOP can slip in between the check and the send), waits for the
-sender's rate (`ratelimit`) and sends it. Rows whose job was lost are found by `sweep`.
+STOP goes out after it, and no STOP can slip in between the check and the send), picks the
+provider (`routing`: Twilio or a local gateway), waits for that sender's rate (`ratelimit`) and
+sends it. Rows whose job was lost are found by `sweep`.
 
 What a failure leads to is decided here, not in the adapters (they only type their results):
 - retryable (rate limited, provider down): the same row is tried again later with backoff,
@@ -38,7 +39,7 @@ from ..config import Settings
 from ..i18n import N_
 from ..logs import mask
 from ..store.models import DeliveryAttempt, Message, Person
-from . import session
+from . import routing, session
 from .ratelimit import SLEEP_MAX, SenderRate
 
 log = logging.getLogger(__name__)
@@ -127,15 +128,15 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX)
             return Step(msg.status)
         templated = msg.channel == "whatsapp" and _template_tried(db, msg.id)
         template = _template(rt.settings, msg, person) if templated else None
+        way = routing.route(rt, db, msg)  # Twilio or a gateway; written on the message
         outgoing = Outgoing(to=msg.address, channel=msg.channel, body=msg.body,
-                            status_callback=rt.status_callback_url()
-                            if rt.settings.twilio_enabled else None, template=template)
+                            status_callback=way.status_callback, template=template,
+                            ref=str(msg.id))
         attempts, channel = msg.attempts, msg.channel
-    adapter = rt.adapter(channel)
+    adapter, sender = way.adapter, way.sender
 
-    sender = adapter.sender(channel)
     if sender is not None:
-        later = SenderRate(rt.redis).wait_for(sender, _rate(rt.settings, channel), max_wait)
+        later = SenderRate(rt.redis).wait_for(sender, way.rate, max_wait)
         if later is not None:  # too long to hold the person's turn: come back, no attempt used
             delay = later + random.uniform(0, SLEEP_MAX)  # spread the waiters out
             with rt.db.session() as db:
@@ -236,7 +237,7 @@ def _on_status(db: Session, msg: Message, status: str, code: int | None, now: da
     _apply_status(msg, status, code, now)
     if status not in FAILED:
         return
-    failure = runtime.current().adapter(msg.channel).delivery_failure(code)
+    failure = runtime.current().adapter(msg.channel, msg.provider).delivery_failure(code)
     if isinstance(failure, Failed) and failure.cause == OPTED_OUT:
         _opt_out(db, msg, now)
         return
@@ -266,6 +267,8 @@ def _follow_up(db: Session, msg: Message, outcome: str, now: datetime, *, code: 
                              channel="sms" if outcome == "fallback" else msg.channel,
                              key=msg.key, body=msg.body, now=now,
                              attempts=msg.attempts if outcome == "retry" else 0, delay=delay)
+            if outcome == "retry":
+                new.provider = msg.provider  # a re-send goes the way the message went
             db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts, channel=msg.channel,
                                    at=now, outcome=outcome, error_code=code,
                                    provider_sid=msg.provider_sid, related_message_id=new.id,
@@ -307,10 +310,6 @@ def _opt_out(db: Session, msg: Message, now: datetime) -> None:
 
 def _backoff(after: float, attempts: int) -> float:
     return min(BACKOFF_CAP, after * 2 ** (attempts - 1))
-
-
-def _rate(settings: Settings, channel: str) -> float:
-    return settings.whatsapp_rate if channel == "whatsapp" else settings.sms_rate
 
 
 def _template_tried(db: Session, message_id: int) -> bool:

@@ -108,8 +108,11 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
     channel: Mapped[str] = mapped_column(String(16))  # "sms" | "whatsapp"
+    # who carried it: "twilio", "loopback" (the local outbox) or a channel of the channels file
+    # ("local"); an outbound row gets it when it is first sent (bot/msgs/routing.py)
+    provider: Mapped[str | None] = mapped_column(String(32))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
-    address: Mapped[str] = mapped_column(String(40))  # the other party, E.164
+    address: Mapped[str] = mapped_column(String(40), index=True)  # the other party, E.164
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     key: Mapped[str | None] = mapped_column(String(100))  # catalogue key of an outbound message

@@ -1,0 +1,173 @@
+"""SMS through a local HTTP gateway described in the channels file (gateway_config.py).
+
+The adapter fills the channel's request with the message ({to}, {text}, {encoding}...), sends it
+and types the answer as the channel says to read it: `Sent` with the gateway's id, `RetryLater`
+for an HTTP status or an error code the channel lists as retryable (and for a gateway that cannot
+be reached, or does not answer in time), `Failed` with the code and reason for anything else. What
+a result leads to is the outbox's decision. Text goes as it is: Bangla stays UTF-8 in the request
+and the channel's {encoding} word (UNICODE, unicode...) tells the gateway to send it as UCS-2.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from urllib.parse import quote
+
+import phonenumbers
+import requests
+
+from ..logs import redact
+from .base import OPTED_OUT, Failed, Outgoing, Result, RetryLater, Sent
+from .gateway_config import Gateway
+from .segments import count
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER = 30.0  # seconds, when a gateway says to wait but not for how long
+SID_MAX = 64  # the width of message.provider_sid
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(("to_no_plus", "to_local", "to", "text", "from", "id",
+                                              "encoding")) + r")\}")
+
+
+def provider_sid(name: str, raw: str) -> str:
+    """How a gateway's id is stored: prefixed with the channel's name, so two gateways (and
+    Twilio) can never clash on the unique (direction, provider_sid); a long id is hashed."""
+    sid = f"{name}:{raw}"
+    if len(sid) <= SID_MAX:
+        return sid
+    return f"{name}:#{hashlib.sha256(raw.encode()).hexdigest()[:SID_MAX - len(name) - 2]}"
+
+
+def dig(data, path: str | None):
+    """The value at a dotted path in parsed JSON or a form (None when absent)."""
+    if path is None:
+        return None
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def code_of(value) -> int | None:
+    """An error code as stored (an integer), or None when the gateway's code is a word."""
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"-?\d{1,9}", text) else None
+
+
+def listed(value, codes) -> bool:
+    return value is not None and str(value) in {str(c) for c in codes}
+
+
+class GatewayAdapter:
+    """One configured gateway; see the module docstring."""
+
+    def __init__(self, gateway: Gateway):
+        self.gateway = gateway
+        self.name = gateway.name
+        self.session = requests.Session()
+
+    def sender(self, channel: str) -> str:
+        """What the channel's rate is kept under (one rate per channel)."""
+        return f"gateway:{self.name}"
+
+    def send(self, msg: Outgoing) -> Result:
+        if msg.channel != "sms":
+            return Failed(code=None, reason=f"channel {self.name} sends SMS only, not {msg.channel}")
+        s = self.gateway.send
+        values = self.variables(msg)
+        url = _fill(s.url, values, quote_values=True)
+        params = _fill(s.params, values)
+        headers = _fill(s.headers, values)
+        kwargs: dict = {"headers": headers, "timeout": s.timeout}
+        if s.method == "GET":
+            kwargs["params"] = _flat(params)
+        elif s.format == "json":
+            kwargs["json"] = params
+        else:
+            kwargs["data"] = _flat(params)
+        if s.basic_auth:
+            kwargs["auth"] = s.basic_auth
+        try:
+            resp = self.session.request(s.method, url, **kwargs)
+        except requests.RequestException:  # refused, timed out, reset: it may come back
+            return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
+        return self.read(resp.status_code, resp.text, msg.ref)
+
+    def variables(self, msg: Outgoing) -> dict[str, str]:
+        return {"to": msg.to, "to_no_plus": msg.to.removeprefix("+"), "to_local": _national(msg.to),
+                "text": msg.body, "from": self.gateway.sender or "", "id": msg.ref or "",
+                "encoding": self.gateway.send.encoding[count(msg.body).encoding]}
+
+    def read(self, status: int, text: str, ref: str | None = None) -> Result:
+        """The gateway's answer (HTTP status and body) as a typed result."""
+        a = self.gateway.answer
+        try:
+            body = json.loads(text) if text else None
+        except ValueError:
+            body = None
+        value = dig(body, a.code)
+        reason = str(dig(body, a.reason) or "") or (text or "")[:200]
+        if status in a.retry_status:
+            return RetryLater(after=DEFAULT_RETRY_AFTER, code=code_of(value) or status)
+        ok = 200 <= status < 300 and (a.ok_path is None or listed(dig(body, a.ok_path), a.ok_values))
+        if ok:
+            raw = dig(body, a.id)
+            if raw not in (None, ""):
+                return Sent(sid=provider_sid(self.name, str(raw)))
+            return Sent(sid=provider_sid(self.name, f"ref-{ref}" if ref else uuid.uuid4().hex))
+        if value is None:
+            value = status
+        log.warning("gateway %s refused a message (HTTP %s): %s %s", self.name, status, value,
+                    redact(reason))
+        if listed(value, a.retry):
+            return RetryLater(after=DEFAULT_RETRY_AFTER, code=code_of(value))
+        if listed(value, a.opted_out):
+            return Failed(code=code_of(value), reason=reason, cause=OPTED_OUT)
+        return Failed(code=code_of(value), permanent=True, reason=reason)
+
+    def delivery_failure(self, code: int | None) -> RetryLater | Failed:
+        st = self.gateway.status
+        if st is not None and listed(code, st.retry):
+            return RetryLater(after=DEFAULT_RETRY_AFTER, code=code)
+        return Failed(code=code)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _fill(value, values: dict[str, str], quote_values: bool = False):
+    if isinstance(value, dict):
+        return {k: _fill(v, values, quote_values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, values, quote_values) for v in value]
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(
+            lambda m: quote(values[m.group(1)], safe="") if quote_values else values[m.group(1)],
+            value)
+    return value
+
+
+def _flat(params: dict) -> dict:
+    """Form and query values are strings; a nested value goes as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            for k, v in params.items()}
+
+
+def _national(number: str) -> str:
+    """+8801711000001 -> 01711000001: the number as dialled at home."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(ch for ch in national if ch.isdigit())
+
