@@ -372,6 +372,10 @@ from .nlu.cli import nlu  # noqa: E402  (the `sathi nlu` group lives with the NL
 
 main.add_command(nlu)
 
+from ivr.cli import prompts  # noqa: E402  (the `sathi prompts` group lives with the voice code)
+
+main.add_command(prompts)
+
 
 if __name__ == "__main__":
     main()

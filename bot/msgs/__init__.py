@@ -6,6 +6,7 @@
     replies.py    what the service answers to an understood message no flow waits for
     questions.py  teachers' questions kept for their headteacher
     outbox.py     store replies, send them in order, retries, fallbacks, status callbacks
+    calls.py      calls owed (a campaign's call, a call back), placed by ivr/dialer.py
     spool.py      inbound messages written to disk while the database is down
     session.py    the active flow run, and per-person turn locks in Redis
     ratelimit.py  one send rate per sender number, shared by all workers

@@ -172,7 +172,8 @@ class CampaignRun(Base):
     campaign: Mapped[str] = mapped_column(String(16))  # nudge | reminder | reflection
     week: Mapped[str] = mapped_column(String(8))  # school week, "2026-W48"
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    # planned -> queued (a job has it) -> sent | skipped (note says why)
+    # planned -> queued (a job has it) -> sent | skipped (note says why); on voice, queued ->
+    # calling (a call is owed) -> sent (answered: flow_run_id) | skipped (not reached)
     status: Mapped[str] = mapped_column(String(16))
     planned_at: Mapped[datetime] = mapped_column(UTCDateTime())
     activity: Mapped[str | None] = mapped_column(String(16))  # content activity id, "3.2"
