@@ -149,7 +149,7 @@ class Settings:
             twilio_api_base=_env("TWILIO_API_BASE", TWILIO_API),
             twilio_sms_from=_env("TWILIO_SMS_FROM"),
             twilio_whatsapp_from=_env("TWILIO_WHATSAPP_FROM"),
-            twilio_voice_from=_env("TWILIO_VOICE_FROM", _env("TWILIO_SMS_FROM")),
+            twilio_voice_from=_env("TWILIO_VOICE_FROM"),
             public_base_url=_env("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/"),
             rasa_url=_env("RASA_URL"),
             tz=_env("TZ", "Asia/Dhaka"),
@@ -177,6 +177,8 @@ class Settings:
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)
+        if not values["twilio_voice_from"]:  # one number for texts and calls, unless told
+            values["twilio_voice_from"] = values["twilio_sms_from"]
         return cls(**values)
 
     @property

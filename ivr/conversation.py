@@ -137,7 +137,8 @@ class _Conversation:
         if run is not None and run.session.get("status") == "waiting":
             log.info("call %s to %s resumes %s at %s", call.id, mask(call.address), run.flow,
                      run.session["node"])
-            return self._respond(run, greeting + [_Said(RESUME, {})] + self._prompt(run))
+            cut_off = [_Said(RESUME, {})] if call.note == "cut_off" else []  # they heard it
+            return self._respond(run, greeting + cut_off + self._prompt(run), store=False)
         try:
             fields = self._prepare()
         except Skip as why:

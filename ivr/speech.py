@@ -69,7 +69,7 @@ def speakable(text: str, language: str) -> str:
     text = _BRACKETS.sub(", ", text)
     text = _SPACES.sub(" ", text)
     text = _COMMAS.sub(",", text)
-    text = re.sub(r",\s*([।.?!])", r"\1", text)
+    text = re.sub(r",\s*([।.?!:;])", r"\1", text)
     text = re.sub(r",(?=\S)", ", ", text)
     return text.strip(" ,")
 

@@ -185,6 +185,11 @@ class TwilioDouble:
         """Forms of accepted (2xx) Call creates, in order."""
         return self._accepted("Calls")
 
+    def placed_calls(self) -> list[tuple[str, dict]]:
+        """(sid, form) of each call the double created, in order."""
+        with self._lock:
+            return [(sid, form) for sid, form in self._created.items() if sid.startswith("CA")]
+
     def call_updates(self, sid: str | None = None) -> list[dict]:
         """Forms of accepted updates of live calls (e.g. new TwiML), in order."""
         with self._lock:
