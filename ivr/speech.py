@@ -64,6 +64,7 @@ def speakable(text: str, language: str) -> str:
     between = " থেকে " if lang == "bn" else " to "
     text = _RANGE.sub(lambda m: m[1] + between + m[2], text)
     text = _DIGITS.sub(lambda m: number_words(int(ascii_digits(m[0])), lang), text)
+    text = text.replace("%", " শতাংশ" if lang == "bn" else " percent")
     text = _DASH.sub(", ", text)
     text = _HYPHEN.sub(" ", text)
     text = _BRACKETS.sub(", ", text)
