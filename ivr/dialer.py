@@ -184,7 +184,11 @@ def place(call_id: int) -> str:
         call.error_code = code
         if isinstance(result, RetryLater) and call.api_errors < MAX_API_ERRORS:
             call.api_errors += 1
-            call.status, call.attempts = "queued", call.attempts - 1  # the person was not tried
+            call.status = "queued"
+            if code is not None:  # Twilio refused it: the person was not tried
+                call.attempts -= 1
+            # else no answer came (a timeout): Twilio may have placed it, so the try counts and
+            # the next one has a number of its own; that call's reports still reach this row
             call.next_attempt_at = now + timedelta(seconds=API_BACKOFF * 2 ** (call.api_errors - 1))
             return "later"
         reason = result.reason if isinstance(result, Failed) else "api_errors"

@@ -43,8 +43,9 @@ GOODBYE = N_("ivr.goodbye")  # a call that ends without its flow's own last word
 STOPPED = N_("ivr.stopped")  # "বন্ধ" said on a call: no more calls or messages
 NOT_NOW = N_("ivr.not_now")  # a call whose campaign has nothing to say after all
 VOICEMAIL = N_("ivr.voicemail")  # left on an answering machine (SATHI_VOICEMAIL=message)
+TROUBLE = N_("ivr.trouble")  # the database or Redis failed during a call's turn
 IVR_KEYS = (GREETING, RESUME, HELP, DIDNT_HEAR, DIDNT_UNDERSTAND, GOODBYE, STOPPED, NOT_NOW,
-            VOICEMAIL)
+            VOICEMAIL, TROUBLE)
 VOICE_KEYS = {"common.didnt_understand": DIDNT_UNDERSTAND}
 """Keys the engine says on its own (an unmatched answer with no `otherwise.say`), as a call
 says them instead."""

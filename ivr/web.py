@@ -17,13 +17,15 @@ import logging
 import re
 
 from flask import Blueprint, Response, abort, request, send_from_directory
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import runtime
 from bot.web import verified_form
 
 from . import callback, conversation, dialer, urls
-from .prompts import AUDIO_DIR
-from .twiml import Redirect, Reject, render
+from .prompts import AUDIO_DIR, TROUBLE, prompts_of
+from .twiml import Hangup, Redirect, Reject, render
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__)
@@ -42,6 +44,20 @@ def _number(name: str) -> int:
     return int(value)
 
 
+def _turn(answer) -> Response:
+    """A call's turn; when the database or Redis fails, the caller hears an apology, not
+    Twilio's "application error" (the try then counts as not reached, and is tried again)."""
+    try:
+        return _xml(answer())
+    except conversation.Busy:
+        return _again()
+    except (SQLAlchemyError, RedisError):
+        log.exception("a call's turn failed: %s", request.path)
+        rt = runtime.current()
+        return _xml(render([prompts_of(rt).speech(TROUBLE, "bn")], Hangup(),
+                           conversation.voices(rt)))
+
+
 def _again() -> Response:
     """The person's turn is taken for a moment (a text being answered): ask again shortly."""
     url = runtime.current().settings.public_base_url + request.full_path.rstrip("?")
@@ -52,13 +68,15 @@ def _again() -> Response:
 def voice():
     form = verified_form()
     if "call" in request.args:
-        try:
-            return _xml(conversation.answer(_number("call"), form))
-        except conversation.Busy:
-            return _again()
+        call_id = _number("call")
+        return _turn(lambda: conversation.answer(call_id, form))
     if not form.get("CallSid") or not form.get("From"):
         abort(400)
-    back = callback.missed(form)
+    try:
+        back = callback.missed(form)
+    except SQLAlchemyError:  # still rejected, so the caller pays nothing; no call back
+        log.exception("a missed call could not be recorded")
+        back = None
     if back is not None:
         dialer.claim_now(back)  # within the minute; if Redis is down, cron takes it
     return _xml(render([], Reject()))
@@ -67,20 +85,16 @@ def voice():
 @bp.post(urls.GATHER)
 def gather():
     form = verified_form()
-    try:
-        return _xml(conversation.gather(_number("call"), _number("step"), form))
-    except conversation.Busy:
-        return _again()
+    call_id, step = _number("call"), _number("step")
+    return _turn(lambda: conversation.gather(call_id, step, form))
 
 
 @bp.post(urls.RECORD)
 def record():
     form = verified_form()
-    try:
-        return _xml(conversation.record(_number("call"), _number("step"), form,
-                                        empty=request.args.get("empty") == "1"))
-    except conversation.Busy:
-        return _again()
+    call_id, step = _number("call"), _number("step")
+    empty = request.args.get("empty") == "1"
+    return _turn(lambda: conversation.record(call_id, step, form, empty))
 
 
 @bp.post(urls.STATUS)

@@ -358,3 +358,47 @@ def test_a_teacher_on_voice_gets_the_nudge_and_reflection_as_calls_not_the_remin
     with rt.db.session() as db:
         school_id = db.execute(select(Person.school_id).where(Person.phone == TEACHER)).scalar()
         assert school_week(db, school_id, "2026-W48").tried == ("রহিমা বেগম",)
+
+
+# -- when a part fails ----------------------------------------------------------------------------
+def test_a_database_that_fails_mid_call_gets_an_apology_not_an_application_error(
+        rt, called, tmp_path):
+    from bot.store.db import Database
+
+    working = rt.db
+    rt.db = Database(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}")  # cannot open
+    try:
+        twiml = called.turn({"press": "1"})
+    finally:
+        rt.db.dispose()
+        rt.db = working
+    assert _says(twiml) == [rt.catalogues.text("ivr.trouble", "bn")]
+    assert ET.fromstring(twiml).find("Hangup") is not None
+    called.turn({"status": "completed", "duration": 30})  # the database is back
+    with rt.db.session() as db:
+        call = db.execute(select(Call)).scalar_one()
+        assert (call.status, call.note) == ("queued", "cut_off")  # tried again later
+
+
+def test_redis_down_mid_call_gets_an_apology(rt, called):
+    import redis as redis_lib
+
+    working = rt.redis
+    rt.redis = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    try:
+        twiml = called.turn({"press": "1"})
+    finally:
+        rt.redis = working
+    assert _says(twiml) == [rt.catalogues.text("ivr.trouble", "bn")]
+
+
+def test_malformed_voice_requests_are_refused_or_ended_politely(rt, called, tw, twilio):
+    sid = twilio.placed_calls()[-1][0]
+    form = twilio.voice_params(sid, Digits="1")
+    assert tw.post("/twilio/voice/gather?call=abc&step=0", form).status_code == 400
+    assert tw.post("/twilio/voice/gather?step=0", form).status_code == 400
+    assert tw.post("/twilio/voice/status?call=1&attempt=1", {"CallSid": sid}).status_code == 400
+    gone = tw.post("/twilio/voice/gather?call=999&step=0", form)
+    assert gone.status_code == 200 and "<Hangup" in gone.get_data(as_text=True)
+    huge = called.turn({"say": "না " * 5000})  # an oversized answer is still an answer
+    assert _says(huge) == [rt.catalogues.text("checkin.ask_walks", "bn")]
