@@ -52,6 +52,7 @@ HINTS = {"bn": "হ্যাঁ, না, এক, দুই, তিন, চার
                "help, stop"}
 """Words speech recognition should expect (<Gather hints>)."""
 LIVE = ("placing", "dialling", "ringing", "in-progress")  # a call that can still be talking
+SKIPPED = "skipped:"  # the note of a call answered with nothing to say (its preparation's why)
 
 
 class Busy(RuntimeError):
@@ -143,7 +144,7 @@ class _Conversation:
             fields = self._prepare()
         except Skip as why:
             self._skip_row(str(why))
-            return self._end(greeting + [_Said(NOT_NOW, {})], str(why))
+            return self._end(greeting + [_Said(NOT_NOW, {})], f"{SKIPPED}{why}"[:32])
         run = self.turn.start_flow(call.flow, fields)
         call.flow_run_id = run.id
         self._mark_row_sent(run, fields)

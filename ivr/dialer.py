@@ -38,7 +38,7 @@ from bot.msgs.ratelimit import SLEEP_MAX, SenderRate
 from bot.store.models import Call, CallAttempt, CampaignRun, FlowRun, Person
 
 from . import urls
-from .conversation import voices
+from .conversation import SKIPPED, voices
 from .prompts import VOICEMAIL, prompts_of
 from .speech import voice_language
 from .twiml import Hangup, render
@@ -286,8 +286,9 @@ def _ended(db: Session, rt: runtime.Runtime, call: Call, status: str, duration: 
     call.duration = duration
     call.answered_by = answered_by or call.answered_by
     run = db.get(FlowRun, call.flow_run_id) if call.flow_run_id else None
-    if call.note == "opted_out" or (run is not None and run.status != session.ACTIVE
-                                    and status == "completed" and not _machine(call.answered_by)):
+    settled = call.note == "opted_out" or (call.note or "").startswith(SKIPPED)
+    if settled or (run is not None and run.status != session.ACTIVE and status == "completed"
+                   and not _machine(call.answered_by)):
         call.status = "completed"
         return
     if _machine(call.answered_by):
@@ -317,7 +318,8 @@ def _give_up(db: Session, call: Call, status: str, note: str, now: datetime) -> 
     if call.campaign_run_id is not None:
         row = db.get(CampaignRun, call.campaign_run_id)
         if row.status == "calling":
-            row.status, row.note, row.done_at = "skipped", "not_reached", now
+            why = "not_reached" if status in ("unreached", "failed") else note[:32]
+            row.status, row.note, row.done_at = "skipped", why, now
 
 
 def _machine(answered_by: str | None) -> bool:

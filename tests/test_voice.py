@@ -402,3 +402,22 @@ def test_malformed_voice_requests_are_refused_or_ended_politely(rt, called, tw, 
     assert gone.status_code == 200 and "<Hangup" in gone.get_data(as_text=True)
     huge = called.turn({"say": "না " * 5000})  # an oversized answer is still an answer
     assert _says(huge) == [rt.catalogues.text("checkin.ask_walks", "bn")]
+
+
+def test_a_call_answered_with_nothing_to_say_is_not_tried_again(rt, roster, tw, twilio, work,
+                                                                clock):
+    """A teacher on voice whose nudge call was never answered has no activity this week: the
+    reflection call, once picked up, says so and ends; it is not retried."""
+    onboard(rt, TEACHER, channel="voice")
+    player = Player(rt=rt, tw=tw, work=work, twilio=twilio, clock=clock,
+                    script={"phone": "01711000001"})
+    clock.current = datetime.fromisoformat("2026-11-26T08:00:00+00:00")
+    player.turn({"campaign": "reflection"})
+    said = _says(player.turn({"answer": True}))
+    assert said[-1] == rt.catalogues.text("ivr.not_now", "bn")
+    player.turn({"status": "completed", "duration": 9})
+    with rt.db.session() as db:
+        call = db.execute(select(Call)).scalar_one()
+        assert (call.status, call.note) == ("completed", "skipped:no_nudge")
+        row = db.execute(select(CampaignRun)).scalar_one()
+        assert (row.status, row.note) == ("skipped", "no_nudge")
