@@ -39,3 +39,22 @@ def test_call_transcript(path, rt, roster, tw, work, twilio, clock):
             rows = db.execute(select(Recording.kind, Recording.duration)
                               .where(Recording.person_id == person.id)).all()
             assert [list(r) for r in rows] == then["recordings"]
+
+
+def test_the_check_in_takes_about_three_minutes():
+    """What the keypad check-in says, at an unhurried text-to-speech pace (prompts.py's
+    estimate), plus a few seconds to answer each question, stays within three minutes."""
+    import xml.etree.ElementTree as ET
+
+    import yaml
+
+    from ivr.prompts import estimate_seconds
+
+    script = yaml.safe_load((HERE / "checkin_keypad.yaml").read_text(encoding="utf-8"))
+    said = answers = 0.0
+    for turn in script["turns"]:
+        if "twiml" in turn:
+            root = ET.fromstring(turn["twiml"])
+            said += sum(estimate_seconds(s.text) for s in root.iter("Say"))
+            answers += 4 * len(root.findall("Gather"))
+    assert 90 < said + answers <= 180, said + answers
