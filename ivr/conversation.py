@@ -40,7 +40,7 @@ from . import callback, urls
 from .prompts import (DIDNT_HEAR, GOODBYE, GREETING, HELP, NOT_NOW, RESUME, STOPPED, VOICE_KEYS,
                       Speech, prompts_of)
 from .speech import asks_to_repeat, heard, voice_language
-from .twiml import Gather, Hangup, Record, Redirect, render
+from .twiml import Gather, Hangup, Record, render
 
 log = logging.getLogger(__name__)
 

@@ -112,7 +112,8 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None) -> 
 
 def enqueue(rt: runtime.Runtime, call_id: int) -> None:
     try:
-        rt.queue("outbound").enqueue(place, call_id, job_id=f"call-{call_id}-{random.getrandbits(32)}")
+        rt.queue("outbound").enqueue(place, call_id,
+                                     job_id=f"call-{call_id}-{random.getrandbits(32)}")
     except Exception:  # Redis down: the call stays `placing`; `sweep` puts it back in the queue
         log.exception("could not enqueue call %s; it will be swept", call_id)
 

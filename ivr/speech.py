@@ -22,13 +22,13 @@ from bot.flows.engine import Input
 from bot.i18n import ascii_digits
 from bot.parse import normalise
 
-YES = frozenset({"হ্যাঁ", "হ্যা", "হা", "হাঁ", "জি", "জ্বি", "জী", "হয়েছে", "হয়েছিল", "হইছে", "হয়েছে",
-                 "হয়েছিল", "করেছি", "করেছে", "করেছিল", "ছিল", "আছে", "ঠিক", "অবশ্যই", "চাই",
+YES = frozenset({"হ্যাঁ", "হ্যা", "হা", "হাঁ", "জি", "জ্বি", "জী", "হয়েছে", "হয়েছিল", "হইছে",
+                 "হয়েছে", "হয়েছিল", "করেছি", "করেছে", "করেছিল", "ছিল", "আছে", "ঠিক", "অবশ্যই", "চাই",
                  "yes", "yeah", "yep", "ok", "okay", "ha", "haan", "ji", "hoyeche"})
 NO = frozenset({"না", "নাহ", "নেই", "নাই", "হয়নি", "হয়নি", "হয় নাই", "হয়নাই", "করিনি", "করেনি",
                 "হয়নি", "no", "nope", "na", "naa", "hoyni"})
 """Words that make a spoken answer a yes or a no; a no wins ("না, হয়নি")."""
-COUNTERS = ("খানা", "টা", "টি", "টে", "বার", "জন", "দিন")  # "তিনটা", "দুইবার": the number before them
+COUNTERS = ("খানা", "টা", "টি", "টে", "বার", "জন", "দিন")  # "তিনটা", "দুইবার": a number before
 REPEAT_WORDS = frozenset({"আবার", "আবার বলুন", "আবার বলেন", "বুঝিনি", "আবার শুনতে চাই",
                           "repeat", "again", "abar"})
 MAX_SAID_NUMBER = 10 ** 12  # past this, digits are read one by one (a phone number, a code)
@@ -90,7 +90,8 @@ def _number(tokens: list[str], words: dict[str, int]) -> int | None:
     for tok in tokens:
         if tok.isdigit():
             return int(tok)
-        for stem in [tok] + [tok[:-len(c)] for c in COUNTERS if tok.endswith(c) and len(tok) > len(c)]:
+        stems = [tok[:-len(c)] for c in COUNTERS if tok.endswith(c) and len(tok) > len(c)]
+        for stem in [tok] + stems:
             if stem in words:
                 return words[stem]
     return None

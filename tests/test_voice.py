@@ -14,13 +14,9 @@ from conftest import PUBLIC_BASE_URL, SMS_FROM
 from golden_voice import Player
 from sqlalchemy import func, select, update
 
-from bot.campaigns import fanout as campaign
 from bot.contacts.phones import e164
-from bot.flows.definition import load_flows
-from bot.i18n import Catalogues
 from bot.store.models import (Call, CallAttempt, CampaignRun, Checkin, Message, Person,
                               Recording)
-from ivr import dialer
 from ivr.prompts import Prompts, missing, placeholders, script, voice_keys
 from ivr.speech import heard, number_words, speakable
 from ivr.twiml import Gather, Record, Reject, render
@@ -29,17 +25,13 @@ HEADTEACHER, TEACHER = "+8801711000003", "+8801711000001"
 THURSDAY_1630 = datetime.fromisoformat("2026-11-26T10:30:00+00:00")
 SAMPLE = {"name": "মোঃ করিম উদ্দিন", "active": 12, "tried": 7, "answered": 9, "teachers": 14,
           "tried_names": "রহিমা বেগম এবং Anjali Das", "sharers": "রহিমা বেগম",
-          "questions": "রহিমা বেগম: মডিউল ৩-এর ভিডিও চলে না (আজ)।", "tip": "প্রতি মিটিংয়ে ১৫ মিনিট",
+          "questions": "রহিমা বেগম: মডিউল ৩-এর ভিডিও চলে না (আজ)।",
+          "tip": "প্রতি মিটিংয়ে ১৫ মিনিট",
           "title": "পাথর গুনি", "module": 3, "description": "১ থেকে ১০ গুনি", "try_it": "৫ মিনিট",
           "materials": "১০টা পাথর", "digest": "১২টি স্কুলের ৭টি: ৫-৬", "slot": 2, "top": 4,
           "bad": 7, "menu": "0: শুরু, 1: ১-৯", "read_back": "1: 2 (১০-৯৯)", "grade_note": "",
           "summary": "স্তর ২: ৩ জন", "advice": "মডিউল ৩ (স্থানীয় মান)", "change": "x",
           "when": "আগামী রবিবার সকাল ৯টায়"}
-
-
-def flows(rt=None):
-    return rt.flows if rt is not None else load_flows(__import__("bot.config").config.ROOT
-                                                      / "flows")
 
 
 # -- signatures -----------------------------------------------------------------------------------
@@ -152,7 +144,8 @@ def test_numbers_are_words():
 
 @pytest.mark.parametrize("digits,speech,number,intent", [
     ("3", None, 3, None), (None, "হ্যাঁ", None, "affirm"), (None, "জি, হয়েছে", None, "affirm"),
-    (None, "না, হয়নি", None, "deny"), (None, "তিনটা", 3, None), (None, "দুইবার হয়েছে", 2, "affirm"),
+    (None, "না, হয়নি", None, "deny"), (None, "তিনটা", 3, None),
+    (None, "দুইবার হয়েছে", 2, "affirm"),
     (None, "৪", 4, None), (None, "শূন্য", 0, None), (None, "two walks", 2, None),
     (None, "yes", None, "affirm"), (None, "জানি না", None, "deny"),
 ])
@@ -321,7 +314,8 @@ def test_an_officer_called_back_hears_the_latest_digest(rt, roster, tw, twilio, 
                     script={"phone": "01711000005"})
     player.turn({"missed": True})
     said = _says(player.turn({"answer": True}))
-    assert said[1] == "আপনার সর্বশেষ সারসংক্ষেপ। চরফ্যাশন: বারোটি স্কুলের সাতটিতে মিটিং, আটান্ন শতাংশ"
+    assert said[1] == ("আপনার সর্বশেষ সারসংক্ষেপ। চরফ্যাশন: বারোটি স্কুলের সাতটিতে মিটিং, "
+                       "আটান্ন শতাংশ")
     assert ET.fromstring(player.twiml).find("Hangup") is not None
 
 
