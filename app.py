@@ -20,8 +20,10 @@ def create_app(config: dict | None = None, rt: runtime.Runtime | None = None) ->
         runtime.install(runtime.Runtime(config["SETTINGS"]))
 
     from bot.web import bp
+    from ivr.web import bp as voice_bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(voice_bp)
     return app
 
 

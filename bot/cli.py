@@ -443,6 +443,10 @@ from .nlu.cli import nlu  # noqa: E402  (the `sathi nlu` group lives with the NL
 
 main.add_command(nlu)
 
+from ivr.cli import prompts  # noqa: E402  (the `sathi prompts` group lives with the voice code)
+
+main.add_command(prompts)
+
 
 def run() -> None:
     """The `sathi` command. A data file or setting that cannot be used (a flow, campaigns,

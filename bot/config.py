@@ -53,6 +53,10 @@ class Settings:
     twilio_whatsapp_from: str | None = field(metadata={
         "env": "TWILIO_WHATSAPP_FROM",
         "doc": "WhatsApp sender number (E.164, without the whatsapp: prefix)."})
+    twilio_voice_from: str | None = field(metadata={
+        "env": "TWILIO_VOICE_FROM",
+        "doc": "The number calls come from and people call for a call back (E.164). Default: "
+               "TWILIO_SMS_FROM."})
     public_base_url: str = field(metadata={
         "env": "PUBLIC_BASE_URL",
         "doc": "The URL Twilio calls (scheme, host, no trailing slash); signatures are checked "
@@ -97,6 +101,32 @@ class Settings:
         "env": "SATHI_WHATSAPP_TEMPLATE_VARIABLES",
         "doc": "JSON object: the template's variables and what fills each, \"body\" (the "
                "message text) or \"name\" (the person's name). Default {\"1\": \"body\"}."})
+    call_rate: float = field(default=1.0, metadata={
+        "env": "SATHI_CALL_RATE",
+        "doc": "Calls per second placed from the caller number, shared by all workers (Twilio "
+               "starts an account at 1; 0: no limit)."})
+    call_retries: str = field(default="15m,1h,next_school_day", metadata={
+        "env": "SATHI_CALL_RETRIES",
+        "doc": "When a call that did not reach the person (no answer, busy, failed, an answering "
+               "machine, cut off mid-way) is tried again: one wait per retry, in minutes (15m), "
+               "hours (1h) or next_school_day. Default 15m,1h,next_school_day: at most 3 retries."})
+    voicemail: str = field(default="message", metadata={
+        "env": "SATHI_VOICEMAIL",
+        "doc": "What a call answered by a machine does: message (a short message after the beep) "
+               "or none (hang up). Either way the person counts as not reached."})
+    callbacks_per_day: int = field(default=3, metadata={
+        "env": "SATHI_CALLBACKS_PER_DAY",
+        "doc": "Missed calls a person may turn into a call back in one day (Asia/Dhaka)."})
+    prompts_url: str | None = field(default=None, metadata={
+        "env": "SATHI_PROMPTS_URL",
+        "doc": "Where Twilio fetches recorded prompts (a copy of ivr/prompts/, e.g. on a CDN). "
+               "Default: PUBLIC_BASE_URL/ivr/prompts, served by the app."})
+    voice_bn: str = field(default="Google.bn-IN-Wavenet-A", metadata={
+        "env": "SATHI_VOICE_BN",
+        "doc": "Twilio text-to-speech voice for Bangla (bn-IN; Amazon Polly has none)."})
+    voice_en: str = field(default="Google.en-IN-Wavenet-A", metadata={
+        "env": "SATHI_VOICE_EN",
+        "doc": "Twilio text-to-speech voice for English (en-IN)."})
     rasa_timeout_ms: int = field(default=300, metadata={
         "env": "RASA_TIMEOUT_MS",
         "doc": "How long a message waits for Rasa's /model/parse before the embedded "
@@ -132,6 +162,7 @@ class Settings:
             twilio_api_base=_env("TWILIO_API_BASE", TWILIO_API),
             twilio_sms_from=_env("TWILIO_SMS_FROM"),
             twilio_whatsapp_from=_env("TWILIO_WHATSAPP_FROM"),
+            twilio_voice_from=_env("TWILIO_VOICE_FROM"),
             public_base_url=_env("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/"),
             rasa_url=_env("RASA_URL"),
             tz=_env("TZ", "Asia/Dhaka"),
@@ -145,6 +176,13 @@ class Settings:
             twilio_whatsapp_template_sid=_env("TWILIO_WHATSAPP_TEMPLATE_SID"),
             whatsapp_template_variables=_env("SATHI_WHATSAPP_TEMPLATE_VARIABLES",
                                              '{"1": "body"}'),
+            call_rate=float(_env("SATHI_CALL_RATE", "1")),
+            call_retries=_env("SATHI_CALL_RETRIES", "15m,1h,next_school_day"),
+            voicemail=_env("SATHI_VOICEMAIL", "message"),
+            callbacks_per_day=int(_env("SATHI_CALLBACKS_PER_DAY", "3")),
+            prompts_url=_env("SATHI_PROMPTS_URL"),
+            voice_bn=_env("SATHI_VOICE_BN", "Google.bn-IN-Wavenet-A"),
+            voice_en=_env("SATHI_VOICE_EN", "Google.en-IN-Wavenet-A"),
             rasa_timeout_ms=int(_env("RASA_TIMEOUT_MS", "300")),
             rasa_breaker_failures=int(_env("RASA_BREAKER_FAILURES", "3")),
             rasa_breaker_cooldown=int(_env("RASA_BREAKER_COOLDOWN", "60")),
@@ -153,6 +191,8 @@ class Settings:
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)
+        if not values["twilio_voice_from"]:  # one number for texts and calls, unless told
+            values["twilio_voice_from"] = values["twilio_sms_from"]
         return cls(**values)
 
     @property

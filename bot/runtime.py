@@ -72,6 +72,7 @@ class Runtime:
         self.gateways: dict[str, Gateway] = (load_gateways(settings.channels_file)
                                              if settings.channels_file else {})
         self._adapters: dict[str, Adapter] = {}
+        self._voice = None  # the Calls API adapter, made on first use
 
     @property
     def redis(self) -> redis.Redis:
@@ -119,6 +120,17 @@ class Runtime:
                 self._adapters[name] = LoopbackAdapter()
         return self._adapters[name]
 
+    def voice(self):
+        """The adapter that places calls: Twilio when configured, else one that says it cannot."""
+        if self._voice is None:
+            from .channels.twilio_voice import NoVoiceAdapter, TwilioVoiceAdapter
+
+            s = self.settings
+            self._voice = (TwilioVoiceAdapter(s.twilio_account_sid, s.twilio_auth_token,
+                                              s.twilio_voice_from, s.twilio_api_base)
+                           if s.twilio_enabled else NoVoiceAdapter())
+        return self._voice
+
     def status_callback_url(self) -> str:
         return f"{self.settings.public_base_url}/twilio/messaging/status"
 
@@ -128,6 +140,9 @@ class Runtime:
             if close:
                 close()
         self._adapters.clear()
+        if self._voice is not None and hasattr(self._voice, "close"):
+            self._voice.close()
+        self._voice = None
         self.db.dispose()
         if self._redis is not None and self._owns_redis:
             self._redis.connection_pool.disconnect()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
+from ivr import dialer
+
 from .campaigns import fanout as campaign
 from .msgs import inbound, outbox, spool
 
@@ -28,4 +30,8 @@ def register(scheduler: CronScheduler) -> CronScheduler:
                        name="plan-campaigns")
     scheduler.register(campaign.dispatch, queue_name="default", interval=campaign.DISPATCH_EVERY,
                        name="dispatch-campaigns")
+    scheduler.register(dialer.dispatch, queue_name="default", interval=dialer.DIAL_EVERY,
+                       name="dial-calls")
+    scheduler.register(dialer.sweep, queue_name="default", interval=dialer.SWEEP_EVERY,
+                       name="sweep-calls")
     return scheduler

@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("messaging", __name__)
 
 
-def _verified_form():
-    """The POSTed form, or 403 when Twilio's signature does not match."""
+def verified_form():
+    """The POSTed form, or 403 when Twilio's signature does not match (nothing is recorded:
+    this runs before anything else; the voice webhooks in ivr/ use it too)."""
     rt = runtime.current()
     path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
     url = signature.signed_url(rt.settings.public_base_url, path)
@@ -40,7 +41,7 @@ def _twiml() -> Response:
 
 @bp.post("/twilio/messaging")
 def messaging():
-    form = _verified_form()
+    form = verified_form()
     sid, sender, body = form.get("MessageSid"), form.get("From", ""), form.get("Body", "")
     if not sid or not sender:
         abort(400)
@@ -64,7 +65,7 @@ def _take(inc: inbound.Incoming) -> None:
 
 @bp.post("/twilio/messaging/status")
 def messaging_status():
-    form = _verified_form()
+    form = verified_form()
     sid, status = form.get("MessageSid"), form.get("MessageStatus")
     if not sid or not status:
         abort(400)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -24,6 +26,12 @@ from bot.config import Settings  # noqa: E402
 from bot.simulate import drain  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.models import Base  # noqa: E402
+
+# property tests check behaviour, never speed: no per-example deadline, and a loaded machine's
+# slow data generation is no failure (hypothesis's defaults time both)
+hypothesis_settings.register_profile("sathi", deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("sathi")
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-not-a-secret"

@@ -215,12 +215,16 @@ def test_a_broken_campaign_is_refused_with_file_line_and_reason(
     assert reason in str(e.value)
 
 
-def test_the_shipped_campaigns_are_the_weekly_cycle():
+def test_the_shipped_campaigns_are_the_weekly_cycle_and_the_headteachers_call():
     shipped = parse_campaigns(GOOD.read_text("utf-8"), GOOD)
     assert {c.id: (c.flow, c.day, c.at.strftime("%H:%M")) for c in shipped.values()} == {
         "nudge": ("weekly_nudge", "first", "09:00"),
         "reminder": ("weekly_reminder", "middle", "09:00"),
-        "reflection": ("reflection", "last", "14:00")}
+        "reflection": ("reflection", "last", "14:00"),
+        "checkin": ("checkin", "last", "16:30")}
+    checkin = shipped["checkin"]
+    assert (checkin.audience.roles, checkin.audience.channels) == (("headteacher",), ("voice",))
+    assert checkin.window and checkin.prepare == "school_week"
 
 
 def test_an_alias_bomb_or_bytes_that_are_not_utf8_are_refused_with_file_and_line(tmp_path):

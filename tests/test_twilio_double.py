@@ -298,3 +298,41 @@ def test_closed_whatsapp_session_refuses_free_text_but_not_a_template(tw, client
     client.messages.create(to="whatsapp:+8801711000003", from_="whatsapp:+14155238886",
                            body="another person's session is open")
     assert [m.get("ContentSid") for m in tw.messages()] == ["HX" + "3" * 32, None]
+
+
+def test_a_call_is_fetched_moved_on_and_updated_until_it_ends(tw, client):
+    from twilio.base.exceptions import TwilioRestException
+
+    call = client.calls.create(to=TO, from_=FROM, url="https://app.test/ivr",
+                               machine_detection="DetectMessageEnd", async_amd="true",
+                               async_amd_status_callback="https://app.test/amd")
+    assert client.calls(call.sid).fetch().status == "queued"
+    params = tw.call_status_params(call.sid, "in-progress")
+    assert (params["CallStatus"], params["To"], params["From"]) == ("in-progress", TO, FROM)
+    client.calls(call.sid).update(twiml="<Response><Hangup/></Response>")
+    assert tw.call_updates(call.sid) == [{"Twiml": "<Response><Hangup/></Response>"}]
+    amd = tw.amd_params(call.sid, "machine_end_beep")
+    assert amd["AnsweredBy"] == client.calls(call.sid).fetch().answered_by == "machine_end_beep"
+    done = tw.call_status_params(call.sid, "completed", duration=61)
+    assert (done["CallDuration"], done["Duration"]) == ("61", "2")
+    fetched = client.calls(call.sid).fetch()
+    assert (fetched.status, str(fetched.duration)) == ("completed", "61")
+    with pytest.raises(TwilioRestException) as e:  # an ended call cannot be redirected
+        client.calls(call.sid).update(twiml="<Response/>")
+    assert (e.value.status, e.value.code) == (400, 21220)
+    with pytest.raises(TwilioRestException) as e:
+        client.calls("CA" + "0" * 32).fetch()
+    assert (e.value.status, e.value.code) == (404, 20404)
+
+
+def test_call_creates_answer_with_the_calls_api_errors(tw, client):
+    from twilio.base.exceptions import TwilioRestException
+
+    with pytest.raises(TwilioRestException) as e:
+        client.calls.create(to=TO, from_=FROM)  # no Url, no Twiml
+    assert e.value.code == 21205
+    tw.fail_next(400, 21217, "Phone number does not appear to be valid", resource="Calls")
+    with pytest.raises(TwilioRestException) as e:
+        client.calls.create(to=TO, from_=FROM, url="https://app.test/ivr")
+    assert (e.value.status, e.value.code) == (400, 21217)
+    assert tw.calls() == [] and tw.placed_calls() == []

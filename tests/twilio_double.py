@@ -1,4 +1,4 @@
-"""A local HTTP double of Twilio's REST API (Messages and Calls creates).
+"""A local HTTP double of Twilio's REST API: Messages (create), Calls (create, fetch, update).
 
     with TwilioDouble(account_sid="AC" + "0" * 32, auth_token="test-token") as tw:
         client = tw.client()          # or: Client(sid, token); client.api.base_url = tw.url
@@ -6,6 +6,11 @@
         tw.close_whatsapp_session("whatsapp:+8801711000002")  # free text now gets 63016
         ...
         assert tw.messages()[0]["Body"] == "..."
+
+A call the double created stays `queued` until a test moves it on with `set_call` (or one of the
+callback helpers, which also return the form Twilio would POST): `call_status_params` for the
+StatusCallback, `amd_params` for the async AMD callback, `voice_params` for the voice webhook.
+A call that has ended refuses an update (21220), as Twilio does.
 
 Resources and error bodies follow twilio-python's own fixtures and Twilio's
 legacy error format {"code", "message", "more_info", "status"}, which the
@@ -36,6 +41,7 @@ except ImportError:  # pragma: no cover
 
 API_VERSION = "2010-04-01"
 _CREATE = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/(Messages|Calls)\.json$")
+_CALL = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Calls/(CA[0-9a-fA-F]{32})\.json$")
 
 # (status, code, message) of real Twilio REST errors.
 RATE_LIMITED = (429, 20429, "Too Many Requests")
@@ -48,6 +54,13 @@ OUTSIDE_WINDOW = (
     "If you are using WhatsApp, please use a Message Template.",
 )
 SERVER_ERROR = (500, 20500, "An internal server error has occurred")
+# ... of the Calls API
+CALL_INVALID_TO = (400, 21217, "Phone number does not appear to be valid")
+CALL_UNREACHABLE = (400, 21214, "'To' phone number cannot be reached")
+CALL_NOT_PERMITTED = (400, 21215, "Account not authorized to call {to}. Perhaps you need to "
+                      "enable some international permissions")
+CALL_NOT_IN_PROGRESS = (400, 21220, "Call is not in-progress. Cannot redirect.")
+FINAL_CALL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 UNAVAILABLE = (503, 20503, "Service Unavailable")
 
 # Delivery errors: arrive in status callbacks (ErrorCode), never as REST errors.
@@ -112,6 +125,7 @@ class TwilioDouble:
         self._failures: deque[_Failure] = deque()
         self._created: dict[str, dict] = {}  # sid -> form of accepted creates
         self._closed_sessions: set[str] = set()  # WhatsApp "To"s outside the 24-hour window
+        self._calls: dict[str, dict] = {}  # sid -> the call's state, as a fetch returns it
         self._lock = threading.Lock()
         # called with (sid, form) after a create is accepted and before it is answered
         self.before_answer = None
@@ -171,6 +185,23 @@ class TwilioDouble:
         """Forms of accepted (2xx) Call creates, in order."""
         return self._accepted("Calls")
 
+    def placed_calls(self) -> list[tuple[str, dict]]:
+        """(sid, form) of each call the double created, in order."""
+        with self._lock:
+            return [(sid, form) for sid, form in self._created.items() if sid.startswith("CA")]
+
+    def call_updates(self, sid: str | None = None) -> list[dict]:
+        """Forms of accepted updates of live calls (e.g. new TwiML), in order."""
+        with self._lock:
+            return [r.form for r in self.requests
+                    if r.method == "POST" and _CALL.match(r.path) and 200 <= r.response_status < 300
+                    and (sid is None or r.path.endswith(f"/{sid}.json"))]
+
+    def call(self, sid: str) -> dict:
+        """The state of a call the double created (as a fetch would show it)."""
+        with self._lock:
+            return dict(self._calls[sid])
+
     def _accepted(self, resource: str) -> list[dict]:
         with self._lock:
             return [
@@ -188,6 +219,7 @@ class TwilioDouble:
             self._failures.clear()
             self._created.clear()
             self._closed_sessions.clear()
+            self._calls.clear()
 
     # scripting -----------------------------------------------------------
     def fail_next(
@@ -259,6 +291,58 @@ class TwilioDouble:
             params["ErrorCode"] = str(error_code)
         return params
 
+    # calls ---------------------------------------------------------------
+    def set_call(self, sid: str, **state) -> dict:
+        """Move a created call on: status ("ringing", "in-progress", "completed", "busy",
+        "no-answer", "failed", "canceled"), duration (s), answered_by. Returns its state."""
+        with self._lock:
+            call = self._calls[sid]
+            call.update({k: v for k, v in state.items() if v is not None})
+            call["date_updated"] = _now()
+            return dict(call)
+
+    def _call_base(self, sid: str) -> dict:
+        with self._lock:
+            sent = self._created.get(sid, {})
+        return {"AccountSid": self.account_sid, "ApiVersion": API_VERSION, "CallSid": sid,
+                "From": sent.get("From", ""), "To": sent.get("To", ""),
+                "Caller": sent.get("From", ""), "Called": sent.get("To", ""),
+                "Direction": "outbound-api"}
+
+    def call_status_params(self, sid: str, status: str = "completed", duration: int | None = None,
+                           answered_by: str | None = None, error_code: int | None = None) -> dict:
+        """The form Twilio POSTs to a call's StatusCallback; the call moves to `status`."""
+        self.set_call(sid, status=status, duration=duration, answered_by=answered_by)
+        params = {**self._call_base(sid), "CallStatus": status,
+                  "CallbackSource": "call-progress-events", "Timestamp": _now()}
+        if status in FINAL_CALL_STATUSES:
+            params["CallDuration"] = str(duration or 0)
+            params["Duration"] = str(-(-(duration or 0) // 60))  # billed minutes, rounded up
+        if answered_by:
+            params["AnsweredBy"] = answered_by
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return params
+
+    def amd_params(self, sid: str, answered_by: str = "machine_end_beep",
+                   duration_ms: int = 4200) -> dict:
+        """The form Twilio POSTs to AsyncAmdStatusCallback when detection ends."""
+        self.set_call(sid, answered_by=answered_by)
+        return {"AccountSid": self.account_sid, "CallSid": sid, "AnsweredBy": answered_by,
+                "MachineDetectionDuration": str(duration_ms)}
+
+    def voice_params(self, sid: str, status: str = "in-progress", **extra) -> dict:
+        """The form of a voice webhook request for a call the double created (its Url, a
+        Gather's or a Record's action): add Digits, SpeechResult and Confidence, RecordingUrl..."""
+        self.set_call(sid, status=status)
+        return {**self._call_base(sid), "CallStatus": status, **extra}
+
+    def incoming_call_params(self, from_: str, to: str, sid: str | None = None) -> dict:
+        """The form of the voice webhook request for a call someone makes to our number."""
+        return {"AccountSid": self.account_sid, "ApiVersion": API_VERSION,
+                "CallSid": sid or _sid("CA"), "CallStatus": "ringing", "Direction": "inbound",
+                "From": from_, "To": to, "Caller": from_, "Called": to}
+
     def signature(self, url: str, params: dict) -> str:
         """X-Twilio-Signature Twilio would send for a POST of `params` to `url`."""
         return RequestValidator(self.auth_token).compute_signature(url, params)
@@ -285,6 +369,9 @@ class TwilioDouble:
         if not self._auth_ok(request):
             headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'}
             return 401, error_body(401, 20003, "Authenticate"), headers
+        one = _CALL.match(request.path)
+        if one and one[1] == self.account_sid:
+            return self._one_call(request.method, one[2], form)
         match = _CREATE.match(request.path)
         if request.method != "POST" or not match or match[1] != self.account_sid:
             message = f"The requested resource {request.path} was not found"
@@ -307,9 +394,31 @@ class TwilioDouble:
             resource_json = self._call(form)
         with self._lock:
             self._created[resource_json["sid"]] = form
+            if resource == "Calls":
+                self._calls[resource_json["sid"]] = resource_json
         if self.before_answer is not None:  # e.g. a status callback that beats the response
             self.before_answer(resource_json["sid"], form)
         return 201, resource_json, {}
+
+    def _one_call(self, method: str, sid: str, form: dict) -> tuple[int, dict, dict]:
+        """GET: fetch a call; POST: update it (new Twiml or Url, or Status=completed)."""
+        with self._lock:
+            call = self._calls.get(sid)
+        if call is None:
+            message = f"The requested resource /Calls/{sid}.json was not found"
+            return 404, error_body(404, 20404, message), {}
+        if method == "GET":
+            return 200, dict(call), {}
+        if method != "POST":
+            return 405, error_body(405, 20004, "Method not allowed"), {}
+        failure = self._take_failure("Calls", call["to"])
+        if failure:
+            return failure.status, error_body(failure.status, failure.code, failure.message), {}
+        if call["status"] in FINAL_CALL_STATUSES:
+            return CALL_NOT_IN_PROGRESS[0], error_body(*CALL_NOT_IN_PROGRESS), {}
+        if form.get("Status") in ("completed", "canceled"):
+            self.set_call(sid, status=form["Status"])
+        return 200, self.call(sid), {}
 
     def _take_failure(self, resource: str, to: str) -> _Failure | None:
         with self._lock:
@@ -325,6 +434,11 @@ class TwilioDouble:
             if resource == "Calls":
                 return 21201, "No 'To' number is specified"
             return 21604, "A 'To' phone number is required."
+        if resource == "Calls":
+            if not form.get("From"):
+                return 21213, "No 'From' number is specified"
+            if not (form.get("Url") or form.get("Twiml") or form.get("ApplicationSid")):
+                return 21205, "Url parameter is required"
         if resource == "Messages":
             if not form.get("From") and not form.get("MessagingServiceSid"):
                 return 21603, "A 'From' phone number is required."

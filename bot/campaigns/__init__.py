@@ -6,5 +6,6 @@
     fanout.py     plan rows per (campaign, period, person), dispatch what is due, deliver it
 
 May import: config, i18n, schemas, channels (segment counting), store, msgs (a turn, the
-outbox), and `runtime` (the fan-out's RQ jobs fetch the running parts with `runtime.current()`).
+outbox, calls owed), digests (a school's week), and `runtime` (the fan-out's RQ jobs fetch
+the running parts with `runtime.current()`).
 """

@@ -8,7 +8,9 @@ Planned from the database, so a restart or a flushed Redis loses nothing:
     dispatch  (cron, every DISPATCH_EVERY s) claims the rows that are due, planned -> queued,
               and enqueues `deliver` jobs of up to BATCH rows;
     deliver   under each person's turn lock takes its row queued -> sent (or skipped, with
-              why), runs the campaign's preparation, starts its flow and queues its messages.
+              why), runs the campaign's preparation, starts its flow and queues its messages;
+              for a person on voice, queued -> calling: it owes them a call that runs the flow
+              (bot/msgs/calls.py), which ivr/ places and, once answered, prepares and starts.
 
 Running a campaign twice, or on two workers at once, sends each message once: the unique key
 makes the second plan insert nothing, and only one claim of a row can succeed.
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from .. import runtime
 from ..msgs import outbox, session
+from ..msgs.calls import CAMPAIGN, queue_call
 from ..msgs.turn import Turn
 from ..store.models import CampaignRun, Message, Person
 from .calendar import Calendar
@@ -275,6 +278,8 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
         if _mid_conversation(db, person.id, now):
             row.status, row.planned_at = "planned", now + BUSY_DELAY
             return "deferred", []
+        if person.channel == "voice":
+            return _call(rt, db, row, person, campaign, now), []
         fields = {"week": row.week}
         if campaign.prepare:
             try:
@@ -289,6 +294,19 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
         row.status, row.done_at, row.flow_run_id = "sent", now, run.id
         row.activity, row.variant = fields.get("activity"), fields.get("variant")
         return "sent", [m.id for m in turn.replies]
+
+
+def _call(rt: runtime.Runtime, db: Session, row: CampaignRun, person: Person,
+          campaign: Campaign, now: datetime) -> str:
+    """A person on voice gets the campaign as a call that runs its flow, when its flow runs on
+    voice. Its preparation runs when the call is answered, so what the call says is fresh and
+    nothing is used up (an activity, a teacher's question) by a call nobody heard."""
+    if not rt.flows[campaign.flow].runs_on("voice"):
+        return _skip(row, "no_voice_flow", now)
+    queue_call(db, person=person, purpose=CAMPAIGN, flow=campaign.flow, now=now,
+               campaign_run_id=row.id)
+    row.status, row.done_at = "calling", now
+    return "calling"
 
 
 def _skip(row: CampaignRun, why: str, now: datetime) -> str:

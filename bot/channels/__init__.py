@@ -4,6 +4,7 @@ result leads to is decided by the outbox, never here.
 
     base.py              the results and the adapter protocol
     twilio_messaging.py  SMS and WhatsApp through Twilio's Messages API (whatsapp: prefix)
+    twilio_voice.py      voice calls through Twilio's Calls API: place, fetch, redirect
     twilio_errors.py     what each Twilio error code means: retry, permanent, opted out
     loopback.py          the local outbox: nothing leaves the machine (no Twilio account)
     signature.py         Twilio's webhook signatures (twilio's RequestValidator)

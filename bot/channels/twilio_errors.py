@@ -1,8 +1,8 @@
 """What Twilio's error codes mean for a send: retry it, give up, or something more specific.
 
-One table for REST errors (`messages.create`) and delivery errors (`ErrorCode` in a status
-callback). Codes not listed: a REST 429 or 5xx is retried, any other 4xx is permanent, and
-an unlisted delivery error is permanent. https://www.twilio.com/docs/api/errors/<code>
+One table for REST errors (`messages.create`, `calls.create`) and delivery errors (`ErrorCode`
+in a status callback). Codes not listed: a REST 429 or 5xx is retried, any other 4xx is
+permanent, and an unlisted delivery error is permanent. https://www.twilio.com/docs/api/errors/<code>
 """
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ CODES: dict[int, tuple[str, str]] = {
     21612: (PERMANENT, "Twilio cannot route to this number"),
     21614: (PERMANENT, "'To' is not a valid mobile number (e.g. a landline)"),
     63016: (OUTSIDE_SESSION, "WhatsApp free-form message outside the 24-hour window"),
+    # REST errors of the Calls API
+    13224: (PERMANENT, "Twilio does not support calling this number, or it is invalid"),
+    21214: (PERMANENT, "'To' phone number cannot be reached"),
+    21215: (PERMANENT, "The account's geographic permissions do not allow calling this number"),
+    21216: (PERMANENT, "Calls to this number are blocked"),
+    21217: (PERMANENT, "Phone number does not appear to be valid (a call)"),
+    21220: (PERMANENT, "The call is not in progress: it cannot be changed"),
     # delivery errors (status callback ErrorCode)
     30003: (RETRY, "Unreachable handset: phone off or out of coverage; it may come back"),
     30005: (PERMANENT, "Unknown destination handset: the number does not exist"),

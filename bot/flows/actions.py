@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..assessment import records
 from ..assessment.entry import LEARNERS
 from ..assessment.levels import Scale
 from ..i18n import N_, Catalogues, weekday_name
-from ..store.models import FlowRun, Person
+from ..store.models import Checkin, FlowRun, Person
 
 if TYPE_CHECKING:  # the type only: the calendar comes through the Context
     from ..campaigns.calendar import Calendar
@@ -50,9 +52,11 @@ def _scale_and_text(ctx: Context):
 
 
 def assessment_menu(ctx: Context) -> dict:
-    """The one-line level menu of the guided entry: "0=beginner, 1=1-9, ..."."""
+    """The one-line level menu of the guided entry: "0=beginner, 1=1-9, ..."; on a call
+    "0: beginner, 1: 1-9", which a voice reads as a pause, not as "equals"."""
     sc, _, language = _scale_and_text(ctx)
-    return {"menu": ", ".join(f"{lv.level}={lv.short.get(language, lv.short['en'])}"
+    sep = ": " if ctx.run is not None and ctx.run.session.get("channel") == "voice" else "="
+    return {"menu": ", ".join(f"{lv.level}{sep}{lv.short.get(language, lv.short['en'])}"
                               for lv in sc.levels),
             "top": max(sc.numbers_allowed)}  # "0 to {top}" in the guided hints
 
@@ -107,6 +111,41 @@ ACTIONS: dict[str, Callable[..., dict | None]] = {
     "assessment_read_back": assessment_read_back,
     "save_assessment": save_assessment,
 }
+
+
+YES_NO = {"yes": True, "no": False}  # how a flow's yes/no answer is stored in a check-in
+CHECKIN_FIELDS = {"meeting": YES_NO.get, "practised": YES_NO.get, "walks": int,
+                  "foundation_lessons": int}
+"""The check-in flow's fields (flows/checkin.yaml) and how each is stored in its column."""
+
+
+def save_checkin(ctx: Context) -> None:
+    """Store the headteacher's answers so far in their school's check-in of the run's week
+    (one row per school and week, for the officers' digests). Called after each answer, so a
+    call cut off mid-way keeps what was said; a later answer that week overwrites."""
+    person, fields = ctx.person, ctx.run.session["fields"]
+    if person.school_id is None:
+        return None
+    week = fields.get("week") or ctx.calendar.week_of(ctx.now)
+    found = select(Checkin).where(Checkin.school_id == person.school_id, Checkin.week == week)
+    row = ctx.db.execute(found).scalar_one_or_none()
+    if row is None:
+        try:
+            with ctx.db.begin_nested():
+                row = Checkin(school_id=person.school_id, week=week, person_id=person.id,
+                              channel=ctx.run.session["channel"], created_at=ctx.now,
+                              updated_at=ctx.now)
+                ctx.db.add(row)
+        except IntegrityError:  # written at the same moment by another turn: use that one
+            row = ctx.db.execute(found).scalar_one()
+    row.person_id, row.channel, row.updated_at = person.id, ctx.run.session["channel"], ctx.now
+    for name, stored in CHECKIN_FIELDS.items():
+        if fields.get(name) not in (None, ""):
+            setattr(row, name, stored(fields[name]))
+    return None
+
+
+ACTIONS["save_checkin"] = save_checkin
 
 
 SNOOZE = timedelta(hours=3)  # "later" asks again about this much later, inside the sending window

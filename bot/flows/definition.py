@@ -13,6 +13,7 @@ from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_probl
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "flow.schema.json"
 NOT_FLOWS = ("keywords.yaml", "campaigns.yaml")  # data files in flows/ that are not flows
+TEXT_CHANNELS = ("sms", "whatsapp")  # where a flow runs when it does not name its channels
 
 
 class FlowError(DataFileError):
@@ -25,9 +26,13 @@ class Flow:
     start: str
     nodes: dict
     path: str
+    channels: tuple[str, ...] = TEXT_CHANNELS
 
     def node(self, name: str) -> dict:
         return self.nodes[name]
+
+    def runs_on(self, channel: str) -> bool:
+        return channel in self.channels
 
 
 def _targets(node_def: dict):
@@ -82,7 +87,8 @@ def parse_flow(text: str, path: Path | str = "<flow>", actions=None) -> Flow:
                 if set(route) & {"number", "words", "intent", "regex", "any_text"}:
                     raise FlowError(path, line_of(tree, ["nodes", name, "routes", i]),
                                     f"node '{name}' does not wait, so it can only route on 'when'")
-    return Flow(id=data["id"], start=data["start"], nodes=nodes, path=str(path))
+    return Flow(id=data["id"], start=data["start"], nodes=nodes, path=str(path),
+                channels=tuple(data.get("channels", TEXT_CHANNELS)))
 
 
 def load_flows(directory: Path, actions=None) -> dict[str, Flow]:
@@ -101,14 +107,23 @@ def load_flows(directory: Path, actions=None) -> dict[str, Flow]:
     return flows
 
 
-def message_keys(flow: Flow):
-    """Every message key a flow can say, for extraction into the catalogues."""
+def say_keys(say, channel: str | None = None):
+    """The keys of a `say`: with `channel`, as said on it (a per-channel item gives its key for
+    that channel, or its default); without, every key it names."""
+    for item in say if isinstance(say, list) else [say]:
+        if isinstance(item, str):
+            yield item
+        elif channel is not None:
+            yield item.get(channel, item["default"])
+        else:
+            yield from item.values()
+
+
+def message_keys(flow: Flow, channel: str | None = None):
+    """Every message key a flow can say, for extraction into the catalogues; with `channel`,
+    only those it says on that channel."""
     def keys(say):
-        for item in say if isinstance(say, list) else [say]:
-            if isinstance(item, str):
-                yield item
-            else:
-                yield from item.values()
+        return say_keys(say, channel)
 
     for node_def in flow.nodes.values():
         for holder in [node_def, node_def.get("otherwise", {}), *node_def.get("routes", [])]:

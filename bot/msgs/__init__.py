@@ -7,6 +7,7 @@
     questions.py  teachers' questions kept for their headteacher
     outbox.py     store replies, send them in order, retries, fallbacks, status callbacks
     routing.py    which provider carries a message out: Twilio or a gateway of the channels file
+    calls.py      calls owed (a campaign's call, a call back), placed by ivr/dialer.py
     spool.py      inbound messages written to disk while the database is down
     session.py    the active flow run, and per-person turn locks in Redis
     ratelimit.py  one send rate per sender number, shared by all workers

@@ -40,9 +40,10 @@ whatever is still left after that."""
 
 
 @contextmanager
-def locked(r: redis.Redis, person_id: int):
-    """One turn at a time per person, across all workers: handling, timeouts and sends."""
-    lock = r.lock(f"sathi:turn:{person_id}", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_TIMEOUT)
+def locked(r: redis.Redis, person_id: int, wait: float = LOCK_TIMEOUT):
+    """One turn at a time per person, across all workers: handling, timeouts, sends and a
+    call's turns. Waits at most `wait` seconds for it (a call's webhook cannot wait long)."""
+    lock = r.lock(f"sathi:turn:{person_id}", timeout=LOCK_TIMEOUT, blocking_timeout=wait)
     if not lock.acquire():
         raise Busy(f"person {person_id} is busy")
     try:

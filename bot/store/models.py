@@ -107,7 +107,7 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
-    channel: Mapped[str] = mapped_column(String(16))  # "sms" | "whatsapp"
+    channel: Mapped[str] = mapped_column(String(16))  # "sms" | "whatsapp" | "voice"
     # who carried it: "twilio", "loopback" (the local outbox) or a channel of the channels file
     # ("local"); an outbound row gets it when it is first sent (bot/msgs/routing.py)
     provider: Mapped[str | None] = mapped_column(String(32))
@@ -175,7 +175,8 @@ class CampaignRun(Base):
     campaign: Mapped[str] = mapped_column(String(16))  # nudge | reminder | reflection
     week: Mapped[str] = mapped_column(String(8))  # school week, "2026-W48"
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    # planned -> queued (a job has it) -> sent | skipped (note says why)
+    # planned -> queued (a job has it) -> sent | skipped (note says why); on voice, queued ->
+    # calling (a call is owed) -> sent (answered: flow_run_id) | skipped (not reached)
     status: Mapped[str] = mapped_column(String(16))
     planned_at: Mapped[datetime] = mapped_column(UTCDateTime())
     activity: Mapped[str | None] = mapped_column(String(16))  # content activity id, "3.2"
@@ -295,3 +296,88 @@ class Checkin(Base):
     foundation_lessons: Mapped[int | None] = mapped_column(Integer)  # per class, this week
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Call(Base):
+    """A voice call: one we owe a person (a campaign's call, a missed-call callback), tried on
+    the retry schedule until it is reached or given up, or one missed call that came in.
+
+    status, outbound: queued (due at next_attempt_at) -> placing (a job has it) -> dialling
+    (the Calls API request is out) -> ringing -> in-progress -> completed (reached: the flow
+    ended) | queued again (not reached, or dropped mid-way: the next try) | unreached (every
+    try used) | failed (a retry cannot help) | cancelled (opted out, or left the audience).
+    Inbound (a missed call): rejected. `ivr/dialer.py` moves them; every try and every status
+    Twilio reports is a `CallAttempt` row.
+    """
+
+    __tablename__ = "call"
+    __table_args__ = (UniqueConstraint("direction", "provider_sid", name="uq_call_provider_sid"),
+                      Index("ix_call_due", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "out" | "in"
+    purpose: Mapped[str] = mapped_column(String(16))  # campaign | callback | missed
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    address: Mapped[str] = mapped_column(String(40))  # the other party, E.164
+    flow: Mapped[str | None] = mapped_column(String(64))  # the flow the call runs
+    campaign_run_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_run.id"),
+                                                        unique=True)
+    flow_run_id: Mapped[int | None] = mapped_column(ForeignKey("flow_run.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # tries placed so far
+    api_errors: Mapped[int] = mapped_column(Integer, default=0)  # Calls API refusals retried
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    provider_sid: Mapped[str | None] = mapped_column(String(64))  # the current try's CallSid
+    answered_by: Mapped[str | None] = mapped_column(String(24))  # AMD: human | machine_... | fax
+    duration: Mapped[int | None] = mapped_column(Integer)  # seconds, of the last try
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(32))  # why it ended as it did
+    # the conversation: each input handled moves `step` on, so a repeated request is answered
+    # again, never applied twice; `prompt` is what was said before the last question, to
+    # repeat it ("*", silence) and to resume there on the next try; `silences` in a row
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    prompt: Mapped[dict | None] = mapped_column(JSON)
+    silences: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CallAttempt(Base):
+    """One try to place a call, or one report about it (like `DeliveryAttempt` for messages).
+
+    outcome: placed (Twilio took it: `provider_sid`) | retry (the Calls API refused for now) |
+    failed (refused for good) | status (a status callback: `status`, `duration`, `error_code`) |
+    amd (answering machine detection: `answered_by`) | left (what was left on an answering
+    machine: a message, or a hang-up).
+    """
+
+    __tablename__ = "call_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)  # the try it belongs to (1, 2, ...)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))  # Twilio's CallStatus
+    answered_by: Mapped[str | None] = mapped_column(String(24))
+    duration: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+
+
+class Recording(Base):
+    """A voice message a person recorded on a call (`<Record>`): a headteacher's message to
+    share, a teacher's spoken reflection. Twilio keeps the audio; we keep where and how long."""
+
+    __tablename__ = "recording"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
+    week: Mapped[str] = mapped_column(String(8))  # school week, "2026-W49"
+    kind: Mapped[str] = mapped_column(String(16))  # the flow field it answers: share | reflection
+    provider_sid: Mapped[str] = mapped_column(String(64), unique=True)  # RecordingSid
+    url: Mapped[str] = mapped_column(String(500))
+    duration: Mapped[int] = mapped_column(Integer)  # seconds
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,94 @@
+"""Missed calls ("flash calls"): a known number that calls the service is not answered but
+rejected with a busy tone, so the caller pays nothing, and is called back within a minute with
+a menu (flows/callback.yaml).
+
+At most SATHI_CALLBACKS_PER_DAY call backs per person a day (Asia/Dhaka); a number not on the
+roster, or a person who opted out, gets none. Every missed call is kept (a `call` row, inbound,
+unique on its CallSid), so a request Twilio repeats makes one call back.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import runtime
+from bot.campaigns.content import activity_fields
+from bot.contacts.phones import InvalidPhone, e164
+from bot.logs import mask
+from bot.msgs.calls import CALLBACK, MISSED, queue_call
+from bot.store.models import Call, CampaignRun, Message, Person
+
+log = logging.getLogger(__name__)
+
+FLOW = "callback"  # the menu a call back runs
+DIGEST_KEYS = "digest.%"  # an officer's digests are the messages whose key starts so (issue 12)
+
+
+def missed(form: dict) -> int | None:
+    """Record a missed call; returns the id of the call back it earns, or None."""
+    rt = runtime.current()
+    now = rt.now()
+    sender = form.get("From", "")
+    try:
+        sender = e164(sender)
+    except InvalidPhone:
+        pass  # kept as given; no person will match
+    with rt.db.session() as db:
+        person = db.execute(select(Person).where(Person.phone == sender)).scalar_one_or_none()
+        row = Call(direction="in", purpose=MISSED, person_id=person.id if person else None,
+                   address=sender[:40], status="rejected", provider_sid=form.get("CallSid"),
+                   attempts=0, api_errors=0, step=0, silences=0, created_at=now, updated_at=now)
+        try:
+            with db.begin_nested():
+                db.add(row)
+        except IntegrityError:
+            log.info("missed call %s from %s already recorded", form.get("CallSid"), mask(sender))
+            return None
+        why = _no_callback(db, rt, person, now)
+        if why:
+            row.note = why
+            log.info("missed call from %s: no call back (%s)", mask(sender), why)
+            return None
+        back = queue_call(db, person=person, purpose=CALLBACK, flow=FLOW, now=now)
+        row.note = f"call back {back.id}"
+        return back.id
+
+
+def _no_callback(db: Session, rt: runtime.Runtime, person: Person | None,
+                 now: datetime) -> str | None:
+    if person is None:
+        return "unknown_number"
+    if person.opted_out:
+        return "opted_out"
+    midnight = rt.calendar.at(rt.calendar.local(now).date(), time(0))
+    today = db.execute(select(func.count(Call.id)).where(
+        Call.person_id == person.id, Call.purpose == CALLBACK,
+        Call.created_at >= midnight)).scalar()
+    if today >= rt.settings.callbacks_per_day:
+        return "daily_limit"
+    return None
+
+
+def menu_fields(db: Session, rt: runtime.Runtime, person: Person, now: datetime) -> dict:
+    """What the call-back menu may say, worked out when it is answered: this week's activity
+    (a teacher's own; for a headteacher, their teachers'), an officer's latest digest."""
+    week = rt.calendar.week_of(now)
+    people = [person.id]
+    if person.role == "headteacher" and person.school_id is not None:
+        people = db.execute(select(Person.id).where(Person.school_id == person.school_id,
+                                                    Person.role == "teacher")).scalars().all()
+    given = db.execute(select(CampaignRun.activity).where(
+        CampaignRun.week == week, CampaignRun.person_id.in_(people or [0]),
+        CampaignRun.activity.is_not(None)).order_by(CampaignRun.id.desc()).limit(1)).scalar()
+    fields: dict = {"has_activity": given is not None}
+    if given is not None:
+        fields.update(activity_fields(rt.content.activity(given), person.language))
+    digest = db.execute(select(Message.body).where(
+        Message.person_id == person.id, Message.direction == "out",
+        Message.key.like(DIGEST_KEYS)).order_by(Message.id.desc()).limit(1)).scalar()
+    fields.update(has_digest=digest is not None, digest=digest or "")
+    return fields
