@@ -80,7 +80,7 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
             return report
         start, end = max(span[0], now), span[1]
     report.start, report.end = start, end
-    eligible = _eligible(campaign)
+    eligible = _eligible(campaign, period)
     with rt.db.session() as db:
         have = select(CampaignRun.person_id).where(CampaignRun.campaign == name,
                                                    CampaignRun.week == period)
@@ -101,10 +101,10 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
     return report
 
 
-def _eligible(campaign: Campaign) -> tuple:
+def _eligible(campaign: Campaign, period: str) -> tuple:
     """Who a campaign plans for: its audience; for a once-only campaign, those who have not had
     it (a row skipped because its week ended does not count)."""
-    found = campaign.audience.conditions()
+    found = campaign.audience.conditions(period)
     if campaign.cadence == "once":
         had = select(CampaignRun.id).where(
             CampaignRun.campaign == campaign.id, CampaignRun.person_id == Person.id,
@@ -246,7 +246,7 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
             return _skip(row, "no_campaign", now), []
         if person.opted_out:
             return _skip(row, "opted_out", now), []
-        if not campaign.audience.includes(person):  # their role or choices changed since
+        if not _in_audience(db, campaign, person.id, row.week):  # they changed, or wrote in
             return _skip(row, "not_in_audience", now), []
         if _mid_conversation(db, person.id, now):
             row.status, row.planned_at = "planned", now + BUSY_DELAY
@@ -256,15 +256,27 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
             try:
                 fields.update(PREPARATIONS[campaign.prepare](Preparing(
                     db=db, person=person, row=row, campaign=campaign, content=rt.content,
-                    now=now)))
+                    now=now, calendar=rt.calendar, catalogues=rt.catalogues,
+                    flow=rt.flows[campaign.flow], levels=rt.levels)))
             except Skip as why:
                 return _skip(row, str(why), now), []
-        turn = Turn(db, None, now, person=person,
-                    channel=person.channel if person.channel in ("sms", "whatsapp") else "sms")
+        channel = person.channel if person.channel in ("sms", "whatsapp") else "sms"
+        if campaign.first_contact:
+            channel = outbox.first_contact_channel(rt.settings, channel)
+        turn = Turn(db, None, now, person=person, channel=channel)
         run = turn.start_flow(campaign.flow, fields)
+        if campaign.first_contact:
+            outbox.as_template(db, turn.replies, now)
         row.status, row.done_at, row.flow_run_id = "sent", now, run.id
         row.activity, row.variant = fields.get("activity"), fields.get("variant")
         return "sent", [m.id for m in turn.replies]
+
+
+def _in_audience(db: Session, campaign: Campaign, person_id: int, period: str) -> bool:
+    """The audience's test on one person at send time: roles and choices change, and someone
+    invited may have written in since the plan."""
+    return db.execute(select(Person.id).where(
+        Person.id == person_id, *campaign.audience.conditions(period))).first() is not None
 
 
 def _skip(row: CampaignRun, why: str, now: datetime) -> str:
