@@ -40,9 +40,11 @@ class Audience:
     wrote_in: bool | None = None  # True: has sent us a message; False: never has; None: either
     had: str | None = None  # was sent this campaign in an earlier period (an invitation)
 
-    def conditions(self, period: str | None = None) -> tuple:
+    def conditions(self, period: str | None = None, after: int = 0) -> tuple:
         """SQL conditions on Person: in this audience, and not opted out. `had` counts periods
-        before `period` (every period when None)."""
+        before `period` (every period when None). `after` is the person id a page of people
+        starts after: the filters on other tables are bounded by it too, so PostgreSQL's merge
+        joins start there instead of at the first person (a page stays as cheap as the first)."""
         found = [Person.role.in_(self.roles), Person.opted_out_at.is_(None)]
         if self.channels:
             found.append(Person.channel.in_(self.channels))
@@ -52,10 +54,12 @@ class Audience:
             found.append(Person.onboarded_at.is_(None))
         if self.wrote_in is not None:
             wrote = select(Message.id).where(Message.person_id == Person.id,
+                                             Message.person_id > after,
                                              Message.direction == "in").exists()
             found.append(wrote if self.wrote_in else ~wrote)
         if self.had:
             had = select(CampaignRun.id).where(CampaignRun.person_id == Person.id,
+                                               CampaignRun.person_id > after,
                                                CampaignRun.campaign == self.had,
                                                CampaignRun.status.in_(HAD))
             if period is not None:

@@ -90,7 +90,7 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
         return report
     step = (end - start) / total
     index = 0
-    for ids in _eligible_ids(rt, eligible):
+    for ids in _eligible_ids(rt, campaign, period):
         rows = [dict(campaign=name, week=period, person_id=pid, status="planned",
                      planned_at=start + step * (index + i)) for i, pid in enumerate(ids)]
         index += len(ids)
@@ -101,24 +101,29 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
     return report
 
 
-def _eligible(campaign: Campaign, period: str) -> tuple:
+def _eligible(campaign: Campaign, period: str, after: int = 0) -> tuple:
     """Who a campaign plans for: its audience; for a once-only campaign, those who have not had
-    it (a row skipped because its week ended does not count)."""
-    found = campaign.audience.conditions(period)
+    it (a row skipped because its week ended does not count). `after`: a page's first person id
+    bounds the filters on other tables too (Audience.conditions)."""
+    found = campaign.audience.conditions(period, after)
     if campaign.cadence == "once":
         had = select(CampaignRun.id).where(
             CampaignRun.campaign == campaign.id, CampaignRun.person_id == Person.id,
+            CampaignRun.person_id > after,
             or_(CampaignRun.note.is_(None), CampaignRun.note != WEEK_OVER))
         found += (~had.exists(),)
     return found
 
 
-def _eligible_ids(rt: runtime.Runtime, eligible: tuple) -> Iterator[list[int]]:
-    """Eligible people's ids in order, PLAN_CHUNK at a time (keyset paging: flat memory)."""
+def _eligible_ids(rt: runtime.Runtime, campaign: Campaign,
+                  period: str) -> Iterator[list[int]]:
+    """Eligible people's ids in order, PLAN_CHUNK at a time (keyset paging: flat memory, and
+    each page's filters start at its first person, so a page costs what the first does)."""
     last = 0
     while True:
         with rt.db.session() as db:
-            ids = db.execute(select(Person.id).where(*eligible, Person.id > last)
+            ids = db.execute(select(Person.id).where(*_eligible(campaign, period, last),
+                                                     Person.id > last)
                              .order_by(Person.id).limit(PLAN_CHUNK)).scalars().all()
         if not ids:
             return
