@@ -189,3 +189,17 @@ def test_unknown_levels_and_grades_are_reported_at_the_activity(tmp_path, conten
         f"{path}:{line}: activity 2.2 suits level 8, which flows/assessment/levels.yaml does not "
         f"have",
         f"{path}:{line}: activity 2.2 suits grade 3; the grades are 1, 2"]
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"\xff\xfe" + "id".encode("utf-16-le"), "cannot be read as UTF-8 text"),
+    (b"", "missing columns: id, module"),
+    (("id,module,grade,levels,video,field,bn,en,bn-Latn\n1,1,,,,title," + "x" * 200_000
+      + ",c,d\n").encode(), "not a readable CSV row: field larger than field limit"),
+])
+def test_a_file_that_is_no_spreadsheet_is_refused_politely(tmp_path, content_dir, data, reason):
+    before = (content_dir / "modules.yaml").read_bytes()
+    (tmp_path / "bad.csv").write_bytes(data)
+    out = invoke("import", tmp_path / "bad.csv", "--dir", content_dir)
+    assert out.exit_code == 1 and reason in out.output and "Traceback" not in out.output
+    assert (content_dir / "modules.yaml").read_bytes() == before

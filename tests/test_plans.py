@@ -216,3 +216,21 @@ def test_plans_of_many_teachers_spread_over_the_morning(rt, clock):
     start = rt.calendar.at(WED, datetime.min.time().replace(hour=9))
     assert min(times) >= start and max(times) < start + PLANNED_SPREAD
     assert len(set(times)) == 180  # one a minute over three hours
+
+
+def test_a_row_the_campaign_planned_first_is_moved_not_duplicated(rt, clock):
+    """save_plan and the campaign's own planning may race: the unique key keeps one row."""
+    from bot.campaigns.plans import _insert
+
+    clock.current = SUNDAY_9
+    with rt.db.session() as db:
+        p = Person(phone="+8801799900001", name="ক", role="teacher", language="bn",
+                   channel="sms", onboarded_at=clock(), created_at=clock())
+        db.add(p)
+        db.flush()
+        first = CampaignRun(campaign="reminder", week="2026-W49", person_id=p.id,
+                            status="planned", planned_at=clock())
+        db.add(first)
+        db.flush()
+        assert _insert(db, "reminder", "2026-W49", p.id, clock()).id == first.id
+        assert db.execute(select(CampaignRun.id)).scalars().all() == [first.id]

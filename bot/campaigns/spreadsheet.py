@@ -102,7 +102,14 @@ def read(path: Path | str) -> Sheet:
     titles: dict[int, tuple[dict, int]] = {}  # module -> (title, line)
     acts: dict[str, dict] = {}  # activity id -> {"texts": {field: (texts, line)}, tags, line}
     seen: dict[tuple[str, str], int] = {}
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:  # a field over the csv module's limit, a broken quote
+            problem(reader.line_num, f"not a readable CSV row: {e}")
+            return sheet
         line = reader.line_num
         row = {k: (v or "").strip() for k, v in row.items() if k}
         if not any(row.values()):
