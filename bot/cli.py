@@ -197,10 +197,11 @@ def campaign_list(week: str | None):
     s = rt.settings
     click.echo(f"week {week} · window {s.send_window} {s.tz} · school days "
                + (", ".join(d.strftime("%a %d %b") for d in rt.calendar.week_days(week)) or "none"))
+    width = max(10, *(len(name) for name in rt.campaigns))
     for name, c in rt.campaigns.items():
         span = when(rt.calendar, c, week)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(progress[name].items())) or "not planned"
-        click.echo(f"{name:<10} {c.what}\n{'':<10} this week: "
+        click.echo(f"{name:<{width}} {c.what}\n{'':<{width}} this week: "
                    f"{_local(rt, span[0]) if span else 'no day this week'} · {counts} · "
                    f"next run: {_local(rt, upcoming[name])}")
 
