@@ -274,3 +274,13 @@ def test_save_refuses_an_incomplete_or_invalid_set_and_stores_nothing(rt, roster
             save_assessment(Context(db=db, person=person, run=run, now=NOW,
                                     catalogues=rt.catalogues, levels=rt.levels))
     assert _assessments(rt) == 0
+
+
+def test_the_romanised_menu_has_romanised_labels(rt):
+    from bot.flows.actions import Context, assessment_menu
+
+    person = Person(phone="+8801811999998", name="k", role="teacher", language="bn-Latn",
+                    channel="sms", created_at=NOW)
+    menu = assessment_menu(Context(db=None, person=person, run=None, now=NOW,
+                                   catalogues=rt.catalogues, levels=rt.levels))["menu"]
+    assert menu == "0=ekhono na, 1=1-9, 2=10-99, 3=jog, 4=biyog"  # not English any more
