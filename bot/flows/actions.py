@@ -204,8 +204,10 @@ def save_plan(ctx: Context) -> dict:
             video = ctx.content.activity(fields["activity"]).video
         except KeyError:
             video = None
-    return {"remind": text(PLAN_REMIND, language, day=weekday_name(day, language)) if day else "",
-            "video": text(PLAN_VIDEO, language, video=video) if video else ""}
+    parts = [text(PLAN_REMIND, language, day=weekday_name(day, language)) if day else "",
+             text(PLAN_VIDEO, language, video=video) if video else ""]
+    remind, video_note = [p for p in parts if p] + [""] * parts.count("")  # no double space
+    return {"remind": remind, "video": video_note}
 
 
 def code_obstacle(ctx: Context) -> dict | None:
