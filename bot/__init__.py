@@ -1,8 +1,10 @@
 """Shikkhok Sathi: Bangla SMS, WhatsApp and voice follow-up for AGS maths teachers.
 
 A newcomer finds a behaviour by its folder; each package's docstring says what it owns and what
-it may import. From the bottom up (a module imports only what is above it in this list, or its
-own package; tests/test_layout.py checks that there is no import circle):
+it may import, and tests/test_layout.py checks both that no package imports more than its
+docstring allows and that no modules import each other in a circle. Roughly from the bottom up
+(campaigns holds both data the others read, such as the calendar and content, and the fan-out
+that uses msgs, so the packages are not strictly layered; the modules are):
 
     config, logs, i18n, parse, schemas   settings, log masking, catalogues, keywords and numbers,
                                          YAML + JSON Schema data files        (import no package)

@@ -265,10 +265,11 @@ def campaign_list(week: str | None):
     s = rt.settings
     click.echo(f"week {week} · window {s.send_window} {s.tz} · school days "
                + (", ".join(d.strftime("%a %d %b") for d in rt.calendar.week_days(week)) or "none"))
+    width = max(10, *(len(name) for name in rt.campaigns))
     for name, c in rt.campaigns.items():
         span = when(rt.calendar, c, week)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(progress[name].items())) or "not planned"
-        click.echo(f"{name:<10} {c.what}\n{'':<10} this week: "
+        click.echo(f"{name:<{width}} {c.what}\n{'':<{width}} this week: "
                    f"{_local(rt, span[0]) if span else 'no day this week'} · {counts} · "
                    f"next run: {_local(rt, upcoming[name])}")
 
@@ -381,7 +382,20 @@ def show_config():
 
 @main.group("content")
 def content_group():
-    """The AGS modules, activities and leadership tips (flows/content/)."""
+    """The modules, activities and leadership tips (flows/content/)."""
+
+
+def _content_checks(settings: Settings):
+    """The catalogues and the assessment levels the content is checked against."""
+    from .assessment.levels import LevelsError, scale
+    from .i18n import Catalogues
+
+    try:
+        levels = scale(str(settings.flows_dir))
+    except LevelsError as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+    return Catalogues(settings.locales_dir), levels
 
 
 @content_group.command("lint")
@@ -391,7 +405,8 @@ def content_group():
               "(JSON).")
 def content_lint(directory: Path | None, figures: bool):
     """Check the content: schema, every text in bn, en and bn-Latn, romanised Bangla in GSM-7,
-    and that each weekly message fits 2 SMS segments and a teacher's week 6."""
+    every assessment level suited by at least 3 activities, and that each weekly message fits 2
+    SMS segments and a teacher's week 6."""
     from .campaigns.content import (
         MAX_SEGMENTS,
         MAX_WEEK_SEGMENTS,
@@ -400,7 +415,6 @@ def content_lint(directory: Path | None, figures: bool):
         lint,
         load_content,
     )
-    from .i18n import Catalogues
 
     settings = Settings.from_env()
     directory = directory or settings.flows_dir / "content"
@@ -409,8 +423,8 @@ def content_lint(directory: Path | None, figures: bool):
     except ContentError as e:
         click.echo(str(e), err=True)
         sys.exit(1)
-    catalogues = Catalogues(settings.locales_dir)
-    problems = lint(content, catalogues)
+    catalogues, levels = _content_checks(settings)
+    problems = lint(content, catalogues, levels)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
@@ -421,8 +435,86 @@ def content_lint(directory: Path | None, figures: bool):
     click.echo(f"OK: {len(content.modules)} modules, {len(content.activities)} activities, "
                f"{len(content.tips())} tips; every weekly message fits {MAX_SEGMENTS} SMS "
                f"segments, the longest week {weeks} (at most {MAX_WEEK_SEGMENTS})")
+    if content.draft:
+        click.echo(f"DRAFT: {content.draft}")
     if figures:
         click.echo(json.dumps(figures_.as_dict(), ensure_ascii=False, indent=2))
+
+
+@content_group.command("export")
+@click.argument("output", type=click.File("w", encoding="utf-8"), default="-")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="The content directory  [default: SATHI_FLOWS/content]")
+def content_export(output, directory: Path | None):
+    """Write the modules and activities as a spreadsheet (CSV) to fill in and import."""
+    from .campaigns.content import ContentError, load_content
+    from .campaigns.spreadsheet import export
+
+    settings = Settings.from_env()
+    try:
+        content = load_content(directory or settings.flows_dir / "content")
+    except ContentError as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+    rows = export(list(content.modules.values()), output)
+    click.echo(f"{rows} rows: {len(content.modules)} modules, {len(content.activities)} "
+               f"activities", err=True)
+
+
+@content_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="The content directory whose modules.yaml it replaces  "
+                   "[default: SATHI_FLOWS/content]")
+@click.option("--draft", default=None, help="Mark the imported modules as a draft of our own, "
+              "with this reason (the official list is imported without it).")
+def content_import(path: Path, directory: Path | None, draft: str | None):
+    """Replace modules.yaml with the modules and activities of a spreadsheet (CSV: id, module,
+    grade, levels, video, field, bn, en, bn-Latn). Every row is checked, then the whole content
+    goes through the lint; problems are reported as FILE:LINE: reason, and nothing changes
+    unless there are none."""
+    import os
+    import shutil
+    import tempfile
+
+    from .campaigns.content import Content, ContentError, lint, load_content
+    from .campaigns.spreadsheet import read, write_yaml
+
+    settings = Settings.from_env()
+    directory = directory or settings.flows_dir / "content"
+    target = directory / "modules.yaml"
+    sheet = read(path)
+    problems = list(sheet.problems)
+    if not problems:
+        try:
+            others = Content([], [])
+            with tempfile.TemporaryDirectory() as tmp:  # the content as it will be
+                for other in directory.glob("*.yaml"):
+                    if other.name != target.name:
+                        shutil.copy(other, tmp)
+                others = load_content(tmp)
+        except ContentError as e:
+            problems.append(str(e))
+        catalogues, levels = _content_checks(settings)
+        if not problems:
+            clash = {m.id for m in sheet.modules} & set(others.modules)
+            problems += [f"{directory}: module {mid} is also defined in another file"
+                         for mid in sorted(clash)]
+            problems += lint(Content(sheet.modules, others.tips(), draft), catalogues, levels)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s): nothing imported, {target} is unchanged",
+                   err=True)
+        sys.exit(1)
+    text = write_yaml(sheet.modules, str(path), draft)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="_import-", suffix=".yaml.tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, target)
+    content = load_content(directory)
+    click.echo(f"imported {len(content.modules)} modules, {len(content.activities)} activities "
+               f"from {path} into {target}" + (" (draft)" if draft else ""))
 
 
 @main.group("sms")

@@ -17,6 +17,7 @@ from .campaigns.calendar import Calendar
 from .campaigns.calendar import load as load_calendar
 from .campaigns.campaign import Campaign, load_campaigns
 from .campaigns.cycle import PREPARATIONS
+from .campaigns.plans import DayWords, day_words
 from .campaigns.content import Content, load_content
 from .channels.base import Adapter
 from .channels.gateway_config import Gateway
@@ -64,6 +65,7 @@ class Runtime:
         self.calendar: Calendar = load_calendar(str(settings.holidays_file), settings.tz,
                                                 settings.send_window)
         self.levels: Scale = scale(str(settings.flows_dir))  # assessment levels and entry words
+        self.days: DayWords = day_words(str(settings.flows_dir))  # words for days, in plans
         # what goes out to whom and when (flows/campaigns.yaml); a broken file stops start-up
         self.campaigns: dict[str, Campaign] = load_campaigns(
             settings.flows_dir, flows=self.flows, preparations=set(PREPARATIONS),

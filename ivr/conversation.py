@@ -249,7 +249,8 @@ class _Conversation:
             if campaign.prepare:
                 fields.update(PREPARATIONS[campaign.prepare](Preparing(
                     db=self.db, person=person, row=row, campaign=campaign, content=rt.content,
-                    now=self.now)))
+                    now=self.now, calendar=rt.calendar, catalogues=rt.catalogues,
+                    flow=rt.flows[campaign.flow], levels=rt.levels)))
         elif call.purpose == CALLBACK:
             fields.update(callback.menu_fields(self.db, rt, person, self.now))
         return fields

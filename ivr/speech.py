@@ -57,12 +57,16 @@ def number_words(n: int, language: str) -> str:
     return words.replace("-", " ") if lang == "en" else words
 
 
+_ACTIVITY_ID = re.compile(r"(?<![\d০-৯.])([0-9০-৯])\.([0-9০-৯])(?![\d০-৯])")
+
+
 def speakable(text: str, language: str) -> str:
     """`text` as a voice should read it: numbers as words, no '=', '-' or brackets."""
     lang = voice_language(language)
     text = unicodedata.normalize("NFC", str(text))
     between = " থেকে " if lang == "bn" else " to "
     text = _RANGE.sub(lambda m: m[1] + between + m[2], text)
+    text = _ACTIVITY_ID.sub(r"\1 \2", text)  # "3.1", an activity's id: "three one"
     text = _DIGITS.sub(lambda m: number_words(int(ascii_digits(m[0])), lang), text)
     text = text.replace("%", " শতাংশ" if lang == "bn" else " percent")
     text = _DASH.sub(", ", text)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.assessment import records as records
 from bot.assessment.levels import scale
+from bot.campaigns.content import load_content, text_in
 from bot.channels.segments import count
 from bot.cli import main
 from bot.config import ROOT
@@ -29,6 +30,7 @@ SCALE = scale(str(ROOT / "flows"))
 FLOW = parse_flow((ROOT / "flows" / "assessment.yaml").read_text("utf-8"), "assessment.yaml",
                   set(ACTIONS))
 CATS = Catalogues(ROOT / "locales")
+CONTENT = load_content(ROOT / "flows" / "content")
 GOLDEN = Path(__file__).parent / "testdata" / "engine" / "assessment_voice.yaml"
 UPDATE = os.environ.get("SATHI_UPDATE_GOLDENS") == "1"
 NOW = datetime(2026, 11, 24, 4, 0, tzinfo=timezone.utc)
@@ -231,7 +233,9 @@ def _worst_cases(lang):
                 ("assessment.change_up", up), ("assessment.change_same", same),
                 ("assessment.change_down", down)) if n]
             changes.append(CATS.text("assessment.change_since", lang, changes=", ".join(parts)))
-    advice = [CATS.text(lv.advice, lang) for lv in SCALE.levels]
+    # the advice names as many suiting activities as fit, and always one: the longest of one
+    advice = [CATS.text(lv.advice, lang, activities=f"{a.id} {text_in(a.title, lang)}")
+              for lv in SCALE.levels for a in CONTENT.suiting(lv.level)]
     base = {"slot": 5, "top": 4, "token": "x" * 15, "count": 25, "bad": 999999, "menu": menu}
     read_back = {"read_back": read_backs, "grade_note": grade_notes}
     for key, values in [("assessment.read_back", read_back),
@@ -270,3 +274,13 @@ def test_save_refuses_an_incomplete_or_invalid_set_and_stores_nothing(rt, roster
             save_assessment(Context(db=db, person=person, run=run, now=NOW,
                                     catalogues=rt.catalogues, levels=rt.levels))
     assert _assessments(rt) == 0
+
+
+def test_the_romanised_menu_has_romanised_labels(rt):
+    from bot.flows.actions import Context, assessment_menu
+
+    person = Person(phone="+8801811999998", name="k", role="teacher", language="bn-Latn",
+                    channel="sms", created_at=NOW)
+    menu = assessment_menu(Context(db=None, person=person, run=None, now=NOW,
+                                   catalogues=rt.catalogues, levels=rt.levels))["menu"]
+    assert menu == "0=ekhono na, 1=1-9, 2=10-99, 3=jog, 4=biyog"  # not English any more

@@ -113,8 +113,11 @@ def test_the_level_file_is_checked_when_loaded():
     data = yaml.safe_load((ROOT / "flows" / "assessment" / "levels.yaml").read_text("utf-8"))
     parse_scale(data)  # the real file is valid
     bad = dict(data, levels=[dict(data["levels"][0], module=12)] + data["levels"][1:])
-    with pytest.raises(LevelsError, match="levels/0/module"):
-        parse_scale(bad)
+    with pytest.raises(LevelsError, match="'module' was unexpected"):
+        parse_scale(bad)  # levels name no module: the advice names the activities that suit
+    clash = dict(data, levels=[dict(data["levels"][0], words=["যোগ"])] + data["levels"][1:])
+    with pytest.raises(LevelsError, match="names two levels"):
+        parse_scale(clash)
     gap = dict(data, levels=[data["levels"][0], data["levels"][2]])
     with pytest.raises(LevelsError, match="numbered 0, 1, 2"):
         parse_scale(gap)

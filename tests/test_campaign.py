@@ -154,12 +154,14 @@ def test_a_week_that_is_over_is_not_sent_late(rt, twilio, work, clock):
 def test_a_teacher_mid_conversation_gets_the_campaign_a_little_later(
         rt, roster, tw, twilio, work, clock):
     phone = "+8801711000001"
-    clock.current = SUNDAY_9 - timedelta(days=1)
+    clock.current = SUNDAY_9 - timedelta(days=2)
     for text in ("hi", "1", "1"):  # onboarding, as রহিমা বেগম
         tw.sms(phone, text)
         work()
     campaign.plan(rt, "nudge", "2026-W48", SUNDAY_9 - timedelta(days=7), immediately=True)
     campaign.dispatch(rt, SUNDAY_9 - timedelta(days=7), force=True)
+    work()
+    clock.current = SUNDAY_9 - timedelta(days=1)
     campaign.plan(rt, "reflection", "2026-W48", clock(), immediately=True)
     campaign.dispatch(rt, clock(), force=True)
     work()

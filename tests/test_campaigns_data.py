@@ -73,7 +73,10 @@ def people(rt, now):
 
 def test_a_new_campaign_is_yaml_and_a_flow_and_no_code(
         settings, redis_conn, clock, twilio, flows_dir, rt):
-    (flows_dir / "campaigns.yaml").write_text(GOOD.read_text("utf-8") + MONTHLY, "utf-8")
+    # the weekly cycle and the new campaign (the invitations would reach the two who never
+    # wrote in on the same Tuesday: tests/test_invitations.py follows them)
+    weekly = GOOD.read_text("utf-8").split("\n  - id: invite\n")[0] + "\n"
+    (flows_dir / "campaigns.yaml").write_text(weekly + MONTHLY, "utf-8")
     (flows_dir / "head_monthly.yaml").write_text(FLOW, "utf-8")
     rt = runtime_for(settings, redis_conn, clock, flows_dir)
     try:
@@ -215,13 +218,22 @@ def test_a_broken_campaign_is_refused_with_file_line_and_reason(
     assert reason in str(e.value)
 
 
-def test_the_shipped_campaigns_are_the_weekly_cycle_and_the_headteachers_call():
+def test_the_shipped_campaigns_are_the_weekly_cycle_invitations_peers_and_the_call():
     shipped = parse_campaigns(GOOD.read_text("utf-8"), GOOD)
-    assert {c.id: (c.flow, c.day, c.at.strftime("%H:%M")) for c in shipped.values()} == {
-        "nudge": ("weekly_nudge", "first", "09:00"),
-        "reminder": ("weekly_reminder", "middle", "09:00"),
-        "reflection": ("reflection", "last", "14:00"),
-        "checkin": ("checkin", "last", "16:30")}
+    assert {c.id: (c.flow, c.cadence, c.day, c.at.strftime("%H:%M"))
+            for c in shipped.values()} == {
+        "nudge": ("weekly_nudge", "weekly", "first", "09:00"),
+        "reminder": ("weekly_reminder", "weekly", "middle", "09:00"),
+        "reflection": ("reflection", "weekly", "last", "14:00"),
+        "checkin": ("checkin", "weekly", "last", "16:30"),
+        "invite": ("invite", "once", "middle", "10:00"),
+        "invite_again": ("invite_again", "once", "middle", "10:00"),
+        "reassess": ("reassess", "monthly", 3, "10:00"),
+        "pair": ("peer_pair", "monthly", 6, "10:00"),
+        "story": ("peer_story", "fortnightly", "middle", "15:00")}
+    assert [c.id for c in shipped.values() if c.follows_plan] == ["reminder"]
+    assert [c.id for c in shipped.values() if c.first_contact] == ["invite", "invite_again"]
+    assert shipped["invite_again"].audience.had == "invite"
     checkin = shipped["checkin"]
     assert (checkin.audience.roles, checkin.audience.channels) == (("headteacher",), ("voice",))
     assert checkin.window and checkin.prepare == "school_week"

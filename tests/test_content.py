@@ -50,6 +50,8 @@ GOOD = """modules:
     title: {bn: গণনা, en: Counting, bn-Latn: Gonona}
     activities:
       - id: "1.1"
+        grades: [1]
+        levels: [0]
         title: {bn: ক, en: A, bn-Latn: K}
         description: {bn: ক, en: A, bn-Latn: K}
         materials: {bn: ক, en: A, bn-Latn: K}
@@ -63,13 +65,16 @@ def test_a_missing_translation_falls_back_to_bangla(tmp_path):
 
 
 @pytest.mark.parametrize("bad, line, reason", [
-    (GOOD.replace("try_it: {bn: ক, en: A, bn-Latn: K}", "try_it: {en: A}"), 9,
+    (GOOD.replace("try_it: {bn: ক, en: A, bn-Latn: K}", "try_it: {en: A}"), 11,
      "'bn' is a required property"),
     (GOOD.replace('id: "1.1"', 'id: "2.1"'), 5, "activity 2.1 is in module 1"),
     (GOOD.replace('id: "1.1"', 'id: 1.1'), 5, "is not of type 'string'"),
     (GOOD.replace("materials:", "material:"), 5, "'materials' is a required property"),
-    (GOOD.replace("title: {bn: ক", "title: {bn: ক, fr: B"), 6, "Additional properties"),
-    (GOOD + "  - id: 1\n    title: {bn: ক}\n    activities: []\n", 12, "should be non-empty"),
+    (GOOD.replace("title: {bn: ক", "title: {bn: ক, fr: B"), 8, "Additional properties"),
+    (GOOD.replace("levels: [0]", "levels: []"), 7, "should be non-empty"),
+    (GOOD.replace("grades: [1]", "grades: [1, 1]"), 6, "non-unique elements"),
+    (GOOD.replace("levels: [0]", "levels: [0]\n        video: 0"), 8, "less than the minimum"),
+    (GOOD + "  - id: 1\n    title: {bn: ক}\n    activities: []\n", 14, "should be non-empty"),
     (GOOD.replace("    activities:", "   activities:"), None, "not valid YAML"),
 ])
 def test_a_bad_file_is_refused_with_file_line_reason(tmp_path, bad, line, reason):
@@ -97,4 +102,35 @@ def test_tips_by_theme(content):
 
 def test_the_runtime_loads_the_content_once_beside_the_flows(rt):
     assert rt.content.activity("3.1").title["bn-Latn"] == "Kathi diye doshok"
-    assert len(rt.content.activities) == 27
+    assert len(rt.content.activities) == 32
+
+
+def test_the_shipped_modules_say_they_are_a_draft(content):
+    """No public source names the AGS modules' activities: the shipped list is our own."""
+    assert "draft" in content.draft and "official AGS" in content.draft
+    header = (CONTENT / "modules.yaml").read_text("utf-8").split("modules:")[0]
+    assert "A DRAFT of our own, not the official AGS module list" in header
+
+
+def test_every_activity_names_the_levels_and_grades_it_suits(content):
+    assert all(a.levels and a.grades for a in content.activities)
+    # the three the issue found wrong: level 2 no longer only single-digit sums, level 3 has
+    # subtraction with borrowing, level 4 has more than games below its level
+    assert {a.id for a in content.suiting(2)} >= {"3.2", "4.4", "9.2"}
+    assert "5.4" in {a.id for a in content.suiting(3)}
+    assert {a.id for a in content.suiting(4)} >= {"3.4", "9.4", "9.5"}
+    assert not {"4.1", "4.2", "4.3"} & {a.id for a in content.suiting(2)}
+    assert not {"5.1", "5.2", "5.3"} & {a.id for a in content.suiting(3)}
+
+
+def test_by_need_picks_the_first_not_given_that_suits_level_then_grade(content):
+    ids = lambda acts: [a.id for a in acts]  # noqa: E731
+    assert ids(content.by_need(2, 2, set()))[:3] == ["3.1", "3.2", "3.3"]
+    assert ids(content.by_need(2, 2, {"3.1", "3.2", "3.3"}))[0] == "4.4"
+    # grade 1 and grade 2 teachers differ: 4.4 is for grade 2 only
+    assert "4.4" not in ids(content.by_need(2, 1, {"3.1", "3.2", "3.3"}))[:3]
+    # every activity of the level given: the level whatever the grade, then the sequence
+    suits_2 = {a.id for a in content.suiting(2)}
+    assert ids(content.by_need(2, 2, suits_2))[0] == "1.1"
+    # everything given: start again with those that suit
+    assert ids(content.by_need(3, None, {a.id for a in content.activities}))[0] == "4.4"

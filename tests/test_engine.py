@@ -139,3 +139,36 @@ nodes:
     assert s["fields"] == {"entry": "ready", "l1": 2}
     s, ev = engine.start(flow, {}, "sms", NOW)
     assert kinds(ev)[0] == ("msg_created", "entry.ask") and s["fields"] == {}
+
+
+def test_a_waiting_node_offers_its_own_words_only():
+    """What a keyword must not swallow: the words a route of the waiting node names."""
+    s, _ = engine.start(FLOW, {"role": "teacher"}, "sms", NOW)
+    assert engine.offers(FLOW, s, "Ji") and engine.offers(FLOW, s, "হ্যাঁ!")
+    assert not engine.offers(FLOW, s, "1")  # numbers are never keywords anyway
+    assert not engine.offers(FLOW, s, "start") and not engine.offers(FLOW, s, "")
+    ended, _ = engine.resume(FLOW, s, Input(text="2", number=2), NOW)
+    assert not engine.offers(FLOW, ended, "ji")
+
+
+ANY_TEXT = parse_flow("""
+id: plan
+start: ask
+nodes:
+  ask:
+    wait: {}
+    routes:
+      - {any_text: true, not_intent: [question], save_as: plan, goto: done}
+  done:
+    say: plan.thanks
+""")
+
+
+def test_not_intent_leaves_a_question_to_be_answered_on_its_own():
+    s, _ = engine.start(ANY_TEXT, {}, "sms", NOW)
+    _, ev = engine.resume(ANY_TEXT, s, Input(text="video kothay?", intent="question"), NOW)
+    assert kinds(ev)[0] == ("input_rejected", None)  # the turn answers the question
+    _, ev = engine.resume(ANY_TEXT, s, Input(text="budhbar", intent="repeat"), NOW)
+    assert ("field_set", "plan") in kinds(ev)
+    _, ev = engine.resume(ANY_TEXT, s, Input(text="kal"), NOW)
+    assert ("field_set", "plan") in kinds(ev)

@@ -128,29 +128,10 @@ def test_nothing_the_runtime_builds_reaches_back_into_it():
     assert "bot.runtime" not in seen
 
 
-ENTRY_POINTS = {"bot.runtime", "bot.cli", "bot.web", "bot.schedule", "bot.simulate"}
-"""The composition root and the process entry points: above every package, imported by none."""
-
-
 def _unit(module: str) -> str:
     """The package or loose module directly under bot/ that a module belongs to; a top-level
     package (ivr/) is one unit."""
     return ".".join(module.split(".")[:2]) if module.startswith("bot.") else module.split(".")[0]
-
-
-def test_the_packages_do_not_import_each_other_in_a_circle():
-    known = modules()
-    graph: dict[str, set[str]] = {}
-    for name, path in known.items():
-        if name == "bot":
-            continue
-        unit = _unit(name)
-        graph.setdefault(unit, set())
-        graph[unit] |= {_unit(m) for m in imports(name, path, known)
-                        if m != "bot" and _unit(m) != unit and _unit(m) not in ENTRY_POINTS}
-    for edges in graph.values():
-        edges &= set(graph)
-    assert cycles(graph) == []
 
 
 @pytest.mark.parametrize("package", sorted(

@@ -127,3 +127,13 @@ def test_an_unsure_guess_mid_flow_gets_the_flows_own_retry(rt, roster, tw, work,
     tw.sms(TEACHER, "xqzv bnmw")
     work()
     assert _bodies(twilio, n) == [rt.catalogues.text("onboarding.retry_language", "bn")]
+
+
+def test_banglish_can_be_asked_for_by_name():
+    from bot.msgs.replies import language_named
+
+    for text, language in [("banglish e din", "bn-Latn"), ("ইংরেজি অক্ষরে বাংলা চাই", "bn-Latn"),
+                           ("Bangla in English letters please", "bn-Latn"),
+                           ("english please", "en"), ("বাংলায় দিন", "bn"),
+                           ("bangla naki english?", None)]:
+        assert language_named(text) == language, text

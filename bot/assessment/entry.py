@@ -124,7 +124,11 @@ def read(text: str, scale: Scale, in_flow: bool = False) -> Entry | None:
 
 
 def number_word(text: str, scale: Scale) -> int | None:
-    """The number a message of one number word is ("dui", "দুই", "two"), else None."""
+    """The number a message of one number word is ("dui", "দুই", "two"), or the level a level's
+    label or word means ("এখনো না", "১০-৯৯", "শুরু"), else None."""
+    level = scale.level_named(text)
+    if level is not None:
+        return level
     toks = tokens(text)
     if len(toks) == 1 and toks[0][0] == "word":
         return scale.numbers.get(toks[0][1])

@@ -5,6 +5,7 @@ the file is checked against levels.schema.json when loaded and refused with the 
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from ..i18n import ascii_digits
 from ..schemas import schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "levels.schema.json"
@@ -25,10 +27,10 @@ class LevelsError(ValueError):
 @dataclass(frozen=True)
 class Level:
     level: int
-    short: dict  # {"bn": ..., "en": ...}, for the one-line menu and the read-back
-    name: dict  # the full name, for digests and reports
-    module: int  # the AGS module to recommend for a group at this level
-    advice: str  # catalogue key of that advice
+    short: dict  # {"bn": ..., "en": ..., "bn-Latn": ...}, for the one-line menu and the read-back
+    name: dict  # the full name, for the monthly guide, digests and reports
+    advice: str  # catalogue key of the advice for a class mostly at this level
+    words: tuple[str, ...] = ()  # more answers that mean this level inside the assessment
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Scale:
     grade_words: frozenset[str]
     grades: frozenset[int]
     numbers: dict  # normalised word -> digit
+    answers: dict  # label() of a level's short label, name or word -> the level
 
     def get(self, level: int) -> Level | None:
         return next((lv for lv in self.levels if lv.level == level), None)
@@ -50,18 +53,30 @@ class Scale:
         names = getattr(self.get(level), part)
         return names.get(language, names["en"])
 
+    def level_named(self, text: str) -> int | None:
+        """The level a label, name or word means ("এখনো না", "১০-৯৯", "not yet", "শুরু")."""
+        return self.answers.get(label(text))
+
 
 def fold(word: str) -> str:
     """How words are compared: NFC (য় and য + nukta alike), case-folded."""
     return unicodedata.normalize("NFC", word).casefold()
 
 
+_PUNCTUATION = re.compile(r"[^\w\u0980-\u09FF-]+")
+
+
+def label(text: str) -> str:
+    """How a level label is compared: folded, ASCII digits, punctuation and spaces squeezed."""
+    return " ".join(_PUNCTUATION.sub(" ", fold(ascii_digits(text or ""))).split())
+
+
 def parse_scale(data, source: str = "<levels>") -> Scale:
     problem = schema_problem(SCHEMA_PATH, data)
     if problem:
         raise LevelsError(f"{source}: {problem[1]}")
-    levels = tuple(Level(d["level"], d["short"], d["name"], d["module"], d["advice"])
-                   for d in data["levels"])
+    levels = tuple(Level(d["level"], d["short"], d["name"], d["advice"],
+                         tuple(d.get("words", ()))) for d in data["levels"])
     numbers_seen = [lv.level for lv in levels]
     if numbers_seen != list(range(len(levels))):
         raise LevelsError(f"{source}: levels must be numbered 0, 1, 2, ... in order")
@@ -76,8 +91,16 @@ def parse_scale(data, source: str = "<levels>") -> Scale:
     if keywords & grade_words or clash:
         raise LevelsError(f"{source}: a word is both a keyword, a grade word or a number: "
                           f"{sorted((keywords & grade_words) | clash)}")
+    answers: dict[str, int] = {}
+    for lv in levels:
+        for said in [*lv.short.values(), *lv.name.values(), *lv.words]:
+            key = label(said)
+            if answers.setdefault(key, lv.level) != lv.level:
+                raise LevelsError(f"{source}: '{said}' names two levels")
+            if key in numbers or key in keywords:
+                raise LevelsError(f"{source}: '{said}' is both a level and a number or keyword")
     return Scale(levels, keywords, grade_words, frozenset(data["grades"]),
-                 numbers)
+                 numbers, answers)
 
 
 @lru_cache(maxsize=4)

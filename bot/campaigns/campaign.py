@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_problem
-from ..store.models import CHANNELS, ROLES, Person
+from ..store.models import CHANNELS, ROLES, CampaignRun, Message, Person
 from .calendar import Calendar, CalendarError, parse_week
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "campaigns.schema.json"
@@ -28,14 +30,22 @@ class CampaignError(DataFileError):
     """A campaigns file that cannot be used; str() is 'file:line: reason'."""
 
 
+HAD = ("sent", "closed")  # campaign_run statuses that mean the person got the message
+
+
 @dataclass(frozen=True)
 class Audience:
     roles: tuple[str, ...]
     channels: tuple[str, ...] | None = None  # None: any channel
     onboarded: bool | None = None  # True: finished onboarding; False: not yet; None: either
+    wrote_in: bool | None = None  # True: has sent us a message; False: never has; None: either
+    had: str | None = None  # was sent this campaign in an earlier period (an invitation)
 
-    def conditions(self) -> tuple:
-        """SQL conditions on Person: in this audience, and not opted out."""
+    def conditions(self, period: str | None = None, after: int = 0) -> tuple:
+        """SQL conditions on Person: in this audience, and not opted out. `had` counts periods
+        before `period` (every period when None). `after` is the person id a page of people
+        starts after: the filters on other tables are bounded by it too, so PostgreSQL's merge
+        joins start there instead of at the first person (a page stays as cheap as the first)."""
         found = [Person.role.in_(self.roles), Person.opted_out_at.is_(None)]
         if self.channels:
             found.append(Person.channel.in_(self.channels))
@@ -43,10 +53,24 @@ class Audience:
             found.append(Person.onboarded_at.is_not(None))
         elif self.onboarded is False:
             found.append(Person.onboarded_at.is_(None))
+        if self.wrote_in is not None:
+            wrote = select(Message.id).where(Message.person_id == Person.id,
+                                             Message.person_id > after,
+                                             Message.direction == "in").exists()
+            found.append(wrote if self.wrote_in else ~wrote)
+        if self.had:
+            had = select(CampaignRun.id).where(CampaignRun.person_id == Person.id,
+                                               CampaignRun.person_id > after,
+                                               CampaignRun.campaign == self.had,
+                                               CampaignRun.status.in_(HAD))
+            if period is not None:
+                had = had.where(CampaignRun.week < period)
+            found.append(had.exists())
         return tuple(found)
 
     def includes(self, person: Person) -> bool:
-        """The same test on one person, at send time (roles and choices change)."""
+        """Role, channel, onboarding and opt-out on one person, without the database (the
+        filters that need it, `wrote_in` and `had`, are in `conditions`)."""
         return (person.role in self.roles and person.opted_out_at is None
                 and (not self.channels or person.channel in self.channels)
                 and (self.onboarded is None or (person.onboarded_at is not None) == self.onboarded))
@@ -65,6 +89,8 @@ class Campaign:
     spread: timedelta = timedelta(0)  # window false: sends spread over this long from `at`
     prepare: str | None = None  # a preparation in cycle.py that works out the flow's fields
     settles: str | None = None  # the campaign whose answers `prepare` settles and closes
+    follows_plan: bool = False  # a teacher who planned a day gets it that morning instead
+    first_contact: bool = False  # its audience never wrote in: WhatsApp by template, else SMS
     first_week: str = EPOCH_WEEK  # fortnightly: a week it runs in
     path: str = ""
     line: int = 0
@@ -203,6 +229,8 @@ def parse_campaigns(text: str, path: Path | str, flows=None,
                                 f"(one of {', '.join(sorted(preparations))})")
         if c.get("settles") and not c.get("prepare"):
             refuse(["settles"], "'settles' needs a 'prepare' that settles")
+        if c.get("follows_plan") and c["cadence"] != "weekly":
+            refuse(["follows_plan"], "only a weekly campaign can follow the week's plan")
         day = c["day"]["school_day_of_month"] if isinstance(c["day"], dict) else c["day"]
         if "first_week" in c:
             try:
@@ -218,16 +246,25 @@ def parse_campaigns(text: str, path: Path | str, flows=None,
         found[c["id"]] = Campaign(
             id=c["id"], what=c["what"], flow=c["flow"],
             audience=Audience(roles, _names(channels) if channels else None,
-                              c["audience"].get("onboarded")),
+                              c["audience"].get("onboarded"), c["audience"].get("wrote_in"),
+                              c["audience"].get("had")),
             cadence=c["cadence"], day=day, at=time(hour, minute), window=c["window"],
             spread=spread, prepare=c.get("prepare"),
-            settles=c.get("settles"), first_week=c.get("first_week", EPOCH_WEEK),
+            settles=c.get("settles"), follows_plan=c.get("follows_plan", False),
+            first_contact=c.get("first_contact", False),
+            first_week=c.get("first_week", EPOCH_WEEK),
             path=str(path), line=line_of(tree, ["campaigns", i]),
             at_line=line_of(tree, ["campaigns", i, "at"]))
     for i, c in enumerate(found.values()):
         if c.settles and c.settles not in found:
             raise CampaignError(path, line_of(tree, ["campaigns", i, "settles"]),
                                 f"'{c.id}' settles '{c.settles}', which is not a campaign")
+        had = c.audience.had
+        if had and (had not in found or (found[had].cadence == "monthly")
+                    != (c.cadence == "monthly")):
+            raise CampaignError(path, line_of(tree, ["campaigns", i, "audience", "had"]),
+                                f"'{c.id}' is for people who had '{had}', which is not a "
+                                f"campaign with periods like its own (weeks or months)")
     return found
 
 

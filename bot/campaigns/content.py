@@ -1,10 +1,12 @@
-"""Content as data: the AGS modules, their classroom activities and the leadership tips.
+"""Content as data: modules, their classroom activities and the leadership tips.
 
 flows/content/*.yaml holds them (modules.yaml, leadership.yaml); programme staff edit or replace
-those files without code. `load_content` validates them against content.schema.json and refuses a
-bad file with 'file:line: reason', like the flows (bot/flows/definition.py). `lint` checks what the
-schema cannot: every text in every language, romanised Bangla in GSM-7, and the SMS budget of
-the weekly messages rendered with every activity.
+those files without code. The shipped modules.yaml is a draft of our own (its `draft:` says so)
+until the programme team supplies the official AGS list (`sathi content import`, spreadsheet.py).
+`load_content` validates the files against content.schema.json and refuses a bad file with
+'file:line: reason', like the flows (bot/flows/definition.py). `lint` checks what the schema
+cannot: every text in every language, romanised Bangla in GSM-7, every assessment level served by
+enough activities, and the SMS budget of the weekly messages rendered with every activity.
 """
 from __future__ import annotations
 
@@ -12,36 +14,54 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datetime import date
+
+from ..assessment.levels import Scale
 from ..channels.segments import count, is_gsm7
-from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Catalogues, MissingTranslation, catalogue_dir
+from ..i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    N_,
+    Catalogues,
+    MissingTranslation,
+    catalogue_dir,
+    weekday_name,
+)
 from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "content.schema.json"
 ACTIVITY_FIELDS = ("title", "description", "materials", "try_it")
 """An activity's texts; with `module` they are the params of the weekly messages."""
 
-SCHEDULED_KEYS = (
-    N_("weekly.nudge"),
-    N_("weekly.nudge_after_skip"),
-    N_("weekly.nudge_encourage"),
-    N_("weekly.reminder"),
-    N_("weekly.reflect_tried"),
+WEEK = (
+    (N_("weekly.nudge"), N_("weekly.nudge_after_skip"), N_("weekly.nudge_encourage")),
+    (N_("weekly.reminder"),),
+    (N_("weekly.reflect_tried"), N_("weekly.reflect_tried_planned")),
 )
-"""What the weekly campaign sends on its own (the reflection's replies are said by its flow)."""
+"""What the weekly campaigns send on their own, one message of each group a week: the nudge
+(whichever variant fits the teacher), the reminder, the reflection prompt (naming the planned day
+when the teacher gave one). The reflection's replies are said by its flow."""
+SCHEDULED_KEYS = tuple(key for group in WEEK for key in group)
 REFLECTION_KEYS = (
+    N_("weekly.plan_thanks"),
     N_("weekly.reflect_learned"),
+    N_("weekly.reflect_worked"),
+    N_("weekly.reflect_obstacle"),
+    N_("weekly.reflect_obstacle_other"),
     N_("weekly.reflect_change"),
     N_("weekly.reflect_share"),
+    N_("weekly.reflect_share_upazila"),
     N_("weekly.reflect_thanks"),
     N_("weekly.reflect_not_tried"),
     N_("weekly.reflect_not_tried_thanks"),
     N_("weekly.reflect_retry"),
     N_("weekly.snoozed"),
 )
-"""The replies within the reflection (said by the weekly flow), kept in the catalogues too."""
-NUDGE_KEYS = SCHEDULED_KEYS[:3]  # one of these per week, whichever fits the teacher
+"""The replies within the week's flows (the plan's thanks, the reflection's questions), kept in
+every catalogue too."""
 MAX_SEGMENTS = 2  # every scheduled message fits two SMS segments in every language
 MAX_WEEK_SEGMENTS = 6  # longest nudge + reminder + reflection prompt, per teacher per week
+MIN_PER_LEVEL = 3  # activities that must suit each assessment level (the lint's rule)
 
 
 class ContentError(DataFileError):
@@ -56,8 +76,15 @@ class Activity:
     description: dict
     materials: dict
     try_it: dict
-    path: str = ""
+    grades: tuple[int, ...] = ()  # the class grades it suits
+    levels: tuple[int, ...] = ()  # the assessment levels of a class it suits
+    video: int | None = None  # the AGS module whose video on Muktopaath shows it
+    path: str = field(default="", compare=False)
     lines: dict = field(default_factory=dict, compare=False)  # field ("" for itself) -> line
+
+    def suits(self, level: int, grade: int | None = None) -> bool:
+        """For a class whose learners are mostly at `level` (and of `grade`, when known)."""
+        return level in self.levels and (grade is None or grade in self.grades)
 
     @property
     def order(self) -> tuple[int, int]:
@@ -70,8 +97,8 @@ class Module:
     id: int
     title: dict
     activities: tuple[Activity, ...]
-    path: str = ""
-    line: int = 0
+    path: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -86,7 +113,8 @@ class Tip:
 class Content:
     """Every module (by id), every activity in teaching order (1.1, 1.2, ... 2.1), every tip."""
 
-    def __init__(self, modules: list[Module], tips: list[Tip]):
+    def __init__(self, modules: list[Module], tips: list[Tip], draft: str | None = None):
+        self.draft = draft  # why the modules are a draft of our own; None for the official list
         self.modules: dict[int, Module] = {m.id: m for m in sorted(modules, key=lambda m: m.id)}
         self.activities: list[Activity] = sorted(
             (a for m in self.modules.values() for a in m.activities), key=lambda a: a.order)
@@ -99,6 +127,18 @@ class Content:
 
     def tips(self, theme: str | None = None) -> list[Tip]:
         return [t for t in self._tips if theme is None or t.theme == theme]
+
+    def suiting(self, level: int, grade: int | None = None) -> list[Activity]:
+        """The activities for a class mostly at `level` (and of `grade`), in teaching order."""
+        return [a for a in self.activities if a.suits(level, grade)]
+
+    def by_need(self, level: int, grade: int | None, given: set[str]) -> list[Activity]:
+        """For a class mostly at `level`, the activities not yet `given`, best first: those that
+        suit the level and the grade, then the level whatever the grade, then the rest in
+        teaching order. All given: those that suit, again, then the whole sequence."""
+        ranked = list({a.id: a for a in [*self.suiting(level, grade), *self.suiting(level),
+                                          *self.activities]}.values())
+        return [a for a in ranked if a.id not in given] or ranked
 
 
 def text_in(texts: dict, language: str) -> str:
@@ -113,8 +153,9 @@ def activity_fields(activity: Activity, language: str) -> dict:
             **{name: text_in(getattr(activity, name), language) for name in ACTIVITY_FIELDS}}
 
 
-def parse_content(text: str, path: Path | str = "<content>") -> tuple[list[Module], list[Tip]]:
-    """Validate one content file's YAML text."""
+def parse_content(text: str, path: Path | str = "<content>"
+                  ) -> tuple[list[Module], list[Tip], str | None]:
+    """Validate one content file's YAML text: its modules, tips and draft note."""
     tree, data = load_yaml(text, path, ContentError)
     problem = schema_problem(SCHEMA_PATH, data)
     if problem:
@@ -132,12 +173,13 @@ def parse_content(text: str, path: Path | str = "<content>") -> tuple[list[Modul
             lines = {name: line_of(tree, at + [name]) for name in ("id", *ACTIVITY_FIELDS)}
             lines[""] = line_of(tree, at)
             activities.append(Activity(a["id"], m["id"], *(a[name] for name in ACTIVITY_FIELDS),
-                                       path=path, lines=lines))
+                                       grades=tuple(a["grades"]), levels=tuple(a["levels"]),
+                                       video=a.get("video"), path=path, lines=lines))
         modules.append(Module(m["id"], m["title"], tuple(activities), path,
                               line_of(tree, ["modules", i])))
     tips = [Tip(t["id"], t["theme"], t["text"], path, line_of(tree, ["tips", i]))
             for i, t in enumerate(data.get("tips", []))]
-    return modules, tips
+    return modules, tips, data.get("draft")
 
 
 def load_content(directory: Path | str) -> Content:
@@ -149,10 +191,13 @@ def load_content(directory: Path | str) -> Content:
     modules: dict[int, Module] = {}
     activities: dict[str, Activity] = {}
     tips: dict[str, Tip] = {}
+    drafts = []
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
-        file_modules, file_tips = parse_content(read_text(path, ContentError), path)
+        file_modules, file_tips, draft = parse_content(read_text(path, ContentError), path)
+        if draft:
+            drafts.append(f"{path.name}: {draft}")
         for m in file_modules:
             if m.id in modules:
                 raise ContentError(path, m.line, f"module {m.id} is defined twice "
@@ -166,7 +211,7 @@ def load_content(directory: Path | str) -> Content:
             if t.id in tips:
                 raise ContentError(path, t.line, f"tip {t.id} is defined twice")
             tips[t.id] = t
-    return Content(list(modules.values()), list(tips.values()))
+    return Content(list(modules.values()), list(tips.values()), "; ".join(drafts) or None)
 
 
 def _texts(content: Content):
@@ -187,7 +232,7 @@ def _not_gsm7(text: str) -> str:
 @dataclass
 class Budget:
     """The SMS cost of the weekly messages: the most segments each key needs, per language, with
-    the activity that needs them, and the longest week (longest nudge + reminder + reflection)."""
+    the activity that needs them, and the longest week (the longest message of each WEEK group)."""
     longest: dict = field(default_factory=dict)  # (key, language) -> (segments, units, activity id)
     week: dict = field(default_factory=dict)  # language -> (segments, activity id)
 
@@ -198,17 +243,25 @@ class Budget:
                          for lang, (s, a) in self.week.items()}}
 
 
+def longest_weekday(language: str) -> str:
+    """The longest weekday name in `language`, the worst case of a message's {day}."""
+    return max((weekday_name(date(2026, 11, 22 + i), language) for i in range(7)),
+               key=lambda name: count(name).units)
+
+
 def budget(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEGMENTS,
            max_week: int = MAX_WEEK_SEGMENTS) -> tuple[Budget, list[str]]:
-    """Render every scheduled message with every activity in every language; the figures and the
-    problems (a message over `max_segments`, a week over `max_week`)."""
+    """Render every scheduled message with every activity in every language (and the longest
+    weekday name for the planned day); the figures and the problems (a message over
+    `max_segments`, a week over `max_week`)."""
     figures, problems = Budget(), []
     for lang in LANGUAGES:
+        day = longest_weekday(lang)
         for a in content.activities:
             if any(lang not in getattr(a, name) for name in ACTIVITY_FIELDS):
                 continue  # a missing translation is reported by itself, not as its fallback's cost
             where = f"{a.path}:{a.lines['']}"
-            params = activity_fields(a, lang)
+            params = {**activity_fields(a, lang), "day": day}
             cost = {}
             for key in SCHEDULED_KEYS:
                 try:
@@ -227,8 +280,7 @@ def budget(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEG
                                     f"{seg.segments} SMS segments ({seg.encoding}, {seg.units} "
                                     f"units); at most {max_segments}")
             if len(cost) == len(SCHEDULED_KEYS):
-                week = max(cost[k] for k in NUDGE_KEYS) + \
-                    sum(v for k, v in cost.items() if k not in NUDGE_KEYS)
+                week = sum(max(cost[k] for k in group) for group in WEEK)
                 if week > figures.week.get(lang, (0, ""))[0]:
                     figures.week[lang] = (week, a.id)
                 if week > max_week:
@@ -237,12 +289,37 @@ def budget(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEG
     return figures, problems
 
 
-def lint(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEGMENTS,
-         max_week: int = MAX_WEEK_SEGMENTS) -> list[str]:
+def _level_problems(content: Content, scale: Scale) -> list[str]:
+    """Every activity's levels and grades are the scale's; every level is suited by at least
+    MIN_PER_LEVEL activities, so a class at any level gets activities that fit it."""
+    problems = []
+    levels, grades = set(scale.numbers_allowed), set(scale.grades)
+    for a in content.activities:
+        where = f"{a.path}:{a.lines.get('', 0)}"
+        for lv in sorted(set(a.levels) - levels):
+            problems.append(f"{where}: activity {a.id} suits level {lv}, which "
+                            f"flows/assessment/levels.yaml does not have")
+        for g in sorted(set(a.grades) - grades):
+            problems.append(f"{where}: activity {a.id} suits grade {g}; the grades are "
+                            f"{', '.join(str(x) for x in sorted(grades))}")
+    where = next((f"{m.path}:{m.line}" for m in content.modules.values()), "modules")
+    for lv in scale.numbers_allowed:
+        suiting = [a.id for a in content.suiting(lv)]
+        if len(suiting) < MIN_PER_LEVEL:
+            problems.append(f"{where}: level {lv} is suited by {len(suiting)} "
+                            f"activit{'y' if len(suiting) == 1 else 'ies'}"
+                            f"{' (' + ', '.join(suiting) + ')' if suiting else ''}; "
+                            f"at least {MIN_PER_LEVEL}")
+    return problems
+
+
+def lint(content: Content, catalogues: Catalogues, scale: Scale | None = None,
+         max_segments: int = MAX_SEGMENTS, max_week: int = MAX_WEEK_SEGMENTS) -> list[str]:
     """Every problem as 'file:line: reason'; an empty list when the content is fit to send.
 
     Every text in bn, en and bn-Latn; Bangla with Bengali digits; English and romanised Bangla in
-    GSM-7; each tip within MAX_SEGMENTS; the weekly keys in every catalogue; and the SMS budget."""
+    GSM-7; each tip within MAX_SEGMENTS; the weekly keys in every catalogue; with the assessment
+    levels (`scale`), every level suited by MIN_PER_LEVEL activities; and the SMS budget."""
     problems = []
     for path, line, what, texts in _texts(content):
         for lang in LANGUAGES:
@@ -261,6 +338,8 @@ def lint(content: Content, catalogues: Catalogues, max_segments: int = MAX_SEGME
                 if segments > max_segments:
                     problems.append(f"{path}:{line}: {what} ({lang}) needs "
                                     f"{segments} SMS segments; at most {max_segments}")
+    if scale is not None:
+        problems.extend(_level_problems(content, scale))
     for key in SCHEDULED_KEYS + REFLECTION_KEYS:
         for lang in LANGUAGES:
             po = catalogues.directory / catalogue_dir(lang) / "LC_MESSAGES" / "messages.po"

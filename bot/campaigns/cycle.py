@@ -6,9 +6,20 @@ raises `Skip` with the reason the row is skipped.
 
     next_activity  settle the teacher's last reflection (the campaign named by `settles`): its
                    'tried' answer decides the welcome-back variant, and an open one is closed;
-                   then pick the next activity. Where a teacher is lives in the `cycle` table.
+                   then pick the next activity: after an assessment, the first not yet given
+                   that suits the class's level and grade (Content.by_need); with none, the
+                   sequence in order. Where a teacher is lives in the `cycle` table.
     week_activity  the activity the teacher was given this week (a nudge); none: skipped,
-                   because a teacher who joined mid-week starts with next week's nudge.
+                   because a teacher who joined mid-week starts with next week's nudge. The
+                   nudge's wait for the plan ends (the week has moved on), and the day the
+                   teacher planned is named when it has come (the reflection: "বুধবারের ক্লাসে").
+    invitation     the version of the invitation's texts, kept as the row's variant and in the
+                   consent of whoever replies (bot/contacts/consent.py).
+    last_assessment  the monthly re-assessment: the teacher's last five levels, to enter the
+                   same learners again in the same order; none: asked for a first one.
+    partner        the monthly pairing: a partner in the same school, rotating each month.
+    peer_story     the fortnightly story: one consented reflection of another teacher in the
+                   upazila, named only if they agreed; none: skipped.
     school_week    the headteacher's check-in: this week in their school (digests/figures.py,
                    the one place it is counted), their teachers' questions (at most
                    MAX_QUESTIONS, marked forwarded; the rest wait for next week) and this
@@ -19,6 +30,7 @@ campaign row is delivered: the figures are fresh, and nothing is used up by an u
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
@@ -27,17 +39,27 @@ from babel.lists import format_list
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..assessment import records
+from ..assessment.levels import Scale
+from ..channels.segments import count
 from ..digests import figures
-from ..i18n import babel_locale
+from ..flows.definition import Flow, message_keys
+from ..i18n import DEFAULT_LANGUAGE, N_, Catalogues, babel_locale, weekday_name
 from ..msgs import questions, session
-from ..store.models import Answer, CampaignRun, Cycle, FlowRun, Person
-from .calendar import parse_week
+from ..store.models import Answer, Assessment, CampaignRun, Cycle, FlowRun, Person, School
+from .calendar import Calendar, parse_week
 from .campaign import EPOCH_WEEK, Campaign
-from .content import Content, Tip, activity_fields, text_in
+from .content import Activity, Content, Tip, activity_fields, text_in
 
 ENCOURAGE_AFTER = 3  # weeks running not tried (or unanswered) before the encouraging nudge
 MAX_QUESTIONS = 3  # teachers' questions read out in one check-in; the rest wait a week
 TRIED = ("yes", "partly")  # reflection answers that count as having tried the activity
+VERSION_LENGTH = 12  # hex digits of an invitation's text version (campaign_run.variant)
+STORY_WEEKS = 4  # a relayed story comes from a reflection of the last four weeks
+STORY_MIN_CHARS = 12  # an answer shorter than this ("ok", "ভালো") is not a story
+STORY_SEGMENTS = 2  # the story, quote trimmed to fit, stays within this many SMS segments
+STORY_QUOTES = ("worked", "learned")  # the reflection's answers a story quotes, best first
+SHARE_UPAZILA = "share_upazila"  # the reflection's consent to pass it on in the upazila
 
 
 class Skip(Exception):
@@ -52,6 +74,22 @@ class Preparing:
     campaign: Campaign
     content: Content
     now: datetime
+    calendar: Calendar | None = None
+    catalogues: Catalogues | None = None
+    flow: Flow | None = None  # the flow the campaign starts
+    levels: Scale | None = None
+
+
+def given_activities(db: Session, person_id: int) -> set[str]:
+    """The activities this teacher has been given by the weekly cycle, ever."""
+    return set(db.execute(select(CampaignRun.activity).distinct().where(
+        CampaignRun.person_id == person_id, CampaignRun.activity.is_not(None))).scalars())
+
+
+def latest_assessment(db: Session, person_id: int) -> Assessment | None:
+    return db.execute(select(Assessment).where(Assessment.person_id == person_id)
+                      .order_by(Assessment.taken_at.desc(), Assessment.id.desc())
+                      .limit(1)).scalar_one_or_none()
 
 
 def next_activity(p: Preparing) -> dict:
@@ -73,8 +111,7 @@ def next_activity(p: Preparing) -> dict:
             # no answer by the next nudge closes the reflection
             session.end(flow_run, "unanswered" if tried is None else "expired", now)
         reflection.status = "closed"
-    activities = p.content.activities
-    activity = activities[cycle.position % len(activities)]
+    activity = _by_need(p) or p.content.activities[cycle.position % len(p.content.activities)]
     variant = ("encourage" if cycle.missed >= ENCOURAGE_AFTER
                else "after_skip" if cycle.missed >= 1 else "normal")
     cycle.position += 1
@@ -83,16 +120,171 @@ def next_activity(p: Preparing) -> dict:
             "variant": variant}
 
 
+def _by_need(p: Preparing) -> Activity | None:
+    """After an assessment: the first activity not yet given that suits the class's level (where
+    most of the five learners are) and grade. No assessment: None, and the sequence goes on."""
+    latest = latest_assessment(p.db, p.person.id)
+    if latest is None:
+        return None
+    level = records.focus(records.levels_of(latest))
+    return p.content.by_need(level, latest.grade, given_activities(p.db, p.person.id))[0]
+
+
 def week_activity(p: Preparing) -> dict:
-    """This week's activity, as the teacher's nudge gave it."""
+    """This week's activity, as the teacher's nudge gave it. The nudge's wait for the plan ends
+    here (the reminder or the reflection has come); the planned day is named once it has come."""
     given = p.db.execute(select(CampaignRun).where(
         CampaignRun.week == p.row.week, CampaignRun.person_id == p.person.id,
         CampaignRun.activity.is_not(None)).order_by(CampaignRun.id).limit(1)).scalar()
     if given is None:  # joined mid-week: their cycle starts with next week's nudge
         raise Skip("no_nudge")
     activity = p.content.activity(given.activity)
-    return {**activity_fields(activity, p.person.language), "activity": activity.id,
-            "variant": given.variant}
+    fields = {**activity_fields(activity, p.person.language), "activity": activity.id,
+              "variant": given.variant}
+    nudge = p.db.get(FlowRun, given.flow_run_id) if given.flow_run_id else None
+    if nudge is not None and nudge.status == session.ACTIVE:
+        session.end(nudge, "expired", p.now)  # the Plan step is over
+    planned = _answer(p.db, given.flow_run_id, "plan_day")
+    if planned and p.calendar is not None:
+        day = date.fromisoformat(planned)
+        if day <= p.calendar.local(p.now).date() and p.calendar.is_school_day(day):
+            fields.update(planned="yes", day=weekday_name(day, p.person.language))
+    return fields
+
+
+def _answer(db: Session, run_id: int | None, name: str) -> str | None:
+    """The last answer to `name` in a run."""
+    if run_id is None:
+        return None
+    return db.execute(select(Answer.value).where(Answer.run_id == run_id, Answer.field == name)
+                      .order_by(Answer.id.desc()).limit(1)).scalar()
+
+
+def invitation(p: Preparing) -> dict:
+    """The version of the invitation's texts in the person's language: a hash of every text its
+    flow can say, so a change of wording gives a new version."""
+    language, cats = p.person.language, p.catalogues
+    texts = [f"{key}={cats.template(key, language) or cats.template(key, DEFAULT_LANGUAGE)}"
+             for key in sorted(set(message_keys(p.flow)))]
+    version = hashlib.sha256("\n".join([language, *texts]).encode("utf-8")).hexdigest()
+    return {"variant": version[:VERSION_LENGTH]}
+
+
+def last_assessment(p: Preparing) -> dict:
+    """The teacher's last five levels, to re-assess the same learners in the same order."""
+    latest = latest_assessment(p.db, p.person.id)
+    if latest is None:
+        return {"assessed": "no"}
+    return {"assessed": "yes", "previous": " ".join(str(v) for v in records.levels_of(latest)),
+            "grade": latest.grade}
+
+
+def partner(p: Preparing) -> dict:
+    """A partner in the same school, from the roster's onboarded teachers who have not opted
+    out. Pairs rotate month by month (a round robin), so teachers see different colleagues; with
+    an odd number, one makes a three with the first pair."""
+    if p.person.school_id is None:
+        raise Skip("no_school")
+    mates = p.db.execute(select(Person.id, Person.name).where(
+        Person.school_id == p.person.school_id, Person.role == "teacher",
+        Person.onboarded_at.is_not(None), Person.opted_out_at.is_(None))
+        .order_by(Person.id)).all()
+    names = dict(mates)
+    if p.person.id not in names or len(names) < 2:
+        raise Skip("no_partner")
+    period = p.row.week  # "2026-12" for a monthly campaign, "2026-W49" for a weekly one
+    other = pairs([pid for pid, _ in mates], int(period[:4]) * 53 + int(period[-2:]))[p.person.id]
+    return {"partner": names[other]}
+
+
+def pairs(ids: list[int], round_: int) -> dict[int, int]:
+    """Each id's partner in round `round_` of a round robin (the circle method): everyone meets
+    everyone over len(ids) - 1 rounds. An odd one out is paired with the first pair's partner."""
+    people: list[int | None] = list(ids) + ([None] if len(ids) % 2 else [])
+    n = len(people)
+    turn = round_ % (n - 1)
+    ring = people[1:]
+    ring = ring[turn:] + ring[:turn]
+    order = [people[0], *ring]
+    found: dict[int, int] = {}
+    first = None
+    for i in range(n // 2):
+        a, b = order[i], order[n - 1 - i]
+        if a is not None and b is not None:
+            found[a], found[b] = b, a
+            first = first or (a, b)
+    for i in range(n // 2):
+        a, b = order[i], order[n - 1 - i]
+        lone = a if b is None else b if a is None else None
+        if lone is not None:
+            found[lone] = first[1]
+    return found
+
+
+STORY_SOMEONE = N_("peer.someone")
+STORY = N_("peer.story")  # the flow's message (flows/peer_story.yaml), to trim the quote by
+
+
+def peer_story(p: Preparing) -> dict:
+    """One reflection of another teacher of the upazila who agreed to pass it on, from the last
+    STORY_WEEKS, not yet relayed to this teacher: who (named only if they agreed), the activity
+    and their own words, trimmed so the story fits STORY_SEGMENTS."""
+    upazila = _upazila(p.db, p.person)
+    if upazila is None:
+        raise Skip("no_upazila")
+    told = {v for v in p.db.execute(select(CampaignRun.variant).where(
+        CampaignRun.person_id == p.person.id, CampaignRun.campaign == p.row.campaign,
+        CampaignRun.variant.is_not(None))).scalars()}
+    consents = p.db.execute(
+        select(Answer.run_id, Answer.value, Person, FlowRun)
+        .join(FlowRun, FlowRun.id == Answer.run_id).join(Person, Person.id == FlowRun.person_id)
+        .outerjoin(School, School.id == Person.school_id)
+        .where(Answer.field == SHARE_UPAZILA, Answer.value.in_(("anonymous", "named")),
+               Answer.created_at >= p.now - timedelta(weeks=STORY_WEEKS),
+               Person.id != p.person.id, Person.opted_out_at.is_(None),
+               (School.upazila == upazila) | ((Person.school_id.is_(None))
+                                              & (Person.upazila == upazila)))
+        .order_by(Answer.id.desc()).limit(50)).all()
+    language = p.person.language
+
+    def text(key: str, **params) -> str:
+        return p.catalogues.text(key, language, **params)
+
+    for run_id, agreed, author, run in consents:
+        if f"r{run_id}" in told or _answer(p.db, run_id, SHARE_UPAZILA) != agreed:
+            continue  # relayed already, or the teacher changed their mind
+        quote = next((q.strip() for q in (_answer(p.db, run_id, f) for f in STORY_QUOTES)
+                      if q and len(q.strip()) >= STORY_MIN_CHARS), None)
+        activity = run.session.get("fields", {}).get("activity")
+        if quote is None or activity is None:
+            continue
+        try:
+            title = text_in(p.content.activity(activity).title, language)
+        except KeyError:  # an activity no longer in the content
+            continue
+        who = author.name if agreed == "named" else text(STORY_SOMEONE, upazila=upazila)
+        return {"who": who, "title": title, "variant": f"r{run_id}",
+                "quote": _fit(lambda q: text(STORY, who=who, title=title, quote=q), quote)}
+    raise Skip("no_story")
+
+
+def _upazila(db: Session, person: Person) -> str | None:
+    school = db.get(School, person.school_id) if person.school_id else None
+    return school.upazila if school is not None else person.upazila
+
+
+def _fit(render: Callable[[str], str], quote: str) -> str:
+    """The quote, cut at a word and ended with '…' if the message would need more than
+    STORY_SEGMENTS with all of it."""
+    if count(render(quote)).segments <= STORY_SEGMENTS:
+        return quote
+    words = quote.split()
+    while words:
+        words.pop()
+        cut = " ".join(words) + "…"
+        if count(render(cut)).segments <= STORY_SEGMENTS:
+            return cut
+    return "…"
 
 
 def _monday(week: str) -> date:
@@ -142,4 +334,8 @@ PREPARATIONS: dict[str, Callable[[Preparing], dict]] = {
     "next_activity": next_activity,
     "week_activity": week_activity,
     "school_week": school_week,
+    "invitation": invitation,
+    "last_assessment": last_assessment,
+    "partner": partner,
+    "peer_story": peer_story,
 }

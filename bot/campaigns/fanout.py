@@ -86,7 +86,7 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
         start = max(span[0], now)
         end = max(span[1], start)
     report.start, report.end = start, end
-    eligible = _eligible(campaign)
+    eligible = _eligible(campaign, period)
     with rt.db.session() as db:
         have = select(CampaignRun.person_id).where(CampaignRun.campaign == name,
                                                    CampaignRun.week == period)
@@ -96,7 +96,7 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
         return report
     step = (end - start) / total
     index = 0
-    for ids in _eligible_ids(rt, eligible):
+    for ids in _eligible_ids(rt, campaign, period):
         rows = [dict(campaign=name, week=period, person_id=pid, status="planned",
                      planned_at=start + step * (index + i)) for i, pid in enumerate(ids)]
         index += len(ids)
@@ -107,24 +107,28 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
     return report
 
 
-def _eligible(campaign: Campaign) -> tuple:
+def _eligible(campaign: Campaign, period: str, after: int = 0) -> tuple:
     """Who a campaign plans for: its audience; for a once-only campaign, those who have not had
-    it (a skipped row does not count: they opted out then, or its week ended unsent)."""
-    found = campaign.audience.conditions()
+    it (a skipped row does not count: they opted out then, or its week ended unsent). `after`:
+    a page's first person id bounds the filters on other tables too (Audience.conditions)."""
+    found = campaign.audience.conditions(period, after)
     if campaign.cadence == "once":
         had = select(CampaignRun.id).where(
             CampaignRun.campaign == campaign.id, CampaignRun.person_id == Person.id,
-            CampaignRun.status.in_(HAD))
+            CampaignRun.person_id > after, CampaignRun.status.in_(HAD))
         found += (~had.exists(),)
     return found
 
 
-def _eligible_ids(rt: runtime.Runtime, eligible: tuple) -> Iterator[list[int]]:
-    """Eligible people's ids in order, PLAN_CHUNK at a time (keyset paging: flat memory)."""
+def _eligible_ids(rt: runtime.Runtime, campaign: Campaign,
+                  period: str) -> Iterator[list[int]]:
+    """Eligible people's ids in order, PLAN_CHUNK at a time (keyset paging: flat memory, and
+    each page's filters start at its first person, so a page costs what the first does)."""
     last = 0
     while True:
         with rt.db.session() as db:
-            ids = db.execute(select(Person.id).where(*eligible, Person.id > last)
+            ids = db.execute(select(Person.id).where(*_eligible(campaign, period, last),
+                                                     Person.id > last)
                              .order_by(Person.id).limit(PLAN_CHUNK)).scalars().all()
         if not ids:
             return
@@ -273,7 +277,7 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
             return _skip(row, WEEK_OVER, now), []
         if person.opted_out:
             return _skip(row, "opted_out", now), []
-        if not campaign.audience.includes(person):  # their role or choices changed since
+        if not _in_audience(db, campaign, person.id, row.week):  # they changed, or wrote in
             return _skip(row, "not_in_audience", now), []
         if _mid_conversation(db, person.id, now):
             row.status, row.planned_at = "planned", now + BUSY_DELAY
@@ -285,12 +289,17 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
             try:
                 fields.update(PREPARATIONS[campaign.prepare](Preparing(
                     db=db, person=person, row=row, campaign=campaign, content=rt.content,
-                    now=now)))
+                    now=now, calendar=rt.calendar, catalogues=rt.catalogues,
+                    flow=rt.flows[campaign.flow], levels=rt.levels)))
             except Skip as why:
                 return _skip(row, str(why), now), []
-        turn = Turn(db, None, now, person=person,
-                    channel=person.channel if person.channel in ("sms", "whatsapp") else "sms")
+        channel = person.channel if person.channel in ("sms", "whatsapp") else "sms"
+        if campaign.first_contact:
+            channel = outbox.first_contact_channel(rt.settings, channel)
+        turn = Turn(db, None, now, person=person, channel=channel)
         run = turn.start_flow(campaign.flow, fields)
+        if campaign.first_contact:
+            outbox.as_template(db, turn.replies, now)
         row.status, row.done_at, row.flow_run_id = "sent", now, run.id
         row.activity, row.variant = fields.get("activity"), fields.get("variant")
         return "sent", [m.id for m in turn.replies]
@@ -307,6 +316,13 @@ def _call(rt: runtime.Runtime, db: Session, row: CampaignRun, person: Person,
                campaign_run_id=row.id)
     row.status, row.done_at = "calling", now
     return "calling"
+
+
+def _in_audience(db: Session, campaign: Campaign, person_id: int, period: str) -> bool:
+    """The audience's test on one person at send time: roles and choices change, and someone
+    invited may have written in since the plan."""
+    return db.execute(select(Person.id).where(
+        Person.id == person_id, *campaign.audience.conditions(period))).first() is not None
 
 
 def _skip(row: CampaignRun, why: str, now: datetime) -> str:

@@ -1,5 +1,6 @@
-"""Who the service talks to: the roster CSV import (roster.py) and phone numbers in E.164
-(phones.py, with phonenumbers).
+"""Who the service talks to: the roster CSV import (roster.py), phone numbers in E.164
+(phones.py, with phonenumbers), and their consent, kept when their own reply to an invitation
+begins onboarding (consent.py; the hook for a headteacher's first call too).
 
 May import: store.
 """

@@ -10,6 +10,7 @@ in the run's fields. Returning None changes no field.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
@@ -21,11 +22,17 @@ from sqlalchemy.orm import Session
 from ..assessment import records
 from ..assessment.entry import LEARNERS
 from ..assessment.levels import Scale
+from ..campaigns import plans
+from ..contacts import consent
+from ..campaigns.calendar import Calendar
+from ..campaigns.campaign import Campaign
+from ..campaigns.content import Content, text_in
+from ..campaigns.cycle import given_activities
+from ..channels.segments import count
 from ..i18n import N_, Catalogues, weekday_name
-from ..store.models import Checkin, FlowRun, Person
+from ..store.models import OBSTACLES, Answer, Checkin, FlowRun, Person
 
-if TYPE_CHECKING:  # the type only: the calendar comes through the Context
-    from ..campaigns.calendar import Calendar
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,12 +44,20 @@ class Context:
     catalogues: Catalogues | None = None  # the text of message keys, per language
     levels: Scale | None = None  # the assessment levels (flows/assessment/levels.yaml)
     calendar: Calendar | None = None  # school days, holidays, the sending window
+    content: Content | None = None  # the activities (flows/content/), for advice that names them
+    campaigns: dict[str, Campaign] | None = None  # flows/campaigns.yaml, for the plan's reminder
+    days: plans.DayWords | None = None  # words for days (flows/calendar/days.yaml), for the plan
+    # text -> an obstacle code or None: the NLU's obstacle classifier, when there is one
+    obstacle_coder: Callable[[str], str | None] | None = None
 
 
 def finish_onboarding(ctx: Context) -> None:
-    """The person has heard what the service sends and how to stop it."""
+    """The person has heard what the service sends and how to stop it. On a call (a
+    headteacher's first check-in) that is their consent too, kept as a text reply's is."""
     if ctx.person.onboarded_at is None:
         ctx.person.onboarded_at = ctx.now
+        if ctx.run is not None and ctx.run.session.get("channel") == "voice":
+            consent.record(ctx.db, ctx.person, "voice", ctx.now)
 
 
 def _scale_and_text(ctx: Context):
@@ -91,12 +106,35 @@ def save_assessment(ctx: Context) -> dict:
         parts = [text(key, count=n) for key, n in
                  ((CHANGE_UP, c.up), (CHANGE_SAME, c.same), (CHANGE_DOWN, c.down)) if n]
         change = text(CHANGE_SINCE, changes=", ".join(parts))
-    top = records.focus(levels)
     return {"summary": ", ".join(text(SUMMARY_ITEM, level=lv, count=counted[lv])
                                  for lv in sorted(counted)),
-            "change": change, "advice": text(sc.get(top).advice), "assessment_id": a.id}
+            "change": change, "advice": advice(ctx, records.focus(levels), a.grade),
+            "assessment_id": a.id}
 
 
+def advice(ctx: Context, level: int, grade: int | None) -> str:
+    """The advice for a class mostly at `level`, naming the activities that suit it, the ones the
+    teacher's next nudges will bring (not yet given, the grade's first): as many as keep the
+    advice message within ADVICE_SEGMENTS, at most ADVICE_ITEMS, at least one."""
+    _, text, language = _scale_and_text(ctx)
+    key = ctx.levels.get(level).advice
+    content = ctx.content
+    given = given_activities(ctx.db, ctx.person.id)
+    suited = [a for a in content.by_need(level, grade, given) if a.suits(level)]
+    names, said = [], None
+    for a in suited[:ADVICE_ITEMS]:
+        item = f"{a.id} {text_in(a.title, language)}"  # digits follow the message's language
+        candidate = text(key, activities=", ".join([*names, item]))
+        if said is not None and count(text(ADVICE, advice=candidate)).segments > ADVICE_SEGMENTS:
+            break
+        names.append(item)
+        said = candidate
+    return said if said is not None else text(key, activities="-")
+
+
+ADVICE = N_("assessment.advice")  # the flow's message that carries {advice}
+ADVICE_ITEMS = 3  # activities the advice names at most
+ADVICE_SEGMENTS = 2  # the advice message stays within this many SMS segments
 GRADE_NOTE = N_("assessment.grade_note")
 SUMMARY_ITEM = N_("assessment.summary_item")
 CHANGE_FIRST = N_("assessment.change_first")
@@ -176,3 +214,76 @@ def snooze(ctx: Context) -> dict:
 
 
 ACTIONS["snooze"] = snooze
+
+
+PLAN_REMIND = N_("plan.remind")
+PLAN_VIDEO = N_("plan.video")
+NEXT_DAY, AFTER_BREAK = N_("when.next_day"), N_("when.after_break")
+
+
+def _answer(ctx: Context, name: str, value) -> None:
+    ctx.db.add(Answer(run_id=ctx.run.id, field=name, value=str(value), created_at=ctx.now))
+
+
+def save_plan(ctx: Context) -> dict:
+    """The week's plan (the answer the flow saved as `plan_text`): its class and day are stored
+    beside it (`plan_grade`, `plan_day`), and the reminder moves to the planned day's morning
+    (bot/campaigns/plans.py). Returns {remind}: when the reminder comes, and {video}: where the
+    activity's AGS video is, when the content names one."""
+    fields = ctx.run.session["fields"]
+    cal, language = ctx.calendar, ctx.person.language
+    plan = plans.read(str(fields.get("plan_text", "")), cal.local(ctx.now).date(), ctx.levels,
+                      ctx.days)
+    if plan.grade is not None:
+        _answer(ctx, "plan_grade", plan.grade)
+    if plan.day is not None:
+        _answer(ctx, "plan_day", plan.day.isoformat())
+    week = fields.get("week") or cal.week_of(ctx.now)
+    day = plans.remind_on(ctx.db, ctx.campaigns or {}, cal, ctx.person, week, plan.day, ctx.now)
+    text = ctx.catalogues.text
+    video = None
+    if fields.get("activity") and ctx.content is not None:
+        try:
+            video = ctx.content.activity(fields["activity"]).video
+        except KeyError:
+            video = None
+    parts = [text(PLAN_REMIND, language, day=weekday_name(day, language)) if day else "",
+             text(PLAN_VIDEO, language, video=video) if video else ""]
+    remind, video_note = [p for p in parts if p] + [""] * parts.count("")  # no double space
+    return {"remind": remind, "video": video_note}
+
+
+def code_obstacle(ctx: Context) -> dict | None:
+    """A free-text answer to the obstacle question stays as `obstacle_text`; it is coded
+    (`obstacle`, one of store.models.OBSTACLES) only when the obstacle classifier is sure. The
+    classifier is `ctx.obstacle_coder` (the hook in bot/msgs/turn.py); without one, or when it
+    is unsure or fails, the answer stays uncoded and officers' counts leave it out."""
+    text = ctx.run.session["fields"].get("obstacle_text")
+    if not text or ctx.obstacle_coder is None:
+        return None
+    try:
+        code = ctx.obstacle_coder(str(text))
+    except Exception:  # a classifier that fails codes nothing; the text is kept all the same
+        log.exception("the obstacle classifier failed; the answer stays uncoded")
+        return None
+    if code not in OBSTACLES:
+        return None
+    _answer(ctx, "obstacle", code)
+    return {"obstacle": code}
+
+
+def next_week(ctx: Context) -> dict:
+    """{next}: when the next week's activity comes, for the reflection's thanks: the next
+    school week's first school day ("রবিবার", or "সোমবার" when Sunday is a holiday), or "after
+    the holidays" when the next week has no school day."""
+    cal, language = ctx.calendar, ctx.person.language
+    days = cal.week_days(cal.next_week(cal.week_of(ctx.now)))
+    text = ctx.catalogues.text
+    if days:
+        return {"next": text(NEXT_DAY, language, day=weekday_name(days[0], language))}
+    return {"next": text(AFTER_BREAK, language)}
+
+
+ACTIONS["save_plan"] = save_plan
+ACTIONS["code_obstacle"] = code_obstacle
+ACTIONS["next_week"] = next_week

@@ -100,6 +100,15 @@ def resume(flow: Flow, session: dict, inp: Input, now: datetime) -> tuple[dict, 
     return session, events
 
 
+def offers(flow: Flow, session: dict, text: str) -> bool:
+    """True when the node the session waits at names `text` among its own options (a route's
+    `words`): such an answer is the flow's, never a keyword's (START, HELP)."""
+    if session.get("status") != "waiting" or not normalise(text):
+        return False
+    return any("words" in route and normalise(text) in {normalise(w) for w in route["words"]}
+               for route in flow.node(session["node"]).get("routes", []))
+
+
 def _enter(flow: Flow, session: dict, name: str, now: datetime, events: list[Event]) -> None:
     for _ in range(MAX_STEPS):
         node = flow.node(name)
@@ -155,6 +164,8 @@ def _effects(session: dict, holder: dict, events: list[Event]) -> None:
 
 
 def _matches(route: dict, inp: Input, session: dict) -> bool:
+    if inp.intent is not None and inp.intent in route.get("not_intent", ()):
+        return False  # e.g. a question while the flow waits for any text: answered on its own
     if "when" in route:
         value = _get(session, route["when"]["field"])
         cond = route["when"]

@@ -12,6 +12,7 @@
     session.py    the active flow run, and per-person turn locks in Redis
     ratelimit.py  one send rate per sender number, shared by all workers
 
-May import: config, logs, i18n, parse, store, channels, nlu, assessment, flows, and `runtime`
+May import: config, logs, i18n, parse, store, channels, nlu, assessment, flows, contacts
+(consent), and `runtime`
 (RQ job functions fetch the running parts with `runtime.current()`).
 """

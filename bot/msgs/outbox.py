@@ -11,7 +11,8 @@ What a failure leads to is decided here, not in the adapters (they only type the
 - retryable (rate limited, provider down): the same row is tried again later with backoff,
   together with the replies behind it, keeping their order; given up after MAX_ATTEMPTS;
 - the person opted out at the provider (21610): marked opted out, so nothing more goes to them;
-- WhatsApp outside the 24-hour session: the approved template, if one is configured;
+- WhatsApp outside the 24-hour session: the approved template, if one is configured (and a
+  conversation we open, an invitation, goes as the template from the start, or by SMS);
 - any other final WhatsApp failure, at once or in a status callback: one SMS fallback;
 - a retryable delivery error in a status callback (30003): a re-send, later, with backoff.
 Follow-ups are new rows linked from the original's `DeliveryAttempt`, made once per message.
@@ -67,6 +68,23 @@ def queue_text(db: Session, *, person: Person | None, address: str, channel: str
     db.add(msg)
     db.flush()
     return msg
+
+
+def first_contact_channel(settings: Settings, channel: str) -> str:
+    """The channel of a conversation we open with someone who never wrote to us (an
+    invitation): WhatsApp only by the approved template, so SMS when none is configured."""
+    if channel == "whatsapp" and not settings.twilio_whatsapp_template_sid:
+        return "sms"
+    return channel if channel in ("sms", "whatsapp") else "sms"
+
+
+def as_template(db: Session, messages: list[Message], now: datetime) -> None:
+    """WhatsApp messages that open a conversation go as the approved template from their first
+    try: no 24-hour session can be open, so free text would only be refused (63016)."""
+    for msg in messages:
+        if msg.channel == "whatsapp":
+            db.add(DeliveryAttempt(message_id=msg.id, attempt=0, channel=msg.channel, at=now,
+                                   outcome="template"))
 
 
 def enqueue(message_ids: list[int]) -> None:

@@ -44,6 +44,10 @@ _LANGUAGE_WORDS = (
     ("en", re.compile(r"english|inglish|ingreji|engl|ইংরেজি|ইংলিশ|ইংরেজী", re.IGNORECASE)),
     ("bn", re.compile(r"bangla|bengali|bangali|বাংলা|বাঙলা", re.IGNORECASE)),
 )
+_ROMANISED = re.compile(r"banglish|benglish|banglis|romani[sz]ed|বাংলিশ|ইংরেজি অক্ষরে|english "
+                        r"okkhore|english letters?", re.IGNORECASE)
+"""Romanised Bangla ("Banglish"), named with either of the others' words ("Bangla in English
+letters"), so it is asked about first."""
 
 
 def takes_over(heard: Understanding | None, events) -> bool:
@@ -81,6 +85,8 @@ def respond(turn, heard: Understanding) -> None:
 
 
 def language_named(text: str) -> str | None:
+    if _ROMANISED.search(text or ""):
+        return "bn-Latn"
     found = {code for code, pattern in _LANGUAGE_WORDS if pattern.search(text or "")}
     return found.pop() if len(found) == 1 else None
 

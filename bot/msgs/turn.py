@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .. import nlu, runtime
 from ..assessment import entry as assessment
+from ..contacts import consent
 from ..flows import engine
 from ..flows.actions import ACTIONS, Context
 from ..flows.events import ActionCalled, FieldSet, FlowEnded, InputExpected, MsgCreated
@@ -31,6 +32,7 @@ UNKNOWN_NUMBER = N_("common.unknown_number")
 NO_FLOW = N_("common.no_flow")
 UNKNOWN_REPLY_EVERY = timedelta(hours=24)  # an unknown number is told how to join once a day
 CONTACT_FIELDS = {"language": LANGUAGES, "channel": CHANNELS}  # what a flow may set on a person
+OBSTACLE_CLASSIFIER = "obstacle"  # bot.nlu.<this>(rt, text) codes a free-text obstacle (issue 17)
 
 
 class Turn:
@@ -53,6 +55,9 @@ class Turn:
     def run(self) -> None:
         person, text = self.person, self.msg.body
         kind = self.rt.keywords.match(text)
+        if kind in ("start", "help") and person is not None and not person.opted_out \
+                and self._flow_option(text):
+            kind = None  # "শুরু" answering a level question is the flow's option, not START
         if person is None:
             if kind != "stop":  # a stranger's STOP is honoured by saying nothing
                 self._unknown()
@@ -68,23 +73,25 @@ class Turn:
             if kind == "start":
                 person.opted_out_at = None
                 if person.onboarded_at is None:
-                    self.start_flow(ONBOARDING)
+                    self._onboard()
                 else:
                     self.say(START_CONFIRMED)
             # anything else from an opted-out person is recorded and left unanswered
         elif kind == "start" and person.onboarded_at is not None:
             self.say(START_ALREADY)
         elif kind == "start":
-            self.start_flow(ONBOARDING)
+            self._onboard()
         else:
             run = session.active_run(self.db, person.id)
             in_assessment = run is not None and run.flow == assessment.FLOW
+            # a level's label ("এখনো না", "১০-৯৯") answers a guided question as its number would
+            level = self.rt.levels.level_named(text) if in_assessment else None
             entry = (assessment.read(text, self.rt.levels, in_flow=in_assessment)
-                     if person.role in assessment.ROLES else None)
+                     if person.role in assessment.ROLES and level is None else None)
             if entry is not None:  # "A 2 3 1 1 0" from anywhere: unambiguous, so it interrupts
                 self.start_flow(assessment.FLOW, entry.fields(self.rt.levels))
                 return
-            num = number(text)
+            num = level if level is not None else number(text)
             if num is None and in_assessment:  # "dui" answers a guided question as 2 would
                 num = assessment.number_word(text, self.rt.levels)
             # free text (not a keyword, not a number) goes through NLU; None when unsure
@@ -98,17 +105,44 @@ class Turn:
                 else:
                     self.apply(run, new_session, events)
             elif person.onboarded_at is None:
-                self.start_flow(ONBOARDING)
+                self._onboard()
             elif heard is not None:
                 replies.respond(self, heard)
             else:
                 self.say(NO_FLOW)
 
+    def _obstacle_coder(self):
+        """HOOK for the NLU's obstacle classifier (issue 17): `bot.nlu.obstacle(rt, text)`,
+        returning a code of store.models.OBSTACLES, or None when unsure. It codes a teacher's
+        free-text answer to the reflection's obstacle question (flows/actions.py,
+        code_obstacle). Until it exists, such an answer is kept as `obstacle_text`, uncoded."""
+        classify = getattr(nlu, OBSTACLE_CLASSIFIER, None)
+        return (lambda text: classify(self.rt, text)) if classify is not None else None
+
+    def _onboard(self) -> None:
+        """The person's own message begins onboarding: that is their consent, recorded with the
+        invitation it answers (if any), then the welcome."""
+        consent.record(self.db, self.person, self.channel, self.now, self.msg,
+                       [c.id for c in self.rt.campaigns.values() if c.first_contact])
+        self.start_flow(ONBOARDING)
+
+    def _flow_option(self, text: str) -> bool:
+        """True when the flow this person is in waits for `text` as one of its own options: a
+        level's label or word inside the assessment, or a word a route of the waiting node
+        names. Keywords must not swallow them; STOP is never asked about."""
+        run = session.active_run(self.db, self.person.id)
+        if run is None or run.session.get("status") != "waiting":
+            return False
+        if run.flow == assessment.FLOW and assessment.number_word(text, self.rt.levels) is not None:
+            return True
+        return engine.offers(self.rt.flows[run.flow], run.session, text)
+
     def say(self, key: str, language: str | None = None) -> None:
         person = self.person
         language = language or (person.language if person else "bn")
         params = {**self.run_fields, "name": person.name} if person else {}
-        body = self.rt.catalogues.text(key, language, **params)
+        # a part left empty ({video} when there is none) leaves no stray space behind
+        body = self.rt.catalogues.text(key, language, **params).strip()
         self.replies.append(outbox.queue_text(
             self.db, person=person, address=self.address, channel=self.channel,
             key=key, body=body, now=self.now))
@@ -147,7 +181,9 @@ class Turn:
         self.run_fields = new_session["fields"]
         ctx = Context(db=self.db, person=self.person, run=run, now=self.now,
                       catalogues=self.rt.catalogues, levels=self.rt.levels,
-                      calendar=self.rt.calendar)
+                      calendar=self.rt.calendar, content=self.rt.content,
+                      campaigns=self.rt.campaigns, days=self.rt.days,
+                      obstacle_coder=self._obstacle_coder())
         for ev in events:
             if isinstance(ev, MsgCreated):
                 self.say(ev.key)

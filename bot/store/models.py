@@ -239,8 +239,9 @@ class DeliveryAttempt(Base):
     """One try to send an outbound message, or one status the provider reported for it.
 
     outcome: sent | retry (deferred, or re-sent as `related_message_id`) | failed |
-    template (refused as free text; the approved template goes next) | fallback (re-sent on
-    SMS as `related_message_id`) | status (a status callback: `status`, `error_code`).
+    template (the approved template goes next: refused as free text, or a conversation we open
+    with someone who never wrote in, attempt 0) | fallback (re-sent on SMS as
+    `related_message_id`) | status (a status callback: `status`, `error_code`).
     """
 
     __tablename__ = "delivery_attempt"
@@ -381,3 +382,22 @@ class Recording(Base):
     url: Mapped[str] = mapped_column(String(500))
     duration: Mapped[int] = mapped_column(Integer)  # seconds
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Consent(Base):
+    """A person's yes to the service: their first reply (or START) that began onboarding, with
+    the invitation it answered. A rostered person who wrote in uninvited consents too, with no
+    invitation; a headteacher on voice consents on their first call (ivr/, the voice issue)."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    channel: Mapped[str] = mapped_column(String(16))  # the reply's: sms | whatsapp | voice
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # the reply
+    # the invitation it answered (a campaign row of a `first_contact` campaign), if any
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_run.id"))
+    campaign: Mapped[str | None] = mapped_column(String(16))  # invite | invite_again | ...
+    text_version: Mapped[str | None] = mapped_column(String(16))  # the invitation's texts
+    language: Mapped[str | None] = mapped_column(String(8))  # the invitation's language
