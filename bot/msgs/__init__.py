@@ -5,6 +5,7 @@
     turn.py       one turn: keywords, assessment entry, numbers, NLU, the flow's events
     replies.py    what the service answers to an understood message no flow waits for
     questions.py  teachers' questions kept for their headteacher
+    understood.py what the NLU made of each message in words, for staff to review and label
     outbox.py     store replies, send them in order, retries, fallbacks, status callbacks
     spool.py      inbound messages written to disk while the database is down
     session.py    the active flow run, and per-person turn locks in Redis

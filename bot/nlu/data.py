@@ -44,3 +44,26 @@ def load(path: Path) -> list[Example]:
     if not out:
         raise ValueError(f"{path}: no intent examples (expected Rasa 3 NLU YAML)")
     return out
+
+
+def append(path: Path, examples: list[Example]) -> None:
+    """Add examples at the end of their intent's block of a Rasa NLU YAML file, keeping every
+    other line (comments included) as it was. Each intent must already have a block."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines(keepends=True)
+    for ex in examples:
+        start = next((i for i, line in enumerate(lines)
+                      if line.strip() == f"- intent: {ex.intent}"), None)
+        if start is None:
+            raise ValueError(f"{path}: no block for intent {ex.intent!r}")
+        end = start + 1
+        while end < len(lines) and not lines[end].startswith("- "):
+            end += 1
+        items = [i for i in range(start + 1, end) if lines[i].lstrip().startswith("- ")]
+        if not items:
+            raise ValueError(f"{path}: intent {ex.intent!r} has no examples to add to")
+        last = items[-1]
+        indent = lines[last][:len(lines[last]) - len(lines[last].lstrip())]
+        if not lines[last].endswith("\n"):
+            lines[last] += "\n"
+        lines.insert(last + 1, f"{indent}- {ex.text}\n")
+    Path(path).write_text("".join(lines), encoding="utf-8")
