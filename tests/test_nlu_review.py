@@ -15,9 +15,9 @@ from bot.store.models import Message, Question, Understood
 
 TEACHER = "+8801711000001"
 SURE = "dhonnobad"  # thanks, far above its bar
-UNSURE_WITH_NUMBER = "amar notun number 01711 000 099"  # opt_out at about 0.7: below its bar
-JUST_OVER = "kono manush ache ekhane"  # menu, acted on, but only just above its bar
-NEW = "sir er sathe alap korte chai"  # "I'd like to talk with sir": not understood, yet
+UNSURE_WITH_NUMBER = "xqzv bnmw 01711 000 099"  # keypad slips and a number: no intent
+OTHER = "apnara kothay thaken"  # "where are you based?": whatever it makes of it
+NEW = "hamak ekna alap koribar chao"  # "I'd like a chat" in Rangpur's Bangla: not understood, yet
 
 
 @pytest.fixture
@@ -55,36 +55,58 @@ def _review(*args):
 def test_every_message_in_words_is_recorded_and_the_unsure_are_listed(rt, roster, tw, work,
                                                                        twilio):
     _onboard(tw, work)
-    for text in (SURE, UNSURE_WITH_NUMBER, JUST_OVER):
+    for text in (SURE, UNSURE_WITH_NUMBER, OTHER):
         _send(tw, work, twilio, text)
     with rt.db.session() as db:
         rows = {m.body: u for u, m in db.execute(
             select(Understood, Message).join(Message, Message.id == Understood.message_id))}
     # every message in words ("hi" started onboarding), none of the numbers ("1")
-    assert set(rows) == {"hi", SURE, UNSURE_WITH_NUMBER, JUST_OVER}
+    assert set(rows) == {"hi", SURE, UNSURE_WITH_NUMBER, OTHER}
     assert (rows[SURE].intent, rows[SURE].backend) == ("thanks", "embedded")
-    assert rows[UNSURE_WITH_NUMBER].intent is None and rows[UNSURE_WITH_NUMBER].guess
-    assert rows[UNSURE_WITH_NUMBER].runner_up and rows[UNSURE_WITH_NUMBER].bar >= 0.35
-    assert rows[JUST_OVER].intent == "menu"
+    unsure = rows[UNSURE_WITH_NUMBER]
+    assert unsure.intent is None and unsure.guess and unsure.runner_up and unsure.bar >= 0.35
 
     result = _review()
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert not any(SURE in line for line in lines)
-    listed = [line for line in lines if "amar notun number" in line]
-    assert len(listed) == 1 and "…" in listed[0] and "01711" not in result.output
+    lines = result.output.splitlines()[1:]
+    expected = {body for body, u in rows.items()
+                if u.intent is None or u.confidence < u.bar + defaults.REVIEW_UNSURE_MARGIN}
+    assert SURE not in expected and UNSURE_WITH_NUMBER in expected
+    assert len(lines) == len(expected)
+    listed = [line for line in lines if "xqzv bnmw" in line]
+    assert len(listed) == 1 and listed[0].endswith("xqzv bnmw …") and "01711" not in result.output
     assert "—" in listed[0]  # no intent acted on
-    assert any(JUST_OVER in line and "menu" in line for line in lines)
-    # newest first, and --limit keeps the newest
-    assert lines.index(next(l for l in lines if JUST_OVER in l)) < lines.index(listed[0])
-    only = _review("--limit", "1").output
-    assert JUST_OVER in only and "amar notun number" not in only
+    assert f"{unsure.guess} {unsure.confidence:.2f}" in listed[0]
+    assert f"{unsure.runner_up} {unsure.runner_up_confidence:.2f}" in listed[0]
     assert "nothing to review" in _review("--since", "2099-01-01").output
+
+
+def test_the_review_lists_the_unsure_newest_first_and_not_twice(rt, roster, clock):
+    """Abstained, or acted on less than the margin above the bar; not reviewed already."""
+    margin = defaults.REVIEW_UNSURE_MARGIN
+    with rt.db.session() as db:
+        cases = [("abstained", None, 0.30, None), ("just over", "menu", 0.45 + margin / 2, None),
+                 ("well over", "menu", 0.45 + margin * 2, None),
+                 ("labelled", None, 0.2, clock.current)]
+        for i, (body, intent, confidence, reviewed) in enumerate(cases):
+            msg = Message(direction="in", channel="sms", address=TEACHER, body=body,
+                          status="handled", created_at=clock.current, updated_at=clock.current)
+            db.add(msg)
+            db.flush()
+            db.add(Understood(message_id=msg.id, backend="embedded", intent=intent, guess="menu",
+                              confidence=confidence, bar=0.45, reviewed_at=reviewed,
+                              created_at=clock.advance(minutes=1)))
+    with rt.db.session() as db:
+        from bot.msgs import understood
+
+        assert [u.text for u in understood.unsure(db)] == ["just over", "abstained"]
+        assert [u.text for u in understood.unsure(db, limit=1)] == ["just over"]
 
 
 def test_a_labelled_line_goes_into_training_and_is_then_understood(rt, roster, tw, work, twilio,
                                                                    training_copy):
     _onboard(tw, work)
+    # if the training data ever comes to understand NEW, pick another message no one has taught
     assert _send(tw, work, twilio, NEW) == [rt.catalogues.text("nlu.didnt_understand", "bn")]
 
     sheet = training_copy / "review.csv"
@@ -139,6 +161,16 @@ def test_a_label_file_with_a_bad_line_adds_nothing(rt, training_copy):
         assert sum(reason in p for p in problems) == 1, reason
     assert len([p for p in problems if ": line " in p]) == 7 and "nothing added" in result.stderr
     assert (defaults.DATA.read_bytes(), defaults.THRESHOLDS.read_bytes()) == before
+
+
+def test_a_label_file_that_is_not_utf8_csv_is_refused_politely(rt, training_copy):
+    sheet = training_copy / "labels.csv"
+    sheet.write_bytes("text,label\nধন্যবাদ দিলাম,thanks\n".encode("utf-16"))
+    result = _review("--label", str(sheet))
+    assert result.exit_code == 1 and "not a UTF-8 CSV file" in result.output
+    sheet.write_text("text,label\none\u2028two,greet\n", encoding="utf-8")
+    result = _review("--label", str(sheet))
+    assert result.exit_code == 1 and "more than one line" in result.output
 
 
 def test_an_obstacle_label_goes_to_the_obstacle_data(rt, training_copy):

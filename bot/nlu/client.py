@@ -124,6 +124,7 @@ class Client:
         self._http = requests.Session()
 
     def understand(self, text: str) -> Understanding:
+        text = (text or "")[:defaults.MAX_TEXT_CHARS]
         if self.rasa_url and not (self.breaker and self.breaker.is_open()):
             started = time.perf_counter()
             try:

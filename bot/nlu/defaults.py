@@ -54,6 +54,10 @@ left-out training examples fall below it. Random letters mostly do: without it, 
 tuned on in-scope data alone let most keypad slips through as some intent (60% of 300 random
 strings; 16% with it), and "other", the obstacles' catch-all, would collect them."""
 
+MAX_TEXT_CHARS = 1000
+"""Only this much of a message is read (both backends): a teacher's reply is a line or two, and
+a pasted page (WhatsApp carries 4,096 characters) would cost the worker 50 ms a thousand."""
+
 CV_FOLDS = 5  # `sathi nlu tune` and `sathi nlu eval --cv`: folds of the cross-validation
 CV_SEED = 0  # which examples fall in which fold: fixed, so tuning gives the same bars each time
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(7, 20))  # 0.35 … 0.95: bars tried

@@ -41,6 +41,13 @@ class LabelError(ValueError):
 
 def read(path: Path) -> list[Labelled]:
     """The labelled rows of a CSV label file (rows without a label are skipped)."""
+    try:
+        return _read(path)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise LabelError([f"{path}: not a UTF-8 CSV file ({e})"]) from None
+
+
+def _read(path: Path) -> list[Labelled]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         missing = {"text", "label"} - set(reader.fieldnames or ())
@@ -88,7 +95,7 @@ def check(rows: list[Labelled]) -> list[str]:
         if not text:
             problems.append(f"{where}: no text")
             continue
-        if "\n" in text or "\r" in text:
+        if len(text.splitlines()) != 1:  # \n, \r and the Unicode line breaks alike
             problems.append(f"{where}: more than one line")
         elif len(text) > defaults.MAX_LABEL_CHARS:
             problems.append(f"{where}: longer than {defaults.MAX_LABEL_CHARS} characters")

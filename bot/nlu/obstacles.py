@@ -27,7 +27,7 @@ def code(text: str) -> tuple[str, float] | None:
     """(obstacle code, confidence), or None when the text is empty or the classifier unsure."""
     if not (text or "").strip():
         return None
-    g = embedded.load(defaults.OBSTACLE_DATA).guess(text)
+    g = embedded.load(defaults.OBSTACLE_DATA).guess(text[:defaults.MAX_TEXT_CHARS])
     found = act(g)
     return (found, g.confidence) if found else None
 
