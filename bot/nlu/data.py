@@ -6,7 +6,10 @@ beside it, as Rasa does.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,4 +69,26 @@ def append(path: Path, examples: list[Example]) -> None:
         if not lines[last].endswith("\n"):
             lines[last] += "\n"
         lines.insert(last + 1, f"{indent}- {ex.text}\n")
-    Path(path).write_text("".join(lines), encoding="utf-8")
+    write_whole(path, "".join(lines))
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Replace a file's text in one step: a crash mid-write leaves the old file, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextmanager
+def locked(directory: Path):
+    """Hold an exclusive lock on a directory (flock): one writer of its files at a time."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -118,18 +118,20 @@ def add(rows: list[Labelled]) -> dict[str, int]:
     Returns {training file name: lines added}. Raises LabelError, adding nothing."""
     from . import embedded, thresholds
 
-    problems = check(rows)
-    if problems:
-        raise LabelError(problems)
-    added: dict[str, int] = {}
-    by_file: dict[Path, list[data.Example]] = {}
-    for row in rows:
-        by_file.setdefault(target(row.label), []).append(data.Example(row.text.strip(), row.label))
-    for path, examples in by_file.items():
-        data.append(path, examples)
-        added[path.name] = len(examples)
-    if by_file:
-        embedded.forget()
-        thresholds.retune({name for name, path in thresholds.models().items()
-                           if path in by_file})
-    return added
+    with data.locked(defaults.DATA.parent):  # two people labelling at once: one after the other
+        problems = check(rows)
+        if problems:
+            raise LabelError(problems)
+        added: dict[str, int] = {}
+        by_file: dict[Path, list[data.Example]] = {}
+        for row in rows:
+            by_file.setdefault(target(row.label), []).append(
+                data.Example(row.text.strip(), row.label))
+        for path, examples in by_file.items():
+            data.append(path, examples)
+            added[path.name] = len(examples)
+        if by_file:
+            embedded.forget()
+            thresholds.retune({name for name, path in thresholds.models().items()
+                               if path in by_file})
+        return added

@@ -94,7 +94,7 @@ def write(tuned: dict[str, dict], out: Path | None = None) -> None:
               "# (bot/nlu/thresholds.py). `data` is a hash of that file: tune again whenever it\n"
               "# changes.\n")
     text = header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-    (out or defaults.THRESHOLDS).write_text(text, encoding="utf-8")
+    data.write_whole(out or defaults.THRESHOLDS, text)
     forget()
 
 
