@@ -44,7 +44,7 @@ def read(path: Path) -> list[Labelled]:
     try:
         return _read(path)
     except (UnicodeDecodeError, csv.Error) as e:
-        raise LabelError([f"{path}: not a UTF-8 CSV file ({e})"]) from None
+        raise LabelError([f"not a UTF-8 CSV file ({e})"]) from None
 
 
 def _read(path: Path) -> list[Labelled]:
@@ -52,7 +52,7 @@ def _read(path: Path) -> list[Labelled]:
         reader = csv.DictReader(f)
         missing = {"text", "label"} - set(reader.fieldnames or ())
         if missing:
-            raise LabelError([f"{path}: no {' or '.join(sorted(missing))} column"])
+            raise LabelError([f"no {' or '.join(sorted(missing))} column in the header"])
         rows = []
         for row in reader:
             label = (row.get("label") or "").strip()
