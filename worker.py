@@ -9,9 +9,10 @@ from bot import logs, runtime
 def run(burst: bool = False) -> bool:
     logs.setup()
     rt = runtime.current()
-    from bot.nlu import embedded
+    from bot.nlu import embedded, obstacles
 
     embedded.load()  # trained once here, inherited by every forked job instead of per message
+    obstacles.load()
     worker = Worker([rt.queue(name) for name in runtime.QUEUES], connection=rt.redis)
     return worker.work(burst=burst, with_scheduler=True)
 

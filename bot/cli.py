@@ -535,6 +535,76 @@ from .nlu.cli import nlu  # noqa: E402  (the `sathi nlu` group lives with the NL
 
 main.add_command(nlu)
 
+REVIEW_COLUMNS = ("id", "at", "backend", "said", "guess", "confidence", "runner_up",
+                  "runner_up_confidence", "text", "label")
+"""`sathi nlu review --csv`: one row per message; staff fill in `label` and hand the file back."""
+
+
+@nlu.command("review")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only messages from this local date on (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=None,
+              help="At most this many messages, newest first (default 50).")
+@click.option("--csv", "csv_out", type=click.File("w", encoding="utf-8"), default=None,
+              help="Write the list as CSV with an empty `label` column, to fill in.")
+@click.option("--label", "label_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Add the labelled rows of this CSV (text, label) to the training data.")
+def nlu_review(since, limit: int | None, csv_out, label_file: Path | None):
+    """Messages the NLU abstained on or was unsure of, phone numbers masked, with its two best
+    guesses; or, with --label FILE, add labelled lines to the training data (checked as the data
+    tests check it) and tune the bars again."""
+    from .msgs import understood
+    from .nlu import defaults, labels
+
+    rt = runtime.current()
+    if label_file is not None:
+        try:
+            rows = labels.read(label_file)
+            added = labels.add(rows)
+        except labels.LabelError as e:
+            for problem in e.problems:
+                click.echo(f"{label_file}: {problem}", err=True)
+            raise click.ClickException("nothing added: fix the lines above and run again")
+        with rt.db.session() as db:
+            marked = understood.mark_reviewed(
+                db, [r.review_id for r in rows if r.review_id is not None], rt.now())
+        if not added:
+            click.echo("no labelled rows")
+            return
+        click.echo(", ".join(f"{n} line(s) added to {name}" for name, n in added.items())
+                   + f"; {marked} message(s) marked reviewed; bars tuned again "
+                   "(run `sathi nlu train` for Rasa)")
+        return
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(rt.settings.tz)
+    start = since.replace(tzinfo=tz) if since else None
+    with rt.db.session() as db:
+        found = understood.unsure(db, start, limit or defaults.REVIEW_LIMIT)
+    rows = [{"id": u.id, "at": u.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+             "backend": u.backend, "said": u.intent or "", "guess": u.guess or "",
+             "confidence": f"{u.confidence:.2f}", "runner_up": u.runner_up or "",
+             "runner_up_confidence": "" if u.runner_up_confidence is None
+             else f"{u.runner_up_confidence:.2f}", "text": u.text, "label": ""} for u in found]
+    if csv_out is not None:
+        import csv
+
+        writer = csv.DictWriter(csv_out, fieldnames=REVIEW_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(f"{len(rows)} message(s) to label", err=True)
+        return
+    if not rows:
+        click.echo("nothing to review")
+        return
+    click.echo(f"{'id':>6}  {'at':<16}  {'said':<12}  {'best guess':<20}  {'second':<20}  text")
+    for r in rows:
+        best = f"{r['guess']} {r['confidence']}"
+        second = f"{r['runner_up']} {r['runner_up_confidence']}".strip()
+        click.echo(f"{r['id']:>6}  {r['at']:<16}  {r['said'] or '—':<12}  {best:<20}  "
+                   f"{second:<20}  {r['text']}")
+
+
 from ivr.cli import prompts  # noqa: E402  (the `sathi prompts` group lives with the voice code)
 
 main.add_command(prompts)

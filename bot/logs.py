@@ -16,6 +16,16 @@ def mask(phone: str | None) -> str:
     return f"{digits[:4]}…{digits[-3:]}" if len(digits) > 7 else "…"
 
 
+# a phone-like number in a message: 7 or more digits in either script, with spaces, dots or
+# dashes allowed between them ("017 1100 0001", "০১৭১১-০০০০০১")
+_PHONE_IN_TEXT = re.compile(r"\+?[0-9\u09e6-\u09ef](?:[\s.\-]*[0-9\u09e6-\u09ef]){6,}")
+
+
+def mask_numbers(text: str) -> str:
+    """A message's text with every phone-like number replaced by "…"; short numbers stay."""
+    return _PHONE_IN_TEXT.sub("…", text or "")
+
+
 def redact(text: str) -> str:
     return _TOKENS.sub(r"\1\2[redacted]", _LONG_NUMBER.sub(r"\1…\2", text))
 

@@ -2,7 +2,8 @@
 proxy in front of the real Rasa server that a test can cut to take Rasa down mid-conversation.
 
 The stand-in answers in Rasa's JSON shape using the embedded classifier, so a conversation reads
-the same through either backend; it can also be told to be slow or to fail (HTTP 500).
+the same through either backend; it can also be told to be slow, to fail (HTTP 500) or to
+answer 200 with a ranking Rasa would never send ("garbled").
 """
 from __future__ import annotations
 
@@ -39,8 +40,12 @@ class ParseServer:
                 from bot.nlu import embedded
 
                 g = embedded.load().guess(body["text"])
+                ranking = [{"name": n, "confidence": c} for n, c in g.ranking]
+                if outer.mode == "garbled":  # a 200 whose ranking is not what Rasa sends
+                    ranking = ["affirm", 0.9]
                 answer = json.dumps({"text": body["text"], "entities": [],
-                                     "intent": {"name": g.intent, "confidence": g.confidence}})
+                                     "intent": {"name": g.intent, "confidence": g.confidence},
+                                     "intent_ranking": ranking})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

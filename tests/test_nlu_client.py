@@ -28,10 +28,18 @@ def test_rasa_answers_when_it_is_up(rt, standin):
     heard = client.understand("module 3 er video chole na")
     assert (heard.intent, heard.backend, heard.entities) == ("question", "rasa", {"module": 3,
                                                                                  "number": 3})
+    assert heard.ranking[0][0] == "question" and len(heard.ranking) == 3  # for the review
     assert standin.requests == 1
 
 
-@pytest.mark.parametrize("mode", ["refused", "slow", "error"])
+def test_only_the_beginning_of_a_pasted_page_is_read(rt):
+    """A 5,000-character paste is answered like its first line, in the time a message takes."""
+    page = "dhonnobad" + " " * 5000 + "ar sms diben na"
+    assert nlu.understand(rt, page).intent == nlu.understand(rt, "dhonnobad").intent == "thanks"
+    assert nlu.obstacle(rt, "somoy pai nai" + " " * 5000 + "guti nai")[0] == "time"
+
+
+@pytest.mark.parametrize("mode", ["refused", "slow", "error", "garbled"])
 def test_any_rasa_failure_falls_back_for_that_message(rt, mode):
     # a slow server holds its answer for a minute (released when the test ends)
     server = ParseServer(mode=mode, delay=60.0) if mode != "refused" else None

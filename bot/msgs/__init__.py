@@ -5,6 +5,7 @@
     turn.py       one turn: keywords, assessment entry, numbers, NLU, the flow's events
     replies.py    what the service answers to an understood message no flow waits for
     questions.py  teachers' questions kept for their headteacher
+    understood.py what the NLU made of each message in words, for staff to review and label
     outbox.py     store replies, send them in order, retries, fallbacks, status callbacks
     routing.py    which provider carries a message out: Twilio or a gateway of the channels file
     calls.py      calls owed (a campaign's call, a call back), placed by ivr/dialer.py

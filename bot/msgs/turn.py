@@ -21,7 +21,7 @@ from ..flows.events import ActionCalled, FieldSet, FlowEnded, InputExpected, Msg
 from ..i18n import N_
 from ..parse import number
 from ..store.models import CHANNELS, LANGUAGES, Answer, FlowRun, Message, Person
-from . import outbox, replies, session
+from . import outbox, replies, session, understood
 
 ONBOARDING = "onboarding"
 STOP_CONFIRMED = outbox.STOP_CONFIRMED
@@ -96,6 +96,8 @@ class Turn:
                 num = assessment.number_word(text, self.rt.levels)
             # free text (not a keyword, not a number) goes through NLU; None when unsure
             heard = nlu.understand(self.rt, text) if num is None and text.strip() else None
+            if heard is not None:  # what it heard, for `sathi nlu review`
+                understood.record(self.db, self.msg, heard, self.now)
             if run is not None:
                 flow = self.rt.flows[run.flow]
                 inp = engine.Input(text=text, number=num, intent=heard.intent if heard else None)

@@ -2,13 +2,16 @@
 
 Keywords (STOP, START, HELP) and numbers are parsed first, deterministically (bot/parse.py);
 only what remains comes here. `understand(rt, text)` asks Rasa when RASA_URL is set (short
-timeout, circuit breaker) and the embedded classifier otherwise; see client.py. The training
-data, the Rasa project and the held-out test file live beside this module.
+timeout, circuit breaker) and the embedded classifier otherwise; see client.py.
+`obstacle(rt, text)` codes what stopped a teacher (defaults.OBSTACLES) with the embedded
+classifier. The training data, the Rasa project and the evaluation files live beside this
+module; `sathi nlu` (cli.py) trains, tunes and evaluates.
 
 It understands text and writes nothing: what the service answers, and storing a teacher's
 question, belong to bot/msgs (replies.py, questions.py).
 
-May import: config, i18n. `understand(rt, text)` is handed the runtime; it never imports it.
+May import: config, logs, i18n, parse. `understand(rt, text)` is handed the runtime; it never
+imports it.
 """
 from __future__ import annotations
 
@@ -34,4 +37,12 @@ def understand(rt, text: str) -> Understanding:
     return client(rt).understand(text)
 
 
-__all__ = ["Understanding", "client", "understand"]
+def obstacle(rt, text: str) -> tuple[str, float] | None:
+    """What stopped a teacher, from their words: (code, confidence), code one of
+    defaults.OBSTACLES ("time", "materials", "understanding", "other"); None when unsure."""
+    from . import obstacles  # scikit-learn is imported where it is used, not by the webhook
+
+    return obstacles.code(text)
+
+
+__all__ = ["Understanding", "client", "obstacle", "understand"]

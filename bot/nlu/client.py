@@ -21,7 +21,7 @@ import redis
 import requests
 
 from ..i18n import ascii_digits
-from . import defaults
+from . import defaults, thresholds
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +39,27 @@ class Understanding:
     backend: str  # "rasa" | "embedded"
     guess: str | None = None  # the best intent even when below its threshold
     entities: dict = field(default_factory=dict)  # {"module": 3, "number": 5}
+    ranking: tuple[tuple[str, float], ...] = ()  # the best intents and their scores, best first
 
 
-def accept(guess: str | None, confidence: float) -> str | None:
-    """The intent to act on, or None: each intent has a confidence it must reach."""
+def bar(guess: str | None, backend: str) -> float:
+    """The confidence `guess` must reach. The embedded classifier's bars are tuned by
+    cross-validation (thresholds.py); Rasa's are the defaults (tuning them would take a Rasa
+    training per fold)."""
+    if backend == "embedded":
+        return thresholds.bar("intents", guess)
+    return defaults.MIN_CONFIDENCE_BY_INTENT.get(guess, defaults.MIN_CONFIDENCE)
+
+
+def accept(guess: str | None, confidence: float, backend: str = "rasa",
+           known: float = 1.0) -> str | None:
+    """The intent to act on, or None: each intent has a confidence it must reach; and the
+    embedded classifier must know enough of the message (`known`, thresholds.py)."""
     if guess not in defaults.INTENTS:
         return None
-    needed = defaults.MIN_CONFIDENCE_BY_INTENT.get(guess, defaults.MIN_CONFIDENCE)
-    return guess if confidence >= needed else None
+    if backend == "embedded" and known < thresholds.min_known("intents"):
+        return None
+    return guess if confidence >= bar(guess, backend) else None
 
 
 def entities(text: str) -> dict:
@@ -111,11 +124,13 @@ class Client:
         self._http = requests.Session()
 
     def understand(self, text: str) -> Understanding:
+        text = (text or "")[:defaults.MAX_TEXT_CHARS]
         if self.rasa_url and not (self.breaker and self.breaker.is_open()):
             started = time.perf_counter()
             try:
                 result = self.parse_rasa(text)
-            except (requests.RequestException, ValueError, KeyError, TypeError) as e:
+            except (requests.RequestException, ValueError, KeyError, TypeError,
+                    AttributeError) as e:
                 opened = self.breaker.record_failure() if self.breaker else False
                 log.warning("Rasa failed after %.0f ms (%s); embedded classifier used%s",
                             (time.perf_counter() - started) * 1000, type(e).__name__,
@@ -139,15 +154,17 @@ class Client:
                 value = ascii_digits(str(ent.get("value", "")))
                 if value.isdigit():
                     found[ent["entity"]] = int(value)
-        return Understanding(accept(name, confidence), confidence, "rasa", name, found)
+        ranking = tuple((str(r.get("name")), float(r.get("confidence") or 0.0))
+                        for r in (body.get("intent_ranking") or [])[:3]) or ((name, confidence),)
+        return Understanding(accept(name, confidence), confidence, "rasa", name, found, ranking)
 
     @staticmethod
     def parse_embedded(text: str) -> Understanding:
         from . import embedded  # scikit-learn is imported where it is used, not by the webhook
 
         g = embedded.load().guess(text)
-        return Understanding(accept(g.intent, g.confidence), g.confidence, "embedded",
-                             g.intent, entities(text))
+        return Understanding(accept(g.intent, g.confidence, "embedded", g.known), g.confidence,
+                             "embedded", g.intent, entities(text), g.ranking)
 
     def backend(self) -> str:
         """Which backend answers now: what /healthz reports."""

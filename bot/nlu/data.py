@@ -6,7 +6,10 @@ beside it, as Rasa does.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,3 +47,48 @@ def load(path: Path) -> list[Example]:
     if not out:
         raise ValueError(f"{path}: no intent examples (expected Rasa 3 NLU YAML)")
     return out
+
+
+def append(path: Path, examples: list[Example]) -> None:
+    """Add examples at the end of their intent's block of a Rasa NLU YAML file, keeping every
+    other line (comments included) as it was. Each intent must already have a block."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines(keepends=True)
+    for ex in examples:
+        start = next((i for i, line in enumerate(lines)
+                      if line.strip() == f"- intent: {ex.intent}"), None)
+        if start is None:
+            raise ValueError(f"{path}: no block for intent {ex.intent!r}")
+        end = start + 1
+        while end < len(lines) and not lines[end].startswith("- "):
+            end += 1
+        items = [i for i in range(start + 1, end) if lines[i].lstrip().startswith("- ")]
+        if not items:
+            raise ValueError(f"{path}: intent {ex.intent!r} has no examples to add to")
+        last = items[-1]
+        indent = lines[last][:len(lines[last]) - len(lines[last].lstrip())]
+        if not lines[last].endswith("\n"):
+            lines[last] += "\n"
+        lines.insert(last + 1, f"{indent}- {ex.text}\n")
+    write_whole(path, "".join(lines))
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Replace a file's text in one step: a crash mid-write leaves the old file, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextmanager
+def locked(directory: Path):
+    """Hold an exclusive lock on a directory (flock): one writer of its files at a time."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

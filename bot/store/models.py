@@ -401,3 +401,26 @@ class Consent(Base):
     campaign: Mapped[str | None] = mapped_column(String(16))  # invite | invite_again | ...
     text_version: Mapped[str | None] = mapped_column(String(16))  # the invitation's texts
     language: Mapped[str | None] = mapped_column(String(8))  # the invitation's language
+
+
+class Understood(Base):
+    """What the NLU made of one inbound message (bot/msgs/understood.py): the intent acted on
+    (NULL when it abstained), its best two guesses and the bar the first had to reach. Staff
+    review the unsure ones and label them into the training data (`sathi nlu review`)."""
+
+    __tablename__ = "understood"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), unique=True)
+    backend: Mapped[str] = mapped_column(String(16))  # rasa | embedded
+    intent: Mapped[str | None] = mapped_column(String(32))  # acted on; NULL: abstained
+    guess: Mapped[str | None] = mapped_column(String(32))  # the best guess, even below its bar
+    confidence: Mapped[float] = mapped_column(Float)
+    runner_up: Mapped[str | None] = mapped_column(String(32))  # the second best guess
+    runner_up_confidence: Mapped[float | None] = mapped_column(Float)
+    bar: Mapped[float] = mapped_column(Float)  # the confidence `guess` had to reach
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # set when a person labelled it (`sathi nlu review --label`); reviews list only unlabelled
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    message: Mapped[Message] = relationship()
