@@ -97,8 +97,9 @@ def clock():
 
 
 @pytest.fixture
-def twilio():
+def twilio(clock):
     with TwilioDouble(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as double:
+        double.clock = clock  # the double dates what it accepts on the service's clock
         yield double
 
 
