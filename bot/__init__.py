@@ -4,7 +4,8 @@ A newcomer finds a behaviour by its folder; each package's docstring says what i
 it may import. From the bottom up (a module imports only what is above it in this list, or its
 own package; tests/test_layout.py checks that there is no import circle):
 
-    config, logs, i18n, parse, schemas   settings, log masking, catalogues, keywords and numbers,
+    config, logs, metrics, i18n, parse, schemas   settings, log masking and format, counters in
+                                         Redis for /metrics, catalogues, keywords and numbers,
                                          YAML + JSON Schema data files        (import no package)
     store/       SQLAlchemy models, the database, Alembic migrations
     channels/    one adapter per provider; segment counting; webhook signatures

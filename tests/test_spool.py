@@ -27,7 +27,8 @@ def inbound(rt):
 
 
 def spooled():
-    return sorted(spool.directory().glob("*.json"))
+    """Every file waiting in the spool, whatever its folder (not the dead letters)."""
+    return sorted(p for p in spool.directory().rglob("*.json") if "dead" not in p.parts)
 
 
 class database_down:
