@@ -98,6 +98,11 @@ class Settings:
     rasa_breaker_cooldown: int = field(default=60, metadata={
         "env": "RASA_BREAKER_COOLDOWN",
         "doc": "Seconds the open breaker skips Rasa before one message tries it again."})
+    log_format: str = field(default="text", metadata={
+        "env": "SATHI_LOG_FORMAT",
+        "doc": "text (one line a record) or json (one JSON object a line: time, level, logger, "
+               "message, exception), for a log collector. Either way numbers and tokens are "
+               "masked."})
     cache_dir: Path = field(default=Path.home() / ".cache" / "shikkhok-sathi", metadata={
         "env": "SATHI_CACHE",
         "doc": "Outside the checkout, kept between runs: the Rasa venv and trained models "
@@ -131,6 +136,7 @@ class Settings:
             rasa_timeout_ms=int(_env("RASA_TIMEOUT_MS", "300")),
             rasa_breaker_failures=int(_env("RASA_BREAKER_FAILURES", "3")),
             rasa_breaker_cooldown=int(_env("RASA_BREAKER_COOLDOWN", "60")),
+            log_format=_env("SATHI_LOG_FORMAT", "text").lower(),
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)

@@ -64,12 +64,13 @@ def run_scheduled(rt):
 
 
 def let_time_pass(clock, r, **delta):
-    """Move the service's clock, and let Redis keys whose time-to-live that covers expire (the
-    dead worker's turn lock), so the test need not sleep through them."""
+    """Move the service's clock, and let the service's Redis keys whose time-to-live that
+    covers expire (the dead worker's turn lock, the sender's rate), so the test need not
+    sleep through them."""
     clock.advance(**delta)
     seconds = timedelta(**delta).total_seconds()
-    for key in r.scan_iter("sathi:turn:*"):
-        if 0 <= r.ttl(key) <= seconds:
+    for key in r.scan_iter("sathi:*"):
+        if 0 <= r.pttl(key) <= seconds * 1000:
             r.delete(key)
 
 

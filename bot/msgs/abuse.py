@@ -35,7 +35,7 @@ MUTE = 1800  # seconds an address in a reply loop goes unanswered (common.paused
 
 _FLOOD = "sathi:flood:{}:{}"  # address, window number: messages counted
 _REPEATS = "sathi:repeats:{}:{}"  # address, window number: hash of reply key -> count
-_MUTED = "sathi:muted:{}"  # address: set while muted (with a TTL)
+_MUTED = "sathi:muted:{}"  # address: until when (a Unix time on the service's clock)
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,9 @@ def check_inbound(r: redis.Redis, address: str, now: datetime) -> Verdict:
     pipe = r.pipeline(transaction=False)
     pipe.incr(flood_key)
     pipe.expire(flood_key, FLOOD_WINDOW * 2)
-    pipe.exists(_MUTED.format(address))
-    count, _, muted = pipe.execute()
-    if muted:
+    pipe.get(_MUTED.format(address))
+    count, _, muted_until = pipe.execute()
+    if muted_until is not None and int(muted_until) > now.timestamp():
         return Verdict(act=False, why="loop")
     if count > FLOOD_LIMIT:
         if count == FLOOD_LIMIT + 1:
@@ -83,8 +83,11 @@ def note_replies(r: redis.Redis, address: str, keys: list[str], now: datetime) -
     counts = pipe.execute()[:-1]
     if max(counts) < LOOP_REPEATS:
         return False
-    if not r.set(_MUTED.format(address), 1, ex=MUTE, nx=True):
+    key, until = _MUTED.format(address), int(now.timestamp()) + MUTE
+    current = r.get(key)
+    if current is not None and int(current) > now.timestamp():
         return False  # muted already
+    r.set(key, until, ex=MUTE * 2)
     log.warning("reply loop with %s: the same reply %s times in %s s; not answering for %s s",
                 mask(address), max(counts), LOOP_WINDOW, MUTE)
     return True
