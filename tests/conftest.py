@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import privacy  # noqa: E402
-from processes import LOG_DIR  # noqa: E402
+from processes import LOG_DIR, empty_database  # noqa: E402
 from twilio_double import TwilioDouble  # noqa: E402
 
 from bot import logs, runtime  # noqa: E402
@@ -144,17 +144,6 @@ def twilio(clock):
                       if isinstance(r.form.get("Body"), str))
 
 
-def _empty(db: Database) -> None:
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with db.engine.begin() as c:
-        if db.engine.dialect.name == "postgresql":
-            c.execute(text("TRUNCATE " + ", ".join(t.name for t in tables)
-                           + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                c.execute(t.delete())
-
-
 @pytest.fixture
 def settings(database_url, twilio, tmp_path):
     return Settings.from_env(
@@ -168,7 +157,7 @@ def settings(database_url, twilio, tmp_path):
 def rt(settings, redis_conn, clock):
     redis_conn.flushdb()
     rt = runtime.Runtime(settings, redis_conn=redis_conn, clock=clock)
-    _empty(rt.db)
+    empty_database(rt.db)
     runtime.install(rt)
     yield rt
     runtime.install(None)

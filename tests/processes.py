@@ -22,6 +22,22 @@ LOG_DIR = Path(os.environ.get("SATHI_TEST_LOG_DIR", "/tmp")) / f"sathi-test-logs
 BIN = Path(sys.executable).parent
 
 
+def empty_database(db) -> None:
+    """Every table emptied (a test's database is made once per session)."""
+    from sqlalchemy import text
+
+    from bot.store.models import Base
+
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with db.engine.begin() as c:
+        if db.engine.dialect.name == "postgresql":
+            c.execute(text("TRUNCATE " + ", ".join(t.name for t in tables)
+                           + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                c.execute(t.delete())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,7 +128,15 @@ class Process:
                 time.sleep(0.02)
         self._log.close()
 
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to end on its own (a burst worker); its exit code."""
+        code = self.proc.wait(timeout=timeout)
+        self._log.close()
+        return code
+
     def stop(self, timeout: float = 15) -> None:
+        if self._log.closed:
+            return
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -123,7 +147,8 @@ class Process:
         self._log.close()
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
@@ -135,7 +160,8 @@ def sathi_worker(settings, redis_conn, name: str = "worker", burst: bool = False
 
 def gunicorn(settings, redis_conn, port: int, workers: int = 3, **env) -> Process:
     argv = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--timeout", "30", "--graceful-timeout", "5", "app:create_app()"]
+            "--timeout", "30", "--graceful-timeout", "5",
+            "--control-socket", str(LOG_DIR / f"gunicorn-{port}.ctl"), "app:create_app()"]
     return Process("gunicorn", argv, service_env(settings, redis_conn, **env))
 
 
