@@ -196,3 +196,22 @@ def test_the_count_of_spooled_messages_is_what_is_on_disk(rt, roster, tw):
     assert WHATSAPP_FROM and PUBLIC_BASE_URL  # the signed form came through whole
     with rt.db.session() as db:
         assert db.execute(select(func.count(Message.id))).scalar() == 0
+
+
+def test_an_operator_can_see_replay_and_put_back_the_spool(rt, roster, tw):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    with database_down(rt):
+        tw.sms(TEACHER, "hi")
+    d = spool.directory()
+    (d / ("SM9" + "0" * 31 + ".json")).write_text(json.dumps(  # an older version's, bad
+        {"sid": "SM9" + "0" * 31, "channel": "sms", "sender": "+" + "8" * 40, "body": "x"}))
+    runner = CliRunner()
+    assert json.loads(runner.invoke(main, ["spool", "status"]).output) == {"pending": 2,
+                                                                           "dead": 0}
+    result = runner.invoke(main, ["spool", "replay"])
+    assert result.exit_code == 0 and "1 replayed; 0 waiting, 1 set aside" in result.output
+    assert "1 put back" in runner.invoke(main, ["spool", "retry-dead"]).output
+    assert spool.size() == {"pending": 1, "dead": 0}

@@ -103,8 +103,14 @@ def _record(item, deadline: float) -> str:
 
 def pending(kind: str = IN) -> bool:
     """True when the queue holds anything (cheap: it stops at the first file)."""
-    with os.scandir(_dir(kind)) as it:
-        return any(e.name.endswith(".json") for e in it)
+    path = _dir(kind)
+    try:
+        with os.scandir(path) as it:
+            return any(e.name.endswith(".json") for e in it)
+    except FileNotFoundError:  # removed by hand while we ran: made again on the next write
+        _made.discard(path)
+        _made.discard(path.parent)
+        return False
 
 
 def files(kind: str) -> list[Path]:
@@ -247,6 +253,21 @@ def replay() -> int:
     if done:
         log.info("spool: %s replayed", done)
     return done
+
+
+def retry_dead() -> int:
+    """Move the dead letters back into their queues (an operator's `sathi spool retry-dead`,
+    after fixing what stopped them); returns how many."""
+    n = 0
+    for path in sorted(_dir(DEAD).glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue  # unreadable: it stays for a human
+        kind = STATUS if "status" in data and "body" not in data else IN
+        os.replace(path, _dir(kind) / path.name)
+        n += 1
+    return n
 
 
 class Replayer:
