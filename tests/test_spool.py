@@ -215,3 +215,27 @@ def test_an_operator_can_see_replay_and_put_back_the_spool(rt, roster, tw):
     assert result.exit_code == 0 and "1 replayed; 0 waiting, 1 set aside" in result.output
     assert "1 put back" in runner.invoke(main, ["spool", "retry-dead"]).output
     assert spool.size() == {"pending": 1, "dead": 0}
+
+
+def test_a_hanging_redis_costs_the_webhook_seconds_not_the_message(rt, roster, tw, tmp_path):
+    """Redis accepts TCP and never answers: the message is recorded all the same, the webhook
+    answers well inside Twilio's 15 s, and the sweep queues the message later."""
+    from processes import PrivateRedis
+
+    from bot.runtime import connect_redis
+
+    server = PrivateRedis(tmp_path).start()
+    real = rt.redis
+    try:
+        with TcpProxy("127.0.0.1", server.port) as proxy:
+            rt.redis = connect_redis(f"redis://127.0.0.1:{proxy.port}/0", tmp_path)
+            proxy.hang()
+            started = time.monotonic()
+            assert tw.sms(TEACHER, "hi").status_code == 200
+            took = time.monotonic() - started
+            proxy.pass_()
+    finally:
+        rt.redis = real
+        server.kill()
+    assert took < 10, f"the webhook took {took:.1f} s"  # Twilio gives up at 15
+    assert [(m.body, m.status) for m in inbound(rt)] == [("hi", "received")]

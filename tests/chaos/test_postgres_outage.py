@@ -5,12 +5,12 @@ import time
 from collections import defaultdict
 from dataclasses import replace
 
-from chaos_helpers import wait_until
+from chaos.chaos_helpers import wait_until
 from processes import free_port, gunicorn, wait_for_http
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy
-from web_load import Teachers
+from chaos.web_load import Teachers
 
 from bot.msgs import spool
 from bot.store.models import Message, Person

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from processes import free_port, gunicorn, wait_for_http
 from sqlalchemy import select
-from web_load import Teachers
+from chaos.web_load import Teachers
 
 from bot.msgs import inbound
 from bot.simulate import drain

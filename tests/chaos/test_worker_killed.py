@@ -3,7 +3,7 @@ every message has reached Twilio exactly once (the double counts), in each teach
 import threading
 from collections import Counter, defaultdict
 
-from chaos_helpers import expire_lock_of_the_dead, wait_until
+from chaos.chaos_helpers import expire_lock_of_the_dead, wait_until
 from processes import sathi_worker
 from sqlalchemy import func, select
 
