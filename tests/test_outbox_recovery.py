@@ -237,3 +237,30 @@ def test_a_later_turn_waits_behind_an_earlier_reply_that_twilio_deferred(rt, twi
     clock.advance(minutes=1)
     run_scheduled(rt)
     assert bodies(twilio) == ["প্রথম", "দ্বিতীয়"]
+
+
+def test_the_adapter_tells_a_request_that_never_arrived_from_one_that_got_no_answer(
+        twilio, short_timeout):
+    """Refused: it cannot have reached Twilio, a plain retry. Silence after sending: Twilio
+    may have it, an unknown outcome to look up."""
+    from conftest import ACCOUNT_SID, AUTH_TOKEN
+    from tcp_proxy import TcpProxy
+
+    from bot.channels.base import Outgoing, RetryLater, Unknown
+    from bot.channels.twilio_messaging import TwilioMessagingAdapter
+
+    port = int(twilio.url.rsplit(":", 1)[1])
+    with TcpProxy("127.0.0.1", port) as proxy:
+        adapter = TwilioMessagingAdapter(ACCOUNT_SID, AUTH_TOKEN, SMS_FROM, None,
+                                         f"http://127.0.0.1:{proxy.port}")
+        msg = Outgoing(to="+8801711009901", channel="sms", body="স্বাগতম")
+        try:
+            proxy.refuse()
+            assert isinstance(adapter.send(msg), RetryLater)
+            proxy.hang()
+            assert isinstance(adapter.send(msg), Unknown)
+            proxy.pass_()
+            assert adapter.lookup(msg, datetime.now(timezone.utc) - timedelta(hours=1)) == []
+        finally:
+            adapter.close()
+    assert twilio.listed() == []
