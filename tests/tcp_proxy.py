@@ -100,9 +100,10 @@ class TcpProxy:
     def _serve(self, client: socket.socket) -> None:
         upstream = None
         try:
-            while self.mode == HANG:  # accepted, and then silence
-                if not self._wait(client):
-                    return
+            if self.mode == HANG:  # accepted, and then silence; never forwarded afterwards
+                while self.mode == HANG and self._wait(client):
+                    pass
+                return
             if self.mode != PASS:
                 return
             upstream = socket.create_connection(self.upstream, timeout=5)
@@ -137,10 +138,10 @@ class TcpProxy:
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
         peers = {a: b, b: a}
         while True:
-            if self.mode == HANG:  # an open connection goes silent mid-conversation
-                if not self._wait(a):
-                    return
-                continue
+            if self.mode == HANG:  # an open connection goes silent mid-conversation, and is
+                while self.mode == HANG and self._wait(a):  # cut when the network comes back
+                    pass
+                return
             if self.mode != PASS:
                 return
             try:
