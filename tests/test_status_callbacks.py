@@ -67,3 +67,10 @@ def test_a_status_callback_for_an_unknown_sid_while_redis_is_down_is_kept(
         rt.redis = redis_conn
     spool.replay()
     assert redis_conn.get(outbox.early_key(sid)) is not None  # waits for its send, as usual
+
+
+def test_twilios_own_long_status_is_kept_not_refused(rt, sent, tw, twilio):
+    params = twilio.status_callback_params(sent.provider_sid, status="partially_delivered",
+                                           error_code=None)
+    assert tw.post("/twilio/messaging/status", params).status_code == 204
+    assert first_reply(rt).status == "sent"  # not a step in the order of statuses we know

@@ -34,6 +34,7 @@ WHATSAPP = "whatsapp:"  # Twilio's prefix of a WhatsApp address
 
 _SID = re.compile(r"[A-Za-z0-9._:-]{1,%d}" % MAX_SID)
 _STATUS = re.compile(r"[a-z_]{1,16}")  # Message.status and DeliveryAttempt.status hold 16
+LONG_STATUSES = {"partially_delivered"}  # Twilio's own, longer than 16: stored cut short
 _KEEP = {"\n", "\r", "\t"}
 
 
@@ -112,7 +113,7 @@ def error_code(value: str | None) -> int | None:
 def status_report(*, sid: str | None, status: str | None, code: str | None,
                   received_at: datetime) -> StatusReport:
     status = (status or "").strip().lower()
-    if not _STATUS.fullmatch(status):
+    if not _STATUS.fullmatch(status) and status not in LONG_STATUSES:
         raise Rejected("missing or malformed status")
     return StatusReport(sid=provider_sid(sid), status=status, error_code=error_code(code),
                         received_at=received_at)

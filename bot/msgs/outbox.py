@@ -432,7 +432,7 @@ def record_status(db: Session, sid: str, status: str, error_code: int | None,
 
 def _on_status(db: Session, msg: Message, status: str, code: int | None, now: datetime) -> None:
     db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts, channel=msg.channel, at=now,
-                           outcome="status", status=status, error_code=code,
+                           outcome="status", status=status[:16], error_code=code,
                            provider_sid=msg.provider_sid))
     _apply_status(msg, status, code, now)
     channel = msg.channel
@@ -495,8 +495,9 @@ def _enqueue_after_commit(db: Session, message_id: int, delay: float) -> None:
 
 
 def _apply_status(msg: Message, status: str, error_code: int | None, now: datetime) -> None:
-    # callbacks can arrive out of order: never move a final state back to an earlier one
-    if STATUS_ORDER.get(status, 0) >= STATUS_ORDER.get(msg.status, 0):
+    # callbacks can arrive out of order: never move a final state back to an earlier one; a
+    # status we do not know (it is kept in delivery_attempt) moves nothing
+    if status in STATUS_ORDER and STATUS_ORDER[status] >= STATUS_ORDER.get(msg.status, 0):
         msg.status = status
         msg.error_code = error_code
         msg.updated_at = now
