@@ -9,6 +9,9 @@ from bot.config import Settings
 
 def create_app(config: dict | None = None, rt: runtime.Runtime | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from bot.web import MAX_REQUEST_BYTES
+
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # bigger requests: 413, never read
     app.config.update(config or {})
     if not app.testing:
         from bot import logs

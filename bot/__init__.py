@@ -6,7 +6,8 @@ docstring allows and that no modules import each other in a circle. Roughly from
 (campaigns holds both data the others read, such as the calendar and content, and the fan-out
 that uses msgs, so the packages are not strictly layered; the modules are):
 
-    config, logs, i18n, parse, schemas   settings, log masking, catalogues, keywords and numbers,
+    config, logs, metrics, i18n, parse, schemas   settings, log masking and format, counters in
+                                         Redis for /metrics, catalogues, keywords and numbers,
                                          YAML + JSON Schema data files        (import no package)
     store/       SQLAlchemy models, the database, Alembic migrations
     channels/    one adapter per provider; segment counting; webhook signatures

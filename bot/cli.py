@@ -346,6 +346,42 @@ def db_upgrade(revision: str):
     click.echo("database is at " + revision)
 
 
+@main.group("spool")
+def spool_group():
+    """What this host's web process kept on disk while the database was down."""
+
+
+@spool_group.command("status")
+def spool_status():
+    """How many items wait in this host's spool, and how many were set aside (JSON)."""
+    from .msgs import spool
+
+    click.echo(json.dumps(spool.size()))
+
+
+@spool_group.command("replay")
+def spool_replay():
+    """Record what this host's spool holds now (the web process does it by itself every few
+    seconds; use this before retiring a web host). Exit 1 if anything is left."""
+    from .msgs import spool
+
+    logs.setup()
+    n = spool.replay()
+    left = spool.size()
+    click.echo(f"{n} replayed; {left['pending']} waiting, {left['dead']} set aside")
+    if left["pending"]:
+        sys.exit(1)
+
+
+@spool_group.command("retry-dead")
+def spool_retry_dead():
+    """Put what was set aside (spool/dead/) back in the queue, after fixing what stopped it;
+    the web process replays it again, checks included."""
+    from .msgs import spool
+
+    click.echo(f"{spool.retry_dead()} put back in the queue")
+
+
 @main.group("export")
 def export_group():
     """Data for programme staff, without phone numbers or people's names."""

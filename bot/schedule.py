@@ -2,6 +2,9 @@
 
 Each job must be safe to run twice, because two schedulers may be up during a deploy: the
 campaign jobs plan and claim rows in the database, so a second run finds nothing to do.
+
+The spool is not replayed here: it lives on a web host's disk and RQ may run the job on any
+machine. Each web process replays its own (bot/msgs/spool.py, `Replayer`).
 """
 from __future__ import annotations
 
@@ -10,10 +13,9 @@ from rq.cron import CronScheduler
 from ivr import dialer
 
 from .campaigns import fanout as campaign
-from .msgs import inbound, outbox, spool
+from .msgs import inbound, outbox
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
-REPLAY_EVERY = 30  # seconds between tries to replay messages spooled while the database was down
 EXPIRE_EVERY = 60  # seconds between looks for flow waits that have run out
 
 
@@ -22,8 +24,6 @@ def register(scheduler: CronScheduler) -> CronScheduler:
                        name="sweep-inbound")
     scheduler.register(outbox.sweep, queue_name="default", interval=SWEEP_EVERY,
                        name="sweep-outbound")
-    scheduler.register(spool.replay, queue_name="default", interval=REPLAY_EVERY,
-                       name="replay-spool")
     scheduler.register(inbound.expire_due, queue_name="default", interval=EXPIRE_EVERY,
                        name="expire-waits")
     scheduler.register(campaign.plan_due, queue_name="default", interval=campaign.PLAN_EVERY,

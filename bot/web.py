@@ -1,25 +1,39 @@
-"""The messaging webhooks: verify, dedupe, record, enqueue, answer. Nothing slower.
+"""The messaging webhooks: verify, check, record (or spool), enqueue, answer. Nothing slower.
 
 Twilio's (signed with X-Twilio-Signature) and the local gateways' of the channels file
-(/sms/<name>/receive and /sms/<name>/status, with the channel's token or HMAC) take the same
-path: `_take` records and enqueues, or spools while the database is down."""
+(/sms/<name>/receive and /sms/<name>/status, with the channel's token or HMAC) are read here;
+everything after that is shared by every channel's webhook:
+intake.py checks and cleans the fields, spool.take records the item or keeps it on disk when
+storage is down. A webhook answers 2xx or 4xx, never 5xx: 403 for a bad signature, 400 for a
+form that cannot be cleaned into shape, 200/204 for everything recorded, spooled or set aside.
+"""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import runtime
+from . import metrics, runtime
 from .channels import gateway_webhook, signature
-from .contacts.phones import InvalidPhone, e164
-from .msgs import inbound, outbox, spool
+from .msgs import intake, spool
 from .store.models import Message
 
 log = logging.getLogger(__name__)
 bp = Blueprint("messaging", __name__)
+
+MAX_REQUEST_BYTES = 256 * 1024  # a Twilio form is a few KB (a body of 1,600 characters and
+# ten media URLs); anything far bigger is refused (413) before it is read
+
+
+@bp.before_app_request
+def _start_replayer() -> None:
+    """The web process replays its own spool (D9): started with the first request, in each
+    process (gunicorn forks its workers after the app is made)."""
+    if current_app.config.get("SPOOL_REPLAYER", not current_app.testing):
+        spool.ensure_replayer()
 
 
 def verified_form():
@@ -39,47 +53,54 @@ def _twiml() -> Response:
     return Response(str(MessagingResponse()), mimetype="text/xml")
 
 
+def _media(form) -> tuple:
+    try:
+        n = int(form.get("NumMedia") or 0)
+    except ValueError:
+        n = 0
+    n = max(0, min(n, intake.MAX_MEDIA))
+    return intake.media([(form.get(f"MediaUrl{i}"), form.get(f"MediaContentType{i}"))
+                         for i in range(n)])
+
+
+def _rejected(what: str, why: intake.Rejected, **labels):
+    log.warning("refused %s: %s", what, why)
+    metrics.record(runtime.current().redis, lambda p: metrics.count(p, **labels))
+    abort(400)
+
+
 @bp.post("/twilio/messaging")
 def messaging():
     form = verified_form()
-    sid, sender, body = form.get("MessageSid"), form.get("From", ""), form.get("Body", "")
-    if not sid or not sender:
-        abort(400)
-    channel = "whatsapp" if sender.startswith("whatsapp:") else "sms"
+    rt = runtime.current()
     try:
-        sender = e164(sender)
-    except InvalidPhone:
-        sender = sender.removeprefix("whatsapp:")  # recorded as given; no person will match
-    _take(inbound.Incoming(sid=sid, channel=channel, sender=sender, body=body))
+        inc = intake.incoming(sid=form.get("MessageSid"), sender_address=form.get("From"),
+                              body=form.get("Body"), received_at=rt.now(),
+                              media_items=_media(form))
+    except intake.Rejected as why:
+        _rejected("a message", why, name="sathi_messages_in", channel="unknown",
+                  status="rejected")
+    spool.take(inc)
     return _twiml()
-
-
-def _take(inc: inbound.Incoming) -> None:
-    """Every messaging webhook's one job: record (once per provider sid) and enqueue; with the
-    database down, spool it to local disk, replayed when the database is back."""
-    try:
-        inbound.accept(inc)
-    except SQLAlchemyError:
-        spool.write(inc)
 
 
 @bp.post("/twilio/messaging/status")
 def messaging_status():
     form = verified_form()
-    sid, status = form.get("MessageSid"), form.get("MessageStatus")
-    if not sid or not status:
-        abort(400)
-    code = form.get("ErrorCode")
     rt = runtime.current()
-    with rt.db.session() as db:
-        known = outbox.record_status(db, sid, status, int(code) if code else None, rt.now())
-    if not known:
-        log.info("status %s for unknown message %s", status, sid)
+    try:
+        report = intake.status_report(sid=form.get("MessageSid"),
+                                      status=form.get("MessageStatus"),
+                                      code=form.get("ErrorCode"), received_at=rt.now())
+    except intake.Rejected as why:
+        _rejected("a status callback", why, name="sathi_status_callbacks", status="rejected")
+    spool.take(report)
     return "", 204
 
 
 def _gateway(name: str):
-    """The named channel of the channels file, once its request is verified (else 403)."""
+    """The named channel of the channels file, once its request is verified (else 403). The
+    body was capped by MAX_REQUEST_BYTES before it is read (413)."""
     rt = runtime.current()
     gw = rt.gateways.get(name)
     if gw is None:
@@ -94,20 +115,23 @@ def _gateway(name: str):
 
 @bp.post("/sms/<name>/receive")
 def gateway_receive(name: str):
-    """A message from a local gateway (RapidPro's External API channel, configured)."""
+    """A message from a local gateway (RapidPro's External API channel, configured): checked,
+    cleaned and recorded (or spooled) exactly as Twilio's."""
     gw, body = _gateway(name)
+    rt = runtime.current()
     try:
-        got = gateway_webhook.incoming(gw, body, request.content_type, runtime.current().now())
+        got = gateway_webhook.incoming(gw, body, request.content_type, rt.now())
     except gateway_webhook.Malformed as e:
         log.warning("refused %s: %s", request.path, e)
         abort(400)
     if got is not None:
         try:
-            sender = e164(got.sender)
-        except InvalidPhone:
-            sender = got.sender[:40]  # recorded as given; no person will match
-        _take(inbound.Incoming(sid=got.sid, channel="sms", sender=sender, body=got.text,
-                               provider=gw.name))
+            inc = intake.incoming(sid=got.sid, sender_address=got.sender, body=got.text,
+                                  received_at=rt.now())
+        except intake.Rejected as why:
+            _rejected("a gateway message", why, name="sathi_messages_in", channel=gw.name,
+                      status="rejected")
+        spool.take(replace(inc, channel="sms", provider=gw.name))
     return jsonify(ok=True)
 
 
@@ -125,16 +149,28 @@ def gateway_status(name: str):
     if got is None:
         return jsonify(ok=True)
     rt = runtime.current()
-    with rt.db.session() as db:
-        sid = got.sid
-        if sid is None and got.ref.isdigit() and int(got.ref) < 2 ** 31:  # by our own id
-            sid = db.execute(select(Message.provider_sid).where(
-                Message.id == int(got.ref), Message.direction == "out",
-                Message.provider == gw.name)).scalar()
-        known = sid is not None and outbox.record_status(db, sid, got.status, got.error_code,
-                                                         rt.now())
-    if not known:
+    sid = got.sid
+    if sid is None and got.ref.isascii() and got.ref.isdigit() and int(got.ref) < 2 ** 31:
+        try:  # a report by our own id: find the gateway's id we stored for it
+            with rt.db.session() as db:
+                sid = db.execute(select(Message.provider_sid).where(
+                    Message.id == int(got.ref), Message.direction == "out",
+                    Message.provider == gw.name)).scalar()
+        except Exception as exc:  # storage down: the report by our id cannot be kept
+            if not spool.storage_down(exc):
+                raise
+            log.warning("status by our id on %s not kept: storage is down", gw.name)
+            return jsonify(ok=True)
+    if sid is None:
         log.info("status %s for unknown message on %s", got.status, gw.name)
+        return jsonify(ok=True)
+    try:
+        report = intake.status_report(sid=sid, status=got.status,
+                                      code=None if got.error_code is None else str(got.error_code),
+                                      received_at=rt.now())
+    except intake.Rejected as why:
+        _rejected("a gateway status", why, name="sathi_status_callbacks", status="rejected")
+    spool.take(report)
     return jsonify(ok=True)
 
 
@@ -154,6 +190,82 @@ def healthz():
     if nlu_client.breaker is not None:  # only when RASA_URL is set
         checks["nlu_breaker"] = nlu_client.breaker.state()  # "open": Rasa is being skipped
     checks["outbound"] = "twilio" if rt.settings.twilio_enabled else "local outbox"
+    checks["spool"] = spool.size()
     checks["gateways"] = sorted(rt.gateways)  # SMS channels of the channels file
     healthy = checks["database"] == "ok" and checks["redis"] == "ok"
     return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    """The service's counters (from Redis: the same on every web host) and gauges read now
+    (queues, the outbox, this host's spool, which NLU answers), in Prometheus's text format."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(runtime.current()))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+class _Collector:
+    def __init__(self, rt: runtime.Runtime):
+        self.rt = rt
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        rt = self.rt
+        up = GaugeMetricFamily("sathi_up", "1 when the part answers, 0 when it does not",
+                               labels=["part"])
+        try:
+            yield from metrics.families(rt.redis)
+            queues = GaugeMetricFamily("sathi_queue_jobs", "RQ jobs by queue and state",
+                                       labels=["queue", "state"])
+            from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+            for name in runtime.QUEUES:
+                q = rt.queue(name)
+                queues.add_metric([name, "waiting"], q.count)
+                queues.add_metric([name, "scheduled"], ScheduledJobRegistry(queue=q).count)
+                queues.add_metric([name, "started"], StartedJobRegistry(queue=q).count)
+                queues.add_metric([name, "failed"], q.failed_job_registry.count)
+            yield queues
+            up.add_metric(["redis"], 1)
+        except Exception:
+            up.add_metric(["redis"], 0)
+        try:
+            from sqlalchemy import func, select
+
+            from .store.models import Message
+
+            with rt.db.session(deadline=2.0) as db:
+                rows = db.execute(select(Message.status, func.count(Message.id)).where(
+                    Message.direction == "out", Message.status.in_(("queued", "sending")))
+                    .group_by(Message.status)).all()
+            pending = GaugeMetricFamily("sathi_outbox_pending",
+                                        "Replies not yet settled: queued, or sending",
+                                        labels=["status"])
+            counts = dict(rows)
+            for status in ("queued", "sending"):
+                pending.add_metric([status], counts.get(status, 0))
+            yield pending
+            up.add_metric(["database"], 1)
+        except Exception:
+            up.add_metric(["database"], 0)
+        files = GaugeMetricFamily("sathi_spool_files",
+                                  "Items in this web host's spool: pending (waiting for the "
+                                  "database) or dead (set aside for a human)", labels=["state"])
+        for state, n in spool.size().items():
+            files.add_metric([state], n)
+        yield files
+        from . import nlu
+
+        client = nlu.client(rt)
+        backend = GaugeMetricFamily("sathi_nlu_backend", "The NLU backend that answers free "
+                                    "text now (1)", labels=["backend"])
+        backend.add_metric([client.backend()], 1)
+        yield backend
+        if client.breaker is not None:
+            yield GaugeMetricFamily("sathi_nlu_breaker_open", "1 while Rasa is being skipped",
+                                    value=1 if client.breaker.state() == "open" else 0)
+        yield up

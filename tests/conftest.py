@@ -3,6 +3,8 @@
 client that signs requests exactly as Twilio does."""
 from __future__ import annotations
 
+import base64
+import logging
 import os
 import sys
 import uuid
@@ -18,14 +20,15 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import privacy  # noqa: E402
+from processes import LOG_DIR, empty_database  # noqa: E402
 from twilio_double import TwilioDouble  # noqa: E402
 
-from bot import runtime  # noqa: E402
+from bot import logs, runtime  # noqa: E402
 from bot.channels.signature import sign  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.simulate import drain  # noqa: E402
 from bot.store.db import Database  # noqa: E402
-from bot.store.models import Base  # noqa: E402
 
 # property tests check behaviour, never speed: no per-example deadline, and a loaded machine's
 # slow data generation is no failure (hypothesis's defaults time both)
@@ -40,6 +43,41 @@ SMS_FROM = "+15005550006"
 WHATSAPP_FROM = "+14155238886"
 RATE = 50.0  # messages per second per sender: limited as in production, but fast
 FROZEN = datetime(2026, 11, 24, 4, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in Dhaka
+
+
+BODIES: set[str] = set()
+"""Every message body the run sent or received: none may appear in a log (privacy scan)."""
+OTHER_FIELDS: set[str] = set()
+"""Every other field value posted (a sid, a status): the fuzz suite may post the same string
+as a body and as a sid, and a sid is logged; such a string is not counted as a body."""
+SCANNED_LOG = LOG_DIR / "pytest.log"
+
+
+def pytest_configure(config):
+    """The whole run logs as production does (bot.logs.setup, INFO), to a file under LOG_DIR
+    that the privacy scan reads when the session ends, with every service process's log."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(SCANNED_LOG, encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    logs.setup(handler=handler, kind="text")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if any log holds a phone number, a message body or a token."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    basic = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+    leaks = privacy.scan(sorted(LOG_DIR.glob("*.log")), BODIES - OTHER_FIELDS, {AUTH_TOKEN, basic})
+    if not leaks:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"privacy scan: {len(leaks)} leak(s) in the logs of this run:"] + [
+        f"  {leak.path}:{leak.line}: {leak.what} {leak.sample}" for leak in leaks[:50]]
+    if reporter is not None:
+        reporter.write_line("\n".join(lines), red=True)
+    else:  # pragma: no cover
+        print("\n".join(lines), file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class Clock:
@@ -105,20 +143,12 @@ def clock():
 
 
 @pytest.fixture
-def twilio():
+def twilio(clock):
     with TwilioDouble(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as double:
+        double.clock = clock  # the double dates what it accepts on the service's clock
         yield double
-
-
-def _empty(db: Database) -> None:
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with db.engine.begin() as c:
-        if db.engine.dialect.name == "postgresql":
-            c.execute(text("TRUNCATE " + ", ".join(t.name for t in tables)
-                           + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                c.execute(t.delete())
+        BODIES.update(r.form.get("Body") for r in double.requests
+                      if isinstance(r.form.get("Body"), str))
 
 
 @pytest.fixture
@@ -134,7 +164,7 @@ def settings(database_url, twilio, tmp_path):
 def rt(settings, redis_conn, clock):
     redis_conn.flushdb()
     rt = runtime.Runtime(settings, redis_conn=redis_conn, clock=clock)
-    _empty(rt.db)
+    empty_database(rt.db)
     runtime.install(rt)
     yield rt
     runtime.install(None)
@@ -157,6 +187,9 @@ class TwilioClient:
         self._n = 0
 
     def post(self, path: str, form: dict, signature: str | None = "sign"):
+        for key, value in form.items():
+            if isinstance(value, str):
+                (BODIES if key == "Body" else OTHER_FIELDS).add(value)
         if signature == "sign":
             signature = sign(AUTH_TOKEN, PUBLIC_BASE_URL + path, form)
         headers = {"X-Twilio-Signature": signature} if signature else {}

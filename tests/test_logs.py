@@ -48,3 +48,39 @@ def test_a_whole_conversation_logs_no_number_or_token(rt, roster, tw, work, twil
     text = caplog.text
     assert TEACHER not in text and TEACHER[1:] not in text and "01711000001" not in text
     assert AUTH_TOKEN not in text
+
+
+def test_json_logs_are_one_masked_object_a_line(monkeypatch):
+    import io
+    import json
+
+    from bot import logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.formatter("json"))
+    logger = logging.getLogger("test.json")
+    logger.addHandler(handler)
+    try:
+        logger.warning("sent to %s", TEACHER)
+        try:
+            raise ValueError(f"auth_token={AUTH_TOKEN} for {TEACHER}")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(e["level"], e["logger"], e["message"]) for e in lines] == [
+        ("WARNING", "test.json", "sent to +880…001"), ("ERROR", "test.json", "failed")]
+    assert "ValueError" in lines[1]["exception"]
+    text = stream.getvalue()
+    assert TEACHER not in text and AUTH_TOKEN not in text and lines[0]["time"].endswith("+00:00")
+
+
+def test_the_log_format_is_a_setting(monkeypatch):
+    from bot.config import Settings
+
+    monkeypatch.setenv("SATHI_LOG_FORMAT", "JSON")
+    assert Settings.from_env().log_format == "json"
+    monkeypatch.delenv("SATHI_LOG_FORMAT")
+    assert Settings.from_env().log_format == "text"

@@ -1,11 +1,18 @@
-"""A local HTTP double of Twilio's REST API: Messages (create), Calls (create, fetch, update).
+"""A local HTTP double of Twilio's REST API: Messages (create, list), Calls (create, fetch,
+update).
 
     with TwilioDouble(account_sid="AC" + "0" * 32, auth_token="test-token") as tw:
         client = tw.client()          # or: Client(sid, token); client.api.base_url = tw.url
         tw.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
         tw.close_whatsapp_session("whatsapp:+8801711000002")  # free text now gets 63016
+        tw.delay_next(12.0)           # accepted (and listed), but answered 12 s later
         ...
         assert tw.messages()[0]["Body"] == "..."
+        client.messages.list(to="+8801711000001", date_sent_after=...)  # what Twilio has
+
+A create the double accepts is "sent" at once: the Messages list (GET, filtered by To, From
+and DateSent as Twilio's is, newest first) shows it with status "sent" and a DateSent.
+`clock` is the double's own time (a test may freeze it to the service's clock).
 
 A call the double created stays `queued` until a test moves it on with `set_call` (or one of the
 callback helpers, which also return the form Twilio would POST): `call_status_params` for the
@@ -26,8 +33,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -42,6 +50,8 @@ except ImportError:  # pragma: no cover
 API_VERSION = "2010-04-01"
 _CREATE = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/(Messages|Calls)\.json$")
 _CALL = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Calls/(CA[0-9a-fA-F]{32})\.json$")
+_PAGE_KEYS = ("Page", "PageSize", "PageToken")
+LIST_PAGE_SIZE = 50  # Twilio's default page size
 
 # (status, code, message) of real Twilio REST errors.
 RATE_LIMITED = (429, 20429, "Too Many Requests")
@@ -79,6 +89,13 @@ class Recorded:
 
 
 @dataclass(frozen=True)
+class _Delay:
+    seconds: float
+    create: bool  # False: the request is dropped (never accepted), then answered 500
+    to: str | None
+
+
+@dataclass(frozen=True)
 class _Failure:
     status: int
     code: int
@@ -102,7 +119,18 @@ def _sid(prefix: str) -> str:
 
 
 def _now() -> str:
-    return format_datetime(datetime.now(timezone.utc))  # "Thu, 30 Jul 2015 20:12:31 +0000"
+    return _rfc2822(datetime.now(timezone.utc))  # "Thu, 30 Jul 2015 20:12:31 +0000"
+
+
+def _rfc2822(when: datetime) -> str:
+    return format_datetime(when.astimezone(timezone.utc))  # "Thu, 30 Jul 2015 20:12:31 +0000"
+
+
+def _date_filter(value: str) -> tuple[datetime, bool]:
+    """A DateSent filter value: (its time, whether it was a whole day "YYYY-MM-DD")."""
+    if len(value) == 10:
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc), True
+    return datetime.fromisoformat(value.replace("Z", "+00:00")), False
 
 
 def _form(request: Request) -> dict:
@@ -124,6 +152,9 @@ class TwilioDouble:
         self.requests: list[Recorded] = []
         self._failures: deque[_Failure] = deque()
         self._created: dict[str, dict] = {}  # sid -> form of accepted creates
+        self._resources: dict[str, dict] = {}  # sid -> the Message resource, as listed
+        self._delays: deque[_Delay] = deque()
+        self.clock = lambda: datetime.now(timezone.utc)  # the double's "now"
         self._closed_sessions: set[str] = set()  # WhatsApp "To"s outside the 24-hour window
         self._calls: dict[str, dict] = {}  # sid -> the call's state, as a fetch returns it
         self._lock = threading.Lock()
@@ -218,6 +249,8 @@ class TwilioDouble:
             self.requests.clear()
             self._failures.clear()
             self._created.clear()
+            self._resources.clear()
+            self._delays.clear()
             self._closed_sessions.clear()
             self._calls.clear()
 
@@ -238,6 +271,22 @@ class TwilioDouble:
         """
         with self._lock:
             self._failures.extend([_Failure(status, code, message, to, resource)] * times)
+
+    def delay_next(self, seconds: float, times: int = 1, to: str | None = None,
+                   create: bool = True) -> None:
+        """The next `times` Message creates (to `to`, if given) are answered `seconds` late.
+
+        create=True: the message is accepted (and listed) at once and only the answer is late,
+        as when Twilio took it and the network then stalled. create=False: the request is
+        held and then refused with a 500 without anything being created, as when it never got
+        through. A client whose timeout is shorter sees the same read timeout either way."""
+        with self._lock:
+            self._delays.extend([_Delay(seconds, create, to)] * times)
+
+    def listed(self) -> list[dict]:
+        """Every Message resource the double accepted, oldest first (what the list shows)."""
+        with self._lock:
+            return list(self._resources.values())
 
     def fail_rate_limited(self, times: int = 1, to: str | None = None) -> None:
         self.fail_next(*RATE_LIMITED, times=times, to=to)
@@ -373,10 +422,17 @@ class TwilioDouble:
         if one and one[1] == self.account_sid:
             return self._one_call(request.method, one[2], form)
         match = _CREATE.match(request.path)
+        if (request.method == "GET" and match and match[1] == self.account_sid
+                and match[2] == "Messages"):
+            return 200, self._list(request), {}
         if request.method != "POST" or not match or match[1] != self.account_sid:
             message = f"The requested resource {request.path} was not found"
             return 404, error_body(404, 20404, message), {}
         resource, to = match[2], form.get("To", "")
+        delay = self._take_delay(resource, to)
+        if delay is not None and not delay.create:
+            time.sleep(delay.seconds)
+            return SERVER_ERROR[0], error_body(*SERVER_ERROR), {}
         failure = self._take_failure(resource, to)
         if failure:
             message = failure.message.replace("{to}", str(to))
@@ -396,8 +452,13 @@ class TwilioDouble:
             self._created[resource_json["sid"]] = form
             if resource == "Calls":
                 self._calls[resource_json["sid"]] = resource_json
+            if resource == "Messages":
+                self._resources[resource_json["sid"]] = dict(
+                    resource_json, status="sent", date_sent=resource_json["date_created"])
         if self.before_answer is not None:  # e.g. a status callback that beats the response
             self.before_answer(resource_json["sid"], form)
+        if delay is not None:
+            time.sleep(delay.seconds)
         return 201, resource_json, {}
 
     def _one_call(self, method: str, sid: str, form: dict) -> tuple[int, dict, dict]:
@@ -419,6 +480,58 @@ class TwilioDouble:
         if form.get("Status") in ("completed", "canceled"):
             self.set_call(sid, status=form["Status"])
         return 200, self.call(sid), {}
+
+    def _take_delay(self, resource: str, to: str) -> _Delay | None:
+        if resource != "Messages":
+            return None
+        with self._lock:
+            for delay in self._delays:
+                if delay.to in (None, to):
+                    self._delays.remove(delay)
+                    return delay
+        return None
+
+    def _list(self, request: Request) -> dict:
+        """GET Messages.json: To, From, DateSent / DateSent< / DateSent> filters, newest first,
+        paged as Twilio pages (Page, PageSize; next_page_uri when there is more)."""
+        args = request.args
+        with self._lock:
+            found = list(self._resources.values())
+        for field, key in (("To", "to"), ("From", "from")):
+            if field in args:
+                found = [m for m in found if m[key] == args[field]]
+        for name in ("DateSent", "DateSent<", "DateSent>"):
+            if name not in args:
+                continue
+            when, whole_day = _date_filter(args[name])
+            day = timedelta(days=1)
+
+            def keep(m, name=name, when=when, whole_day=whole_day):
+                sent = parsedate_to_datetime(m["date_sent"])
+                if name == "DateSent":
+                    return when <= sent < when + day if whole_day else sent == when
+                if name == "DateSent<":
+                    return sent < when + day if whole_day else sent <= when
+                return sent >= when
+
+            found = [m for m in found if keep(m)]
+        found.sort(key=lambda m: parsedate_to_datetime(m["date_sent"]), reverse=True)
+        size = min(int(args.get("PageSize", LIST_PAGE_SIZE)), 1000)
+        page = int(args.get("Page", 0))
+        chunk = found[page * size:(page + 1) * size]
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        query = {k: v for k, v in args.items() if k not in _PAGE_KEYS}
+
+        def uri(n: int) -> str:
+            return base + "?" + urlencode({**query, "PageSize": size, "Page": n})
+
+        more = (page + 1) * size < len(found)
+        return {"messages": [{k: v for k, v in m.items() if not k.startswith("_")}
+                             for m in chunk],
+                "page": page, "page_size": size, "start": page * size,
+                "end": page * size + max(len(chunk) - 1, 0), "uri": uri(page),
+                "first_page_uri": uri(0), "previous_page_uri": uri(page - 1) if page else None,
+                "next_page_uri": uri(page + 1) if more else None}
 
     def _take_failure(self, resource: str, to: str) -> _Failure | None:
         with self._lock:
@@ -447,7 +560,7 @@ class TwilioDouble:
         return None
 
     def _base(self, prefix: str, resource: str) -> dict:
-        sid, now = _sid(prefix), _now()
+        sid, now = _sid(prefix), _rfc2822(self.clock())
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/{resource}/{sid}"
         return {"sid": sid, "account_sid": self.account_sid, "api_version": API_VERSION,
                 "date_created": now, "date_updated": now, "uri": uri + ".json",

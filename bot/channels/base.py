@@ -8,6 +8,7 @@ adapter's: an adapter only says which kind of failure it saw (`Failed.cause`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 OPTED_OUT = "opted_out"  # the recipient told the provider to stop: send them nothing more
@@ -51,13 +52,27 @@ class Failed:
     cause: str = ""  # OPTED_OUT, OUTSIDE_SESSION, or "" for any other failure
 
 
-Result = Sent | RetryLater | Failed
+@dataclass(frozen=True)
+class Unknown:
+    """The provider may or may not have taken the message: the request went out and no answer
+    came (a read timeout, a connection reset after sending). Never re-sent blind: the outbox
+    looks it up first (`Adapter.lookup`)."""
+
+    reason: str = ""
+
+
+Result = Sent | RetryLater | Failed | Unknown
 
 
 class Adapter(Protocol):
     name: str
 
     def send(self, msg: Outgoing) -> Result: ...
+
+    def lookup(self, msg: Outgoing, since: datetime) -> list[str] | RetryLater:
+        """The provider's ids of messages it has like `msg` (same recipient, sender and body),
+        created since `since`, oldest first; RetryLater when the provider cannot say now."""
+        ...
 
     def sender(self, channel: str) -> str | None:
         """The address messages on `channel` go out from (its rate is limited), or None

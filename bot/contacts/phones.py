@@ -1,6 +1,8 @@
 """Phone numbers: everything stored and compared is E.164, normalised with phonenumbers."""
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 DEFAULT_REGION = "BD"
@@ -23,3 +25,12 @@ def e164(raw: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone(f"not a valid phone number: {raw!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def is_e164(address: str | None) -> bool:
+    """True for an address a message can be sent to: '+' and 7 to 15 digits (ITU-T E.164).
+    A WhatsApp address is the same number; the adapter adds the prefix."""
+    return bool(address) and _E164.fullmatch(address) is not None

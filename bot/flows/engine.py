@@ -37,12 +37,14 @@ class FlowLoopError(RuntimeError):
 
 @dataclass(frozen=True)
 class Input:
-    """What a person sent, already parsed: a number in either digit script, an intent, or both."""
+    """What a person sent, already parsed: a number in either digit script, an intent, or both;
+    and the URLs of any media (a WhatsApp photo, a voice note) that came with it."""
 
     text: str = ""
     number: int | None = None
     intent: str | None = None
     timeout: bool = False
+    media: tuple[str, ...] = ()
 
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -148,6 +150,8 @@ def _take(flow, session, route, inp, now, events) -> None:
 def _apply(session: dict, route: dict, inp: Input, events: list[Event]) -> None:
     if "save_as" in route:
         value = inp.number if inp.number is not None else inp.text
+        if not str(value).strip() and inp.media:  # a photo without a caption: keep the photo
+            value = inp.media[0]
         _set(session, {route["save_as"]: value}, events)
     _effects(session, route, events)
 
@@ -187,8 +191,11 @@ def _matches(route: dict, inp: Input, session: dict) -> bool:
         return True
     if route.get("any_text") and inp.text.strip():
         return True
+    if route.get("media") and inp.media:
+        return True
     # a route with only a condition matches when the condition holds
-    return "when" in route and not (set(route) & {"number", "words", "intent", "regex", "any_text"})
+    return "when" in route and not (set(route) & {"number", "words", "intent", "regex",
+                                                  "any_text", "media"})
 
 
 def _say(session: dict, say, events: list[Event]) -> None:

@@ -1,28 +1,29 @@
 """What happens to a message in.
 
-`receive` runs in the webhook: it records the message (once per provider sid) and enqueues
-`handle`; that is all the webhook waits for. `handle` runs on a worker: under the person's turn
-lock it claims the message and lets a `Turn` (turn.py) act on it; claiming the message and
-writing its replies happen in one transaction, so a job that runs twice, or a provider that
-retries, produces one set of replies. `expire` acts on a flow's wait that ran out; `sweep`
-enqueues what was recorded while Redis was down.
+`accept` runs in the webhook (through spool.take): it records the message (once per provider
+sid, stamped with the time it arrived) and enqueues `handle`; that is all the webhook waits
+for. `handle` runs on a worker: under the person's turn lock it claims the message and lets a
+`Turn` (turn.py) act on it; claiming the message and writing its replies happen in one
+transaction, so a job that runs twice, or a provider that retries, produces one set of
+replies. A flood or a reply loop (abuse.py) is recorded and not acted on. `expire` acts on a
+flow's wait that ran out; `sweep` enqueues what was recorded while Redis was down.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import runtime
+from .. import metrics, runtime
 from ..flows import engine
 from ..logs import mask
 from ..store.models import FlowRun, Message, Person
-from . import outbox, session
-from .turn import Turn
+from . import abuse, outbox, session
+from .turn import SLOW_DOWN, Turn
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +31,48 @@ SWEEP_MAX_ATTEMPTS = 5  # times a recorded message is re-enqueued before it is l
 
 
 @dataclass(frozen=True)
+class Media:
+    url: str
+    type: str  # content type, e.g. image/jpeg; may be empty
+
+
+@dataclass(frozen=True)
 class Incoming:
+    """An inbound message as a webhook took it (checked by intake.py)."""
+
     sid: str
     channel: str  # sms | whatsapp
-    sender: str  # E.164, without whatsapp:
+    sender: str  # E.164 (without whatsapp:), or as given when it is not a phone number
     body: str
     provider: str = "twilio"  # or the channel of the channels file it came in on ("local")
+    received_at: datetime | None = None  # when the webhook got it; kept through the spool
+    media: tuple[Media, ...] = ()
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["received_at"] = self.received_at.isoformat() if self.received_at else None
+        data["media"] = [asdict(m) for m in self.media]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Incoming":
+        """Also reads what an older version spooled (no received_at, no media)."""
+        at = data.get("received_at")
+        return cls(sid=data["sid"], channel=data["channel"], sender=data["sender"],
+                   body=data["body"], received_at=datetime.fromisoformat(at) if at else None,
+                   media=tuple(Media(**m) for m in data.get("media") or ()),
+                   provider=data.get("provider") or "twilio")
 
 
 def receive(db: Session, inc: Incoming, now: datetime) -> Message | None:
-    """Record an inbound message; None when this provider sid was already recorded."""
+    """Record an inbound message; None when this provider sid was already recorded. It is
+    stamped with the time it arrived, which for a spooled message is before `now`."""
     person = db.execute(select(Person).where(Person.phone == inc.sender)).scalar_one_or_none()
+    at = inc.received_at or now
     msg = Message(direction="in", channel=inc.channel, person_id=person.id if person else None,
                   address=inc.sender, provider=inc.provider, provider_sid=inc.sid, body=inc.body,
-                  status="received",
-                  attempts=0, created_at=now, updated_at=now)
+                  status="received", media=[asdict(m) for m in inc.media] or None, attempts=0,
+                  created_at=at, updated_at=now)
     try:
         with db.begin_nested():
             db.add(msg)
@@ -53,18 +81,26 @@ def receive(db: Session, inc: Incoming, now: datetime) -> Message | None:
     return msg
 
 
-def accept(inc: Incoming) -> bool:
-    """The webhook's whole job: record durably, then enqueue. False for a duplicate."""
+def accept(inc: Incoming, deadline: float | None = None) -> bool:
+    """The webhook's whole job: record durably, then enqueue. False for a duplicate.
+    `deadline`: seconds the database may take (it raises OperationalError past them)."""
     rt = runtime.current()
-    with rt.db.session() as db:
+    with rt.db.session(deadline=deadline) as db:
         msg = receive(db, inc, rt.now())
     if msg is None:
         log.info("duplicate %s from %s ignored", inc.sid, mask(inc.sender))
+        metrics.record(rt.redis, lambda p: metrics.count(
+            p, "sathi_messages_in", channel=inc.channel, status="duplicate"))
         return False
     try:
-        rt.queue("inbound").enqueue(handle, msg.id, job_id=f"in-{msg.id}", retry=session.BUSY_RETRY)
+        pipe = rt.redis.pipeline()
+        rt.queue("inbound").enqueue(handle, msg.id, job_id=f"in-{msg.id}",
+                                    retry=session.BUSY_RETRY, pipeline=pipe)
+        metrics.count(pipe, "sathi_messages_in", channel=inc.channel, status="recorded")
+        pipe.execute()
     except Exception:  # Redis down: the message is recorded; `sweep` enqueues it later
-        log.exception("could not enqueue inbound message %s; it will be swept", msg.id)
+        log.warning("could not enqueue inbound message %s (Redis unavailable); it will be "
+                    "swept", msg.id)
     return True
 
 
@@ -100,11 +136,30 @@ def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
                              .values(status="handled", updated_at=rt.now())).rowcount
         if not claimed:
             return 0
-        turn = Turn(db, db.get(Message, message_id), rt.now())
-        turn.run()
+        msg = db.get(Message, message_id)
+        turn = Turn(db, msg, rt.now())
+        # STOP is honoured whatever else is going on; anything else is counted first
+        verdict = abuse.OK if turn.is_stop() else abuse.check_inbound(rt.redis, msg.address,
+                                                                       rt.now())
+        if verdict.act:
+            turn.run()
+            turn.guard_loop()
+        else:
+            _hold_back(rt, turn, verdict)
         queued = [m.id for m in turn.replies]
     outbox.enqueue(queued)
     return len(queued)
+
+
+def _hold_back(rt: runtime.Runtime, turn: Turn, verdict: abuse.Verdict) -> None:
+    """A flood or a reply loop: the message stays on record, unanswered; the first one held
+    back in a flood is told, politely, to write again in a minute."""
+    msg = turn.msg
+    msg.status = "throttled"
+    metrics.record(rt.redis, lambda p: metrics.count(p, "sathi_messages_in", channel=msg.channel,
+                                                     status="throttled"))
+    if verdict.tell:
+        turn.notice(SLOW_DOWN)
 
 
 def expire(run_id: int) -> int:

@@ -1,11 +1,19 @@
 """What happens to a message out: rendered and stored, then sent by a worker.
 
 A message is written to the database as `queued` in the same transaction as whatever caused it;
-after that commit one `send` job takes the turn's replies, in order. Under the person's turn lock
-the job claims each row (so no reply goes twice), checks the opt-out (so nothing queued before a
-STOP goes out after it, and no STOP can slip in between the check and the send), picks the
-provider (`routing`: Twilio or a local gateway), waits for that sender's rate (`ratelimit`) and
-sends it. Rows whose job was lost are found by `sweep`.
+after that commit one `send` job takes the turn's replies. Under the person's turn lock the job
+sends the person's pending replies oldest first (`_send_in_order`), so one person's replies
+leave in the order their turns were handled, however many workers race for them; a reply that
+must wait (a retry's backoff) holds back those behind it. Each row is claimed (so no reply goes
+twice), the opt-out is checked (so nothing queued before a STOP goes out after it, and no STOP
+can slip in between the check and the send), the provider is picked
+(`routing`: Twilio or a local gateway), the job waits for that sender's rate (`ratelimit`)
+and sends it. Rows whose job was lost are found by `sweep`.
+
+A claimed row is `sending` with a lease (SENDING_LEASE). If the worker dies, or the provider's
+answer never comes (a read timeout after the request went out), the outcome is unknown: once
+the lease is over the row is looked up at the provider before anything is sent again
+(`reconcile`), so a reply is neither lost nor sent twice.
 
 What a failure leads to is decided here, not in the adapters (they only type their results):
 - retryable (rate limited, provider down): the same row is tried again later with backoff,
@@ -25,7 +33,7 @@ import json
 import logging
 import random
 import time
-from contextlib import nullcontext
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,10 +41,20 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import runtime
-from ..channels.base import OPTED_OUT, OUTSIDE_SESSION, Failed, Outgoing, RetryLater, Sent, Template
+from .. import metrics, runtime
+from ..channels.base import (
+    OPTED_OUT,
+    OUTSIDE_SESSION,
+    Failed,
+    Outgoing,
+    RetryLater,
+    Sent,
+    Template,
+    Unknown,
+)
 from ..channels.segments import count
 from ..config import Settings
+from ..contacts.phones import is_e164
 from ..i18n import N_
 from ..logs import mask
 from ..store.models import DeliveryAttempt, Message, Person
@@ -54,6 +72,12 @@ TEMPLATE_FIELDS = ("body", "name")  # what SATHI_WHATSAPP_TEMPLATE_VARIABLES may
 TURN_SLEEP_BUDGET = session.LOCK_TIMEOUT / 3  # seconds one job may sleep for the sender's rate
 # while it holds a person's turn; past it the rest of the turn is re-scheduled, so the turn
 # lock (which expires after LOCK_TIMEOUT) is never lost to waiting
+SENDING_LEASE = timedelta(seconds=90)  # a claimed reply not settled by then has an unknown
+# outcome (its worker died); longer than the slowest send: the rate's sleep plus the REST call
+RECONCILE_AFTER = timedelta(seconds=60)  # after a send's answer was lost, wait this long before
+# asking the provider whether it took the message, so a slow request has landed by then
+RECONCILE_MARGIN = 5.0  # seconds a reconciling job is scheduled past the lease (clock skew)
+LOOKUP_SKEW = timedelta(minutes=5)  # the provider's clock may be this far behind ours
 
 
 def queue_text(db: Session, *, person: Person | None, address: str, channel: str, key: str,
@@ -109,41 +133,98 @@ def send(message_ids: list[int]) -> list[str]:
     with rt.db.session() as db:
         person_id = db.execute(select(Message.person_id)
                                .where(Message.id == message_ids[0])).scalar()
-    ids = list(message_ids)
-    statuses: list[str] = []
     started = time.monotonic()
-    with session.locked(rt.redis, person_id) if person_id else nullcontext():
-        i = 0
-        while i < len(ids):
-            budget = TURN_SLEEP_BUDGET - (time.monotonic() - started)
-            step = _send_one(rt, ids[i], max_wait=max(0.0, min(SLEEP_MAX, budget)))
-            statuses.append(step.status)
-            if step.then is not None:
-                ids.insert(i + 1, step.then)
-            if step.retry is not None:  # this one and those behind it wait, to keep their order
-                delay, job_id = step.retry
-                rt.queue("outbound").enqueue_in(timedelta(seconds=delay), send, ids[i:],
-                                                job_id=job_id)
+    if person_id is None:  # a stranger told how to join: no turns to keep in order
+        return _send_listed(rt, list(message_ids), started)
+    with session.locked(rt.redis, person_id):
+        return _send_in_order(rt, person_id, list(message_ids), started)
+
+
+def _pending(rt: runtime.Runtime, person_id: int) -> list[tuple[int, str, datetime]]:
+    """The person's replies not yet settled (queued, or sending), oldest first."""
+    with rt.db.session() as db:
+        return [tuple(r) for r in db.execute(
+            select(Message.id, Message.status, Message.next_attempt_at).where(
+                Message.person_id == person_id, Message.direction == "out",
+                Message.status.in_(("queued", "sending"))).order_by(Message.id)).all()]
+
+
+def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
+                   started: float) -> list[str]:
+    """The per-person send ordering: every pending reply of the person, oldest first. This
+    job's own `ids` go whenever they come; another job's go once they are due. A reply that
+    is not due (a retry's backoff, an unknown outcome's lease) holds back everything behind
+    it: the job that is scheduled for it sends those after it."""
+    mine = set(ids)
+    todo = deque(_pending(rt, person_id))
+    statuses: list[str] = []
+    then: int | None = None
+    while then is not None or todo:
+        if then is not None:
+            mid, then = then, None
+        else:
+            mid, status, due_at = todo.popleft()
+            if due_at is not None and due_at > rt.now() and (status == "sending"
+                                                             or mid not in mine):
+                statuses.append("waiting")
                 break
-            i += 1
+        step = _send_one(rt, mid, max_wait=_budget(started))
+        statuses.append(step.status)
+        if step.retry is not None:  # this one and those behind it wait, to keep their order
+            delay, job_id = step.retry
+            rest = [mid] + [i for i, _, _ in todo if i in mine]
+            rt.queue("outbound").enqueue_in(timedelta(seconds=delay), send, rest, job_id=job_id)
+            break
+        then = step.then
     return statuses
 
 
+def _send_listed(rt: runtime.Runtime, ids: list[int], started: float) -> list[str]:
+    """Send `ids` in the order given (messages with no person: nothing to keep in order)."""
+    statuses: list[str] = []
+    i = 0
+    while i < len(ids):
+        step = _send_one(rt, ids[i], max_wait=_budget(started))
+        statuses.append(step.status)
+        if step.then is not None:
+            ids.insert(i + 1, step.then)
+        if step.retry is not None:
+            delay, job_id = step.retry
+            rt.queue("outbound").enqueue_in(timedelta(seconds=delay), send, ids[i:],
+                                            job_id=job_id)
+            break
+        i += 1
+    return statuses
+
+
+def _budget(started: float) -> float:
+    return max(0.0, min(SLEEP_MAX, TURN_SLEEP_BUDGET - (time.monotonic() - started)))
+
+
 def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX) -> Step:
-    """Claim, check, wait for the sender's rate (at most `max_wait` s), send, record."""
+    """Claim, check, settle an unknown outcome, wait for the sender's rate (at most
+    `max_wait` s), send, record."""
     now = rt.now()
     with rt.db.session() as db:
-        claimed = db.execute(
-            update(Message).where(Message.id == message_id, Message.status == "queued")
-            .values(status="sending", updated_at=now, attempts=Message.attempts + 1)
-        ).rowcount
+        msg = db.get(Message, message_id)
+        if msg is None or msg.status not in ("queued", "sending"):
+            return Step("skipped")
+        # a `sending` row is claimable only once its lease is over: its outcome is unknown
+        unknown, since = msg.status == "sending", msg.updated_at - LOOKUP_SKEW
+        claim = update(Message).where(Message.id == message_id, Message.status == msg.status,
+                                      Message.attempts == msg.attempts)
+        if unknown:
+            claim = claim.where(Message.next_attempt_at <= now)
+        claimed = db.execute(claim.values(
+            status="sending", updated_at=now, attempts=msg.attempts + 1,
+            next_attempt_at=now + SENDING_LEASE)).rowcount
         if not claimed:
             return Step("skipped")
-        msg = db.get(Message, message_id)
         person = db.get(Person, msg.person_id) if msg.person_id else None
-        if person is not None and person.opted_out and msg.key not in ALWAYS_SENT:
-            msg.status = "suppressed"
-            return Step(msg.status)
+        refused = None if unknown else _refuse(msg, person)
+        if refused:
+            _count_out(rt, msg.channel, refused)
+            return Step(refused)
         templated = msg.channel == "whatsapp" and _template_tried(db, msg.id)
         template = _template(rt.settings, msg, person) if templated else None
         way = routing.route(rt, db, msg)  # Twilio or a gateway; written on the message
@@ -152,6 +233,16 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX)
                             ref=str(msg.id))
         attempts, channel = msg.attempts, msg.channel
     adapter, sender = way.adapter, way.sender
+    if unknown:  # settled first: it may be at the provider already
+        settled = reconcile(rt, message_id, outgoing, since, adapter)
+        if settled is not None:
+            return settled
+        with rt.db.session() as db:
+            msg = db.get(Message, message_id)
+            refused = _refuse(msg, db.get(Person, msg.person_id) if msg.person_id else None)
+            if refused:
+                _count_out(rt, channel, refused)
+                return Step(refused)
 
     if sender is not None:
         later = SenderRate(rt.redis).wait_for(sender, way.rate, max_wait)
@@ -161,34 +252,45 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX)
                 msg = db.get(Message, message_id)
                 msg.status, msg.attempts = "queued", attempts - 1
                 msg.next_attempt_at = rt.now() + timedelta(seconds=delay)
+            metrics.record(rt.redis, lambda p: metrics.count(
+                p, "sathi_send_retries", channel=channel, reason="rate"))
             return Step("queued", retry=(delay, f"send-{message_id}-{attempts - 1}-rate-"
                                                 f"{time.time_ns()}"))
 
+    called = time.monotonic()
     result = adapter.send(outgoing)
+    took = time.monotonic() - called
 
     with rt.db.session() as db:
         msg = db.get(Message, message_id)
         msg.updated_at = now = rt.now()
-        code = None if isinstance(result, Sent) else result.code
+        code = None if isinstance(result, (Sent, Unknown)) else result.code
         row = DeliveryAttempt(message_id=msg.id, attempt=attempts, channel=channel, at=now,
                               error_code=code)
         cause = result.cause if isinstance(result, Failed) else ""
+        retry_reason = None
         if isinstance(result, Sent):
             msg.status, msg.provider_sid = "sent", result.sid
             row.outcome, row.provider_sid = "sent", result.sid
             db.add(row)
             db.flush()
             step = Step("sent")
-            early = rt.redis.getdel(_early_key(result.sid))
-            if early is not None:  # a status callback that arrived before we stored the sid
-                status, early_code = json.loads(early)
-                _on_status(db, msg, status, early_code, now)
+            _apply_early_status(rt, db, msg, now)
+        elif isinstance(result, Unknown):
+            # the provider may have it: look it up once the lease is over, never re-send blind
+            msg.next_attempt_at = now + RECONCILE_AFTER
+            row.outcome = "unknown"
+            db.add(row)
+            retry_reason = "reconcile"
+            step = Step("unknown", retry=(RECONCILE_AFTER.total_seconds() + RECONCILE_MARGIN,
+                                          f"send-{message_id}-{attempts}-reconcile"))
         elif isinstance(result, RetryLater) and attempts < MAX_ATTEMPTS:
             delay = _backoff(result.after, attempts)
             msg.status, msg.error_code = "queued", code
             msg.next_attempt_at = now + timedelta(seconds=delay)
             row.outcome = "retry"
             db.add(row)
+            retry_reason = "provider"
             step = Step("queued", retry=(delay, f"send-{message_id}-{attempts}"))
         elif (cause == OUTSIDE_SESSION and not templated
               and rt.settings.twilio_whatsapp_template_sid):
@@ -208,18 +310,101 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX)
                 row.outcome = "failed"
                 db.add(row)
             step.then = fallback
-        log.info("message %s to %s: %s%s", message_id, mask(msg.address), msg.status,
+        log.info("message %s to %s: %s%s", message_id, mask(msg.address), step.status,
                  f" ({msg.error_code})" if msg.error_code else "")
-        return step
+
+    def count_it(pipe) -> None:
+        metrics.count(pipe, "sathi_messages_out", channel=channel, status=step.status)
+        metrics.observe(pipe, "sathi_send_seconds", took, channel=channel)
+        if retry_reason:
+            metrics.count(pipe, "sathi_send_retries", channel=channel, reason=retry_reason)
+
+    metrics.record(rt.redis, count_it)
+    return step
+
+
+def reconcile(rt: runtime.Runtime, message_id: int, outgoing: Outgoing,
+              since: datetime, adapter=None) -> Step | None:
+    """The reconciliation of an unknown send outcome, before anything is sent again: ask the
+    provider whether it has the message (same recipient, sender and body, since the lost
+    try began). Found: it was sent, and its sid is recorded. Not found: None, and the caller
+    sends it. The provider cannot say: it is asked again later, with backoff, and after
+    MAX_ATTEMPTS the message is left for a human (`failed`), never sent blind."""
+    found = (adapter or rt.adapter(outgoing.channel)).lookup(outgoing, since)
+    with rt.db.session() as db:
+        msg = db.get(Message, message_id)
+        now = rt.now()
+        if isinstance(found, RetryLater):
+            if msg.attempts >= MAX_ATTEMPTS:
+                msg.status = "failed"
+                db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts,
+                                       channel=msg.channel, at=now, outcome="failed"))
+                log.error("message %s to %s: its send's outcome could not be looked up after "
+                          "%s tries; left for a human (status failed)", message_id,
+                          mask(msg.address), msg.attempts)
+                return Step("failed")
+            delay = _backoff(found.after, msg.attempts)
+            msg.next_attempt_at = now + timedelta(seconds=delay)  # still `sending`: unknown
+            metrics.record(rt.redis, lambda p: metrics.count(
+                p, "sathi_send_retries", channel=msg.channel, reason="reconcile"))
+            return Step("unknown", retry=(delay + RECONCILE_MARGIN,
+                                          f"send-{message_id}-{msg.attempts}-reconcile"))
+        ours = set(db.execute(select(Message.provider_sid).where(
+            Message.direction == "out", Message.provider_sid.in_(found))).scalars()) \
+            if found else set()
+        sid = next((s for s in found if s not in ours), None)
+        if sid is None:
+            log.info("message %s to %s: not at the provider; sending it", message_id,
+                     mask(msg.address))
+            return None
+        msg.status, msg.provider_sid, msg.updated_at = "sent", sid, now
+        db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts, channel=msg.channel,
+                               at=now, outcome="reconciled", provider_sid=sid))
+        db.flush()
+        _apply_early_status(rt, db, msg, now)
+        log.info("message %s to %s: found at the provider; sent once", message_id,
+                 mask(msg.address))
+    _count_out(rt, outgoing.channel, "sent")
+    return Step("sent")
+
+
+def _refuse(msg: Message, person: Person | None) -> str | None:
+    """Why `msg` must not go at all (its row is marked so), or None: the person opted out
+    (only the STOP confirmation and HELP's answer still go), or the address is no number."""
+    if person is not None and person.opted_out and msg.key not in ALWAYS_SENT:
+        msg.status = "suppressed"
+    elif not is_e164(msg.address):  # recorded as it came; never sent to
+        msg.status = "failed"
+        log.warning("message %s: %s is not a phone number; not sent", msg.id, mask(msg.address))
+    else:
+        return None
+    return msg.status
+
+
+def _apply_early_status(rt: runtime.Runtime, db: Session, msg: Message, now: datetime) -> None:
+    early = rt.redis.getdel(early_key(msg.provider_sid))
+    if early is not None:  # a status callback that arrived before we stored the sid
+        status, early_code = json.loads(early)
+        _on_status(db, msg, status, early_code, now)
+
+
+def _count_out(rt: runtime.Runtime, channel: str, status: str) -> None:
+    metrics.record(rt.redis, lambda p: metrics.count(p, "sathi_messages_out", channel=channel,
+                                                     status=status))
 
 
 def sweep() -> int:
-    """RQ cron job: re-enqueue queued replies whose job was lost. Returns how many."""
+    """RQ cron job: re-enqueue queued replies whose job was lost, and replies left `sending`
+    past their lease (the worker died, or the answer was lost): their job reconciles them
+    first. Returns how many."""
     rt = runtime.current()
+    now = rt.now()
     with rt.db.session() as db:
         rows = db.execute(select(Message.id, Message.person_id).where(
-            Message.direction == "out", Message.status == "queued",
-            Message.next_attempt_at < rt.now() - SWEEP_GRACE).order_by(Message.id)).all()
+            Message.direction == "out",
+            ((Message.status == "queued") & (Message.next_attempt_at < now - SWEEP_GRACE))
+            | ((Message.status == "sending") & (Message.next_attempt_at < now)))
+            .order_by(Message.id)).all()
     by_person: dict[int | None, list[int]] = {}
     for mid, pid in rows:
         by_person.setdefault(pid, []).append(mid)
@@ -229,8 +414,24 @@ def sweep() -> int:
     return len(rows)
 
 
-def _early_key(sid: str) -> str:
+def early_key(sid: str) -> str:
+    """Where a status callback that beat its send waits (in Redis) for the sid to be stored."""
     return f"sathi:early-status:{sid}"
+
+
+def apply_report(report, deadline: float | None = None) -> bool:
+    """A checked status report (intake.StatusReport) from any channel's webhook, applied;
+    False when its message is not known (yet). Raises when the database or Redis is down:
+    the caller (spool.take) keeps it for later."""
+    rt = runtime.current()
+    with rt.db.session(deadline=deadline) as db:
+        known = record_status(db, report.sid, report.status, report.error_code, rt.now())
+    if not known:
+        log.info("status %s for unknown message %s kept for its send", report.status,
+                 report.sid)
+    metrics.record(rt.redis, lambda p: metrics.count(
+        p, "sathi_status_callbacks", status="applied" if known else "early"))
+    return known
 
 
 def record_status(db: Session, sid: str, status: str, error_code: int | None,
@@ -241,7 +442,7 @@ def record_status(db: Session, sid: str, status: str, error_code: int | None,
                                            Message.provider_sid == sid)).scalar_one_or_none()
     if msg is None:
         # it may have beaten our own write of the sid: keep it for `send` to apply
-        runtime.current().redis.set(_early_key(sid), json.dumps([status, error_code]),
+        runtime.current().redis.set(early_key(sid), json.dumps([status, error_code]),
                                     ex=EARLY_STATUS_TTL)
         return False
     _on_status(db, msg, status, error_code, now)
@@ -250,9 +451,12 @@ def record_status(db: Session, sid: str, status: str, error_code: int | None,
 
 def _on_status(db: Session, msg: Message, status: str, code: int | None, now: datetime) -> None:
     db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts, channel=msg.channel, at=now,
-                           outcome="status", status=status, error_code=code,
+                           outcome="status", status=status[:16], error_code=code,
                            provider_sid=msg.provider_sid))
     _apply_status(msg, status, code, now)
+    channel = msg.channel
+    metrics.record(runtime.current().redis, lambda p: metrics.count(
+        p, "sathi_messages_out", channel=channel, status=status))
     if status not in FAILED:
         return
     failure = runtime.current().adapter(msg.channel, msg.provider).delivery_failure(code)
@@ -312,8 +516,9 @@ def _enqueue_after_commit(db: Session, message_id: int, delay: float) -> None:
 
 
 def _apply_status(msg: Message, status: str, error_code: int | None, now: datetime) -> None:
-    # callbacks can arrive out of order: never move a final state back to an earlier one
-    if STATUS_ORDER.get(status, 0) >= STATUS_ORDER.get(msg.status, 0):
+    # callbacks can arrive out of order: never move a final state back to an earlier one; a
+    # status we do not know (it is kept in delivery_attempt) moves nothing
+    if status in STATUS_ORDER and STATUS_ORDER[status] >= STATUS_ORDER.get(msg.status, 0):
         msg.status = status
         msg.error_code = error_code
         msg.updated_at = now

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from .. import nlu, runtime
 from ..assessment import entry as assessment
 from ..contacts import consent
+from ..contacts.phones import is_e164
 from ..flows import engine
 from ..flows.actions import ACTIONS, Context
 from ..flows.events import ActionCalled, FieldSet, FlowEnded, InputExpected, MsgCreated
 from ..i18n import N_
 from ..parse import number
 from ..store.models import CHANNELS, LANGUAGES, Answer, FlowRun, Message, Person
-from . import outbox, replies, session, understood
+from . import abuse, outbox, replies, session, understood
 
 ONBOARDING = "onboarding"
 STOP_CONFIRMED = outbox.STOP_CONFIRMED
@@ -30,6 +31,8 @@ START_ALREADY = N_("keyword.start_already")
 HELP = outbox.HELP
 UNKNOWN_NUMBER = N_("common.unknown_number")
 NO_FLOW = N_("common.no_flow")
+SLOW_DOWN = N_("common.slow_down")  # the first message held back in a flood
+PAUSED = N_("common.paused")  # replies to this number stop for a while: a reply loop
 UNKNOWN_REPLY_EVERY = timedelta(hours=24)  # an unknown number is told how to join once a day
 CONTACT_FIELDS = {"language": LANGUAGES, "channel": CHANNELS}  # what a flow may set on a person
 OBSTACLE_CLASSIFIER = "obstacle"  # bot.nlu.<this>(rt, text) codes a free-text obstacle (issue 17)
@@ -52,9 +55,14 @@ class Turn:
         self.replies: list[Message] = []
         self.run_fields: dict = {}  # the active run's fields, which messages may name: {title}
 
+    def is_stop(self) -> bool:
+        return self.msg is not None and self.rt.keywords.match(self.msg.body) == "stop"
+
     def run(self) -> None:
         person, text = self.person, self.msg.body
         kind = self.rt.keywords.match(text)
+        if not is_e164(self.address):
+            return  # recorded as it came; nothing is ever sent to an address that is no number
         if kind in ("start", "help") and person is not None and not person.opted_out \
                 and self._flow_option(text):
             kind = None  # "শুরু" answering a level question is the flow's option, not START
@@ -100,7 +108,9 @@ class Turn:
                 understood.record(self.db, self.msg, heard, self.now)
             if run is not None:
                 flow = self.rt.flows[run.flow]
-                inp = engine.Input(text=text, number=num, intent=heard.intent if heard else None)
+                media = tuple(m["url"] for m in self.msg.media or ())
+                inp = engine.Input(text=text, number=num, intent=heard.intent if heard else None,
+                                   media=media)
                 new_session, events = engine.resume(flow, run.session, inp, self.now)
                 if replies.takes_over(heard, events):  # the flow keeps waiting as it was
                     replies.respond(self, heard)
@@ -148,6 +158,18 @@ class Turn:
         self.replies.append(outbox.queue_text(
             self.db, person=person, address=self.address, channel=self.channel,
             key=key, body=body, now=self.now))
+
+    def notice(self, key: str) -> None:
+        """Tell a known person something about the service itself (not their flow)."""
+        if self.person is not None and is_e164(self.address):
+            self.say(key)
+
+    def guard_loop(self) -> None:
+        """Count this turn's replies; when they make a reply loop (abuse.py), say once that
+        replies pause, and they do."""
+        if self.replies and abuse.note_replies(self.rt.redis, self.address,
+                                               [m.key for m in self.replies], self.now):
+            self.notice(PAUSED)
 
     def _unknown(self) -> None:
         since = self.now - UNKNOWN_REPLY_EVERY

@@ -1,7 +1,17 @@
-"""Database engine, sessions and migrations."""
+"""Database engine, sessions and migrations.
+
+A session can carry a deadline (`session(deadline=3.0)`): on PostgreSQL every wait for the
+server inside it gives up when the deadline passes, and so does opening a connection. The
+webhooks use it, because a database that accepts TCP and never answers would otherwise hold
+the request until gunicorn kills it (and Twilio gives up after 15 s and does not retry). The
+connection that timed out is closed and the pool replaces it; the caller sees an
+OperationalError, which the spool-or-reject decision treats as "the database is down".
+"""
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +21,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT = 2  # seconds to open a PostgreSQL connection (libpq counts whole seconds, >= 2)
+HEALTH_DEADLINE = 2.0  # seconds /healthz waits for `SELECT 1`
+
+_deadline: ContextVar[float | None] = ContextVar("sathi_db_deadline", default=None)
+"""time.monotonic() by which the current session must be done, or None (no limit)."""
 
 
 class Database:
@@ -18,27 +33,42 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
+        # hide_parameters: an error's message never carries a row's values (a message body, a
+        # phone number) into a log or a traceback
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url, connect_args={"timeout": 30})
+            self.engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                                        connect_args={"connect_timeout": CONNECT_TIMEOUT})
+            if self.engine.dialect.driver == "psycopg":
+                event.listen(self.engine, "do_connect", _connect_with_deadline)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self):
-        """A unit of work: committed when the block ends, rolled back on error."""
-        with self.sessions() as s, s.begin():
-            yield s
+    def session(self, deadline: float | None = None):
+        """A unit of work: committed when the block ends, rolled back on error. With a
+        `deadline` (seconds), waiting on PostgreSQL past it raises OperationalError."""
+        token = None
+        if deadline is not None:
+            until = time.monotonic() + deadline
+            outer = _deadline.get()
+            token = _deadline.set(until if outer is None else min(outer, until))
+        try:
+            with self.sessions() as s, s.begin():
+                yield s
+        finally:
+            if token is not None:
+                _deadline.reset(token)
 
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(alembic_config(self.url), revision)
 
     def healthy(self) -> bool:
         try:
-            with self.engine.connect() as c:
-                c.execute(text("SELECT 1"))
+            with self.session(deadline=HEALTH_DEADLINE) as s:
+                s.execute(text("SELECT 1"))
             return True
         except Exception:
             return False
@@ -59,6 +89,51 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.close()
+
+
+_connection_class = None
+
+
+def _deadline_connection():
+    """psycopg's Connection, giving up each wait for the server at the session's deadline."""
+    global _connection_class
+    if _connection_class is not None:
+        return _connection_class
+    import psycopg
+    from psycopg import errors
+
+    wait_timeout = getattr(errors, "_WaitTimeout", psycopg.OperationalError)
+
+    class DeadlineConnection(psycopg.Connection):
+        def wait(self, gen, *args, timeout: float | None = None, **kwargs):
+            deadline = _deadline.get()
+            if deadline is None:
+                return super().wait(gen, *args, timeout=timeout, **kwargs)
+            remaining = max(deadline - time.monotonic(), 0.001)
+            try:
+                return super().wait(gen, *args, timeout=remaining if timeout is None
+                                    else min(timeout, remaining), **kwargs)
+            except wait_timeout:
+                if time.monotonic() < deadline:
+                    raise  # the caller's own, shorter timeout
+                # cut off mid-conversation: the connection cannot be used again. Closed, it
+                # counts as a disconnect, so SQLAlchemy drops it from the pool.
+                self.close()
+                raise psycopg.OperationalError(
+                    "the database did not answer before the deadline") from None
+
+    _connection_class = DeadlineConnection
+    return _connection_class
+
+
+def _connect_with_deadline(dialect, conn_rec, cargs, cparams):
+    """Open a connection (the `do_connect` event), refusing at once past the deadline."""
+    deadline = _deadline.get()
+    if deadline is not None and deadline <= time.monotonic():
+        import psycopg
+
+        raise psycopg.OperationalError("the database deadline passed before connecting")
+    return _deadline_connection().connect(*cargs, **cparams)  # within CONNECT_TIMEOUT
 
 
 __all__ = ["Database", "Engine", "Session", "alembic_config"]

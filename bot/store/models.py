@@ -115,14 +115,20 @@ class Message(Base):
     address: Mapped[str] = mapped_column(String(40), index=True)  # the other party, E.164
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
+    # media that came with an inbound message (WhatsApp photos, voice notes): [{url, type}]
+    media: Mapped[list | None] = mapped_column(JSON)
     key: Mapped[str | None] = mapped_column(String(100))  # catalogue key of an outbound message
     segments: Mapped[int | None] = mapped_column(Integer)
-    # in:  received -> handled; or failed (could not be handled, left for a human)
-    # out: queued -> sending -> sent -> delivered | undelivered | failed; or suppressed
+    # in:  received -> handled; or throttled (a flood or a reply loop: kept, not acted on); or
+    #      failed (could not be handled, left for a human)
+    # out: queued -> sending -> sent -> delivered | undelivered | failed; or suppressed.
+    #      `sending` past its lease (next_attempt_at) is an unknown outcome: looked up at the
+    #      provider before it is sent again (outbox.reconcile)
     status: Mapped[str] = mapped_column(String(16), index=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # an outbound message not sent by then has lost its job; `outbox.sweep` re-enqueues it
+    # queued: an outbound message not sent by then has lost its job (`outbox.sweep`);
+    # sending: the lease, after which its outcome counts as unknown
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
