@@ -8,6 +8,7 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from .campaigns import fanout as campaign
+from .digests import sending as digests
 from .msgs import inbound, outbox, spool
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
@@ -28,4 +29,6 @@ def register(scheduler: CronScheduler) -> CronScheduler:
                        name="plan-campaigns")
     scheduler.register(campaign.dispatch, queue_name="default", interval=campaign.DISPATCH_EVERY,
                        name="dispatch-campaigns")
+    scheduler.register(digests.congratulate, queue_name="default",
+                       interval=digests.CONGRATULATE_EVERY, name="congratulate")
     return scheduler

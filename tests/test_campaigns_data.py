@@ -200,8 +200,8 @@ def test_a_broken_campaign_is_refused_with_file_line_and_reason(
     offset = good.count("\n")
     (flows_dir / "campaigns.yaml").write_text(good + change(MONTHLY.lstrip("\n")), "utf-8")
     from bot.campaigns.calendar import load as load_calendar
-    from bot.campaigns.cycle import PREPARATIONS
     from bot.flows.definition import load_flows
+    from bot.runtime import PREPARATIONS
 
     cal = load_calendar(str(ROOT / "flows" / "calendar" / "holidays.yaml"), "Asia/Dhaka",
                         "09:00-19:00")
@@ -212,9 +212,16 @@ def test_a_broken_campaign_is_refused_with_file_line_and_reason(
     assert reason in str(e.value)
 
 
-def test_the_shipped_campaigns_are_the_weekly_cycle():
+def test_the_shipped_campaigns_are_the_weekly_cycle_and_the_digests():
     shipped = parse_campaigns(GOOD.read_text("utf-8"), GOOD)
     assert {c.id: (c.flow, c.day, c.at.strftime("%H:%M")) for c in shipped.values()} == {
         "nudge": ("weekly_nudge", "first", "09:00"),
         "reminder": ("weekly_reminder", "middle", "09:00"),
-        "reflection": ("reflection", "last", "14:00")}
+        "reflection": ("reflection", "last", "14:00"),
+        "head_summary": ("head_summary", "last", "17:00"),
+        "upazila_digest": ("officer", "last", "17:00"),
+        "district_digest": ("officer", -1, "17:00"),
+        "recognition": ("officer", "first", "11:00")}
+    assert shipped["upazila_digest"].audience.area == "upazila"
+    assert shipped["district_digest"].audience.area == "district"
+    assert shipped["recognition"].cadence == "fortnightly"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from ..contacts.jurisdiction import people_at, person_at
 from ..schemas import DataFileError, line_of, load_yaml, schema_problem
 from ..store.models import CHANNELS, ROLES, Person
 from .calendar import Calendar, parse_week
@@ -32,12 +33,15 @@ class Audience:
     roles: tuple[str, ...]
     channels: tuple[str, ...] | None = None  # None: any channel
     onboarded: bool | None = None  # True: finished onboarding; False: not yet; None: either
+    area: str | None = None  # upazila | district: people whose own area is of that level
 
     def conditions(self) -> tuple:
         """SQL conditions on Person: in this audience, and not opted out."""
         found = [Person.role.in_(self.roles), Person.opted_out_at.is_(None)]
         if self.channels:
             found.append(Person.channel.in_(self.channels))
+        if self.area:
+            found.extend(people_at(self.area))
         if self.onboarded is True:
             found.append(Person.onboarded_at.is_not(None))
         elif self.onboarded is False:
@@ -48,6 +52,7 @@ class Audience:
         """The same test on one person, at send time (roles and choices change)."""
         return (person.role in self.roles and person.opted_out_at is None
                 and (not self.channels or person.channel in self.channels)
+                and (not self.area or person_at(person, self.area))
                 and (self.onboarded is None or (person.onboarded_at is not None) == self.onboarded))
 
 
@@ -197,7 +202,7 @@ def parse_campaigns(text: str, path: Path | str, flows=None,
         found[c["id"]] = Campaign(
             id=c["id"], what=c["what"], flow=c["flow"],
             audience=Audience(roles, _names(channels) if channels else None,
-                              c["audience"].get("onboarded")),
+                              c["audience"].get("onboarded"), c["audience"].get("area")),
             cadence=c["cadence"], day=day, at=time(hour, minute), window=c["window"],
             spread=_duration(c.get("spread")), prepare=c.get("prepare"),
             settles=c.get("settles"), first_week=c.get("first_week", EPOCH_WEEK),

@@ -1,7 +1,7 @@
 """The weekly cycle's preparations: what a campaign's flow needs to know before it starts.
 
 A campaign in flows/campaigns.yaml may name one (`prepare:`); like a flow's actions, they are a
-small registry of named functions. Each gets a `Preparing` and returns the flow's fields, or
+small registry of named functions (the runtime adds the digests' to these: bot/runtime.py). Each gets a `Preparing` and returns the flow's fields, or
 raises `Skip` with the reason the row is skipped.
 
     next_activity  settle the teacher's last reflection (the campaign named by `settles`): its
@@ -19,8 +19,11 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..assessment.levels import Scale
+from ..i18n import Catalogues
 from ..msgs import session
 from ..store.models import Answer, CampaignRun, Cycle, FlowRun, Person
+from .calendar import Calendar
 from .campaign import Campaign
 from .content import Content, activity_fields
 
@@ -40,6 +43,9 @@ class Preparing:
     campaign: Campaign
     content: Content
     now: datetime
+    catalogues: Catalogues | None = None  # the text of message keys (a digest is written here)
+    calendar: Calendar | None = None  # school days and weeks
+    levels: Scale | None = None  # the assessment levels
 
 
 def next_activity(p: Preparing) -> dict:

@@ -31,7 +31,7 @@ from ..msgs.turn import Turn
 from ..store.models import CampaignRun, Message, Person
 from .calendar import Calendar
 from .campaign import Campaign
-from .cycle import PREPARATIONS, Preparing, Skip
+from .cycle import Preparing, Skip
 
 log = logging.getLogger(__name__)
 
@@ -254,9 +254,9 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
         fields = {"week": row.week}
         if campaign.prepare:
             try:
-                fields.update(PREPARATIONS[campaign.prepare](Preparing(
+                fields.update(rt.preparations[campaign.prepare](Preparing(
                     db=db, person=person, row=row, campaign=campaign, content=rt.content,
-                    now=now)))
+                    now=now, catalogues=rt.catalogues, calendar=rt.calendar, levels=rt.levels)))
             except Skip as why:
                 return _skip(row, str(why), now), []
         turn = Turn(db, None, now, person=person,

@@ -1,5 +1,6 @@
-"""Who the service talks to: the roster CSV import (roster.py) and phone numbers in E.164
-(phones.py, with phonenumbers).
+"""Who the service talks to: the roster CSV import (roster.py), phone numbers in E.164
+(phones.py, with phonenumbers), and jurisdictions (jurisdiction.py: the one rule of which
+schools an officer, ambassador or headteacher may see).
 
 May import: store.
 """

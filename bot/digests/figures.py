@@ -1,25 +1,226 @@
-"""The figures of one school's week, from one place: the headteacher's call, their text
-summary and the officers' digests all read them here.
+"""The figures of a school's week, from one place: the headteacher's call, their text summary,
+the officers' digests and the weekly export all count them here.
 
 A week's reflection is the run of the `reflection` flow that this week's campaign row started;
 its answers say whether the teacher tried the activity (`tried`: yes | partly | no), what got in
 the way (`obstacle`, coded: store.models.OBSTACLES) and whether they will share it at the staff
-meeting (`share`: yes | no). The headteacher's check-in is the `checkin` row of that week.
+meeting (`share`: yes | no); the last answer to each question counts. The headteacher's check-in
+is the `checkin` row of that week.
+
+One query builder (`metrics`) counts every school's week with GROUP BY, never a loop per
+teacher. `school_week` runs it for one school, live; `refresh` runs it for every school at once
+and keeps the result in the `figure` table (one row per school, week and metric), which the
+digests read for a whole upazila or district in a few statements. So a school's week is counted
+the same way wherever it is shown (tests/test_figures.py compares the two).
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..store.models import OBSTACLES, Answer, CampaignRun, Checkin, FlowRun, Person
+from ..campaigns.calendar import Calendar, parse_week
+from ..contacts.jurisdiction import Area, schools_in
+from ..store.models import (
+    OBSTACLES,
+    Answer,
+    Assessment,
+    AssessmentResult,
+    CampaignRun,
+    Checkin,
+    Figure,
+    FigureRefresh,
+    FlowRun,
+    Person,
+    School,
+)
 
 REFLECTION_FLOW = "reflection"  # the flow whose answers are the week's reflections
 TRIED = ("yes", "partly")  # `tried` answers that count as having tried the activity
+FIELDS = ("tried", "obstacle", "share")  # the reflection answers the figures count
+FRESH_FOR = timedelta(minutes=10)  # a week's rollup younger than this is used as it is
+FINAL_AFTER = timedelta(days=8)  # from a week's Sunday: the next nudge has closed its reflections
+NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # a week whose figures were never worked out
+VISIT_WEEKS = 3  # a school with no meeting and no activity for this many school weeks needs a visit
+
+PEOPLE_METRICS = ("teachers", "active", "joined", "opted_out")
+WEEK_METRICS = ("asked", "answered", "tried", "shared")
+OBSTACLE = "obstacle:"  # metric prefix: obstacle:<code>, the teachers who named that obstacle
+LEVEL = "level:"  # metric prefix: level:<n>, learners assessed at level n
+ASSESSMENTS = "assessments"
 
 
+# -- weeks and months --------------------------------------------------------------------------
+def sunday(week: str) -> date:
+    year, num = parse_week(week)
+    return date.fromisocalendar(year, num, 1) - timedelta(days=1)
+
+
+def week_bounds(cal: Calendar, week: str) -> tuple[datetime, datetime]:
+    """[Sunday 00:00, next Sunday 00:00) local, as UTC: Friday and Saturday close the week,
+    as Calendar.week_of counts them."""
+    start = sunday(week)
+    return cal.at(start, time(0)), cal.at(start + timedelta(days=7), time(0))
+
+
+def month_of(week: str) -> str:
+    """The month a school week counts in: its Thursday's ("2026-12")."""
+    thursday = sunday(week) + timedelta(days=4)
+    return f"{thursday.year}-{thursday.month:02d}"
+
+
+def weeks_of_month(cal: Calendar, month: str, until: str | None = None) -> list[str]:
+    """The school weeks that count in `month`, in order, up to `until` if given."""
+    year, num = (int(x) for x in month.split("-"))
+    first = date(year, num, 1)
+    week = cal.week_of(cal.at(first, time(12)))
+    found = []
+    for i in range(-1, 6):
+        w = cal.next_week(week, i)
+        if month_of(w) == month and (until is None or w <= until):
+            found.append(w)
+    return found
+
+
+def previous_month(month: str) -> str:
+    year, num = (int(x) for x in month.split("-"))
+    return f"{year - 1}-12" if num == 1 else f"{year}-{num - 1:02d}"
+
+
+def school_weeks_back(cal: Calendar, week: str, n: int) -> list[str]:
+    """`week` and the school weeks before it, n in all, oldest first; weeks without a school
+    day (a holiday week) are not counted, so they never make a school look idle."""
+    found, i = [], 0
+    while len(found) < n and i < 52:
+        w = cal.next_week(week, -i)
+        if cal.week_days(w):
+            found.append(w)
+        i += 1
+    return sorted(found)
+
+
+# -- the one query builder ---------------------------------------------------------------------
+def _name(text: str):
+    """A constant metric name, written into the SQL (never a value from outside)."""
+    return literal_column(f"'{text}'", String).label("metric")
+
+
+def _metric(prefix: str, column):
+    """prefix || column: obstacle:<code>, level:<n>."""
+    return literal_column(f"'{prefix}'", String).concat(column).label("metric")
+
+
+def _between(column, bounds):
+    return and_(column >= bounds[0], column < bounds[1])
+
+
+def people_metrics(bounds: tuple[datetime, datetime] | None, where=()):
+    """teachers (rostered, not opted out), active (of them, onboarded), and with the week's
+    bounds: joined (onboarded) and opted_out in the week. (school_id, metric, value) rows."""
+    here = Person.opted_out_at.is_(None)
+    cols = [func.count(case((here, 1))).label("teachers"),
+            func.count(case((and_(here, Person.onboarded_at.is_not(None)), 1))).label("active")]
+    if bounds is not None:
+        cols += [func.count(case((_between(Person.onboarded_at, bounds), 1))).label("joined"),
+                 func.count(case((_between(Person.opted_out_at, bounds), 1))).label("opted_out")]
+    people = (select(Person.school_id.label("school_id"), *cols)
+              .where(Person.role == "teacher", Person.school_id.is_not(None), *where)
+              .group_by(Person.school_id).cte("people"))
+    return [select(people.c.school_id, _name(c.name), people.c[c.name].label("value"))
+            .where(people.c[c.name] > 0) for c in cols]
+
+
+def _reflections(week: str | list[str], where=()):
+    """The week's (or weeks') reflection runs of teachers who have not opted out, with their
+    school."""
+    weeks = [week] if isinstance(week, str) else list(week)
+    return (select(CampaignRun.flow_run_id.label("run_id"), Person.id.label("person_id"),
+                   Person.school_id.label("school_id"))
+            .join(FlowRun, and_(FlowRun.id == CampaignRun.flow_run_id,
+                                FlowRun.flow == REFLECTION_FLOW))
+            .join(Person, Person.id == CampaignRun.person_id)
+            .where(CampaignRun.week.in_(weeks), Person.role == "teacher",
+                   Person.opted_out_at.is_(None), Person.school_id.is_not(None), *where)
+            .cte("runs"))
+
+
+def _last_answers(runs):
+    """The last answer to each counted question of each run (n = 1)."""
+    return (select(runs.c.school_id, runs.c.person_id, Answer.field, Answer.value,
+                   func.row_number().over(partition_by=(Answer.run_id, Answer.field),
+                                          order_by=Answer.id.desc()).label("n"))
+            .join(runs, runs.c.run_id == Answer.run_id)
+            .where(Answer.field.in_(FIELDS)).cte("answers"))
+
+
+def week_metrics(week: str, where=()):
+    """asked (sent the reflection), answered (said whether they tried), tried (yes or partly),
+    shared (will share it at the staff meeting) and obstacle:<code>, per school."""
+    runs = _reflections(week, where)
+    last = _last_answers(runs)
+    latest = last.c.n == 1
+
+    def count(metric, *cond):
+        return (select(last.c.school_id, _name(metric), func.count().label("value"))
+                .where(latest, *cond).group_by(last.c.school_id))
+
+    return [
+        select(runs.c.school_id, _name("asked"), func.count().label("value"))
+        .group_by(runs.c.school_id),
+        count("answered", last.c.field == "tried"),
+        count("tried", last.c.field == "tried", last.c.value.in_(TRIED)),
+        count("shared", last.c.field == "share", last.c.value == "yes"),
+        select(last.c.school_id, _metric(OBSTACLE, last.c.value), func.count().label("value"))
+        .where(latest, last.c.field == "obstacle", last.c.value.in_(OBSTACLES))
+        .group_by(last.c.school_id, last.c.value),
+    ]
+
+
+def assessment_metrics(bounds: tuple[datetime, datetime], where=()):
+    """assessments taken in the bounds, and level:<n> (learners at each level), per school
+    the assessment was taken in."""
+    taken = (Assessment.school_id.is_not(None), _between(Assessment.taken_at, bounds), *where)
+    return [
+        select(Assessment.school_id.label("school_id"), _name(ASSESSMENTS),
+               func.count().label("value"))
+        .where(*taken).group_by(Assessment.school_id),
+        select(Assessment.school_id.label("school_id"),
+               _metric(LEVEL, cast(AssessmentResult.level, String)), func.count().label("value"))
+        .join(AssessmentResult, AssessmentResult.assessment_id == Assessment.id)
+        .where(*taken).group_by(Assessment.school_id, AssessmentResult.level),
+    ]
+
+
+def metrics(week: str, bounds: tuple[datetime, datetime] | None = None, school_id=None):
+    """Every metric of every school's week as one set of (school_id, metric, value) rows:
+    one UNION ALL of GROUP BY statements. With `school_id`, that school's only; without
+    `bounds`, the counts that need the week's dates (joined, opted_out, assessments) are left
+    out."""
+    person = (Person.school_id == school_id,) if school_id is not None else ()
+    parts = people_metrics(bounds, person) + week_metrics(week, person)
+    if bounds is not None:
+        parts += assessment_metrics(
+            bounds, (Assessment.school_id == school_id,) if school_id is not None else ())
+    return union_all(*parts).subquery("m")
+
+
+# -- one school, live --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SchoolWeek:
     school_id: int
@@ -35,48 +236,169 @@ class SchoolWeek:
     practised: bool | None = None
     walks: int | None = None
     foundation_lessons: int | None = None
+    # with a calendar (the week's dates): joined and opted out this week, assessments taken
+    joined: int = 0
+    opted_out: int = 0
+    assessments: int = 0
+    levels: dict = field(default_factory=dict)  # {level: learners}
 
     @property
     def top_obstacle(self) -> str | None:
         """The obstacle most teachers named; a tie goes to the first in OBSTACLES."""
-        if not self.obstacles:
-            return None
-        return max(OBSTACLES, key=lambda code: (self.obstacles.get(code, 0),
-                                                -OBSTACLES.index(code)))
+        return top_obstacle(self.obstacles)
 
 
-def school_week(db: Session, school_id: int, week: str) -> SchoolWeek:
-    teachers = (Person.school_id == school_id, Person.role == "teacher",
-                Person.opted_out_at.is_(None))
-    rostered, active = db.execute(select(
-        func.count(Person.id), func.count(Person.onboarded_at)).where(*teachers)).one()
-    # the last answer to each question of each teacher's reflection this week
-    latest = (select(Person.name, Answer.field, Answer.value,
-                     func.row_number().over(partition_by=(Answer.run_id, Answer.field),
-                                            order_by=Answer.id.desc()).label("n"))
-              .select_from(CampaignRun)
-              .join(FlowRun, and_(FlowRun.id == CampaignRun.flow_run_id,
-                                  FlowRun.flow == REFLECTION_FLOW))
-              .join(Person, Person.id == CampaignRun.person_id)
-              .join(Answer, Answer.run_id == FlowRun.id)
-              .where(CampaignRun.week == week, Answer.field.in_(("tried", "obstacle", "share")),
-                     *teachers).subquery())
-    rows = db.execute(select(latest.c.name, latest.c.field, latest.c.value)
-                      .where(latest.c.n == 1).order_by(latest.c.name)).all()
-    asked = db.execute(select(func.count(CampaignRun.id))
-                       .join(FlowRun, and_(FlowRun.id == CampaignRun.flow_run_id,
-                                           FlowRun.flow == REFLECTION_FLOW))
-                       .join(Person, Person.id == CampaignRun.person_id)
-                       .where(CampaignRun.week == week, *teachers)).scalar()
+def top_obstacle(obstacles: dict) -> str | None:
+    if not any(obstacles.values()):
+        return None
+    return max(OBSTACLES, key=lambda code: (obstacles.get(code, 0), -OBSTACLES.index(code)))
+
+
+def school_week(db: Session, school_id: int, week: str, cal: Calendar | None = None
+                ) -> SchoolWeek:
+    """One school's week, counted now by the same statements `refresh` runs for every school,
+    with the names of who tried and who will share (for the headteacher)."""
+    m = metrics(week, week_bounds(cal, week) if cal else None, school_id)
+    counts = dict(db.execute(select(m.c.metric, m.c.value)).all())
+    runs = _reflections(week, (Person.school_id == school_id,))
+    last = _last_answers(runs)
+    named = db.execute(select(Person.name, last.c.field, last.c.value)
+                       .join(Person, Person.id == last.c.person_id)
+                       .where(last.c.n == 1, last.c.field.in_(("tried", "share")))
+                       .order_by(Person.name, Person.id)).all()
     checkin = db.execute(select(Checkin).where(Checkin.school_id == school_id,
                                                Checkin.week == week)).scalar_one_or_none()
     return SchoolWeek(
-        school_id=school_id, week=week, teachers=rostered, active=active, asked=asked,
-        answered=sum(1 for _, f, _ in rows if f == "tried"),
-        tried=tuple(n for n, f, v in rows if f == "tried" and v in TRIED),
-        obstacles=dict(Counter(v for _, f, v in rows if f == "obstacle" and v in OBSTACLES)),
-        sharers=tuple(n for n, f, v in rows if f == "share" and v == "yes"),
+        school_id=school_id, week=week,
+        **{k: counts.get(k, 0) for k in ("teachers", "active", "asked", "answered", "joined",
+                                         "opted_out", "assessments")},
+        tried=tuple(n for n, f, v in named if f == "tried" and v in TRIED),
+        obstacles=prefixed(counts, OBSTACLE),
+        sharers=tuple(n for n, f, v in named if f == "share" and v == "yes"),
+        levels={int(k): v for k, v in prefixed(counts, LEVEL).items()},
         meeting=checkin.meeting if checkin else None,
         practised=checkin.practised if checkin else None,
         walks=checkin.walks if checkin else None,
         foundation_lessons=checkin.foundation_lessons if checkin else None)
+
+
+def prefixed(counts: dict, prefix: str) -> dict:
+    """{code: n} of the metrics named prefix + code."""
+    return {k.removeprefix(prefix): v for k, v in counts.items() if k.startswith(prefix)}
+
+
+def school_levels(db: Session, cal: Calendar, school_id: int, weeks: list[str]
+                  ) -> tuple[int, Counter]:
+    """(assessments, Counter(level: learners)) a school's teachers took in these weeks, counted
+    live by the statements `refresh` runs."""
+    if not weeks:
+        return 0, Counter()
+    bounds = (week_bounds(cal, weeks[0])[0], week_bounds(cal, weeks[-1])[1])
+    m = union_all(*assessment_metrics(bounds, (Assessment.school_id == school_id,))).subquery()
+    counts = dict(db.execute(select(m.c.metric, m.c.value)).all())
+    return counts.get(ASSESSMENTS, 0), Counter(
+        {int(k): v for k, v in prefixed(counts, LEVEL).items()})
+
+
+# -- every school, kept ------------------------------------------------------------------------
+def refresh(db: Session, cal: Calendar, week: str, now: datetime) -> None:
+    """Work out every school's figures for a week, in the database (INSERT .. SELECT), in
+    place of the week's old ones, in the caller's transaction."""
+    m = metrics(week, week_bounds(cal, week))
+    db.execute(delete(Figure).where(Figure.week == week))
+    db.execute(insert(Figure).from_select(
+        ["week", "school_id", "metric", "value"],
+        select(literal(week, String(8)), m.c.school_id, m.c.metric, m.c.value)))
+    mark = db.get(FigureRefresh, week)
+    if mark is None:
+        db.add(FigureRefresh(week=week, refreshed_at=now))
+    else:
+        mark.refreshed_at = now
+    db.flush()
+
+
+def is_fresh(cal: Calendar, week: str, refreshed_at: datetime | None, now: datetime) -> bool:
+    """Fresh: worked out less than FRESH_FOR ago, or after the week's answers were final."""
+    if refreshed_at is None:
+        return False
+    final = cal.at(sunday(week) + FINAL_AFTER, time(0))
+    return refreshed_at >= min(now - FRESH_FOR, final)
+
+
+def ensure_fresh(db: Session, cal: Calendar, weeks: list[str], now: datetime) -> int:
+    """Refresh each of `weeks` whose figures are stale; returns how many were. Two workers
+    asking at once: the second waits on the first's lock, then finds the week fresh."""
+    done = 0
+    for week in sorted(set(weeks)):
+        if db.get(FigureRefresh, week) is None:  # the row to lock; another worker may make it
+            dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+            db.execute(dialect.insert(FigureRefresh).values(week=week, refreshed_at=NEVER)
+                       .on_conflict_do_nothing(index_elements=["week"]))
+        mark = db.get(FigureRefresh, week, with_for_update=True, populate_existing=True)
+        if not is_fresh(cal, week, mark.refreshed_at, now):
+            refresh(db, cal, week, now)
+            done += 1
+    return done
+
+
+# -- an area, from the kept figures --------------------------------------------------------------
+def totals(db: Session, area: Area | None, weeks: list[str], by_upazila: bool = False
+           ) -> dict:
+    """{week: Counter(metric: sum)} over the area's schools; by_upazila:
+    {upazila: {week: Counter}}. Weeks with nothing recorded are left out."""
+    key = (School.upazila,) if by_upazila else ()
+    rows = db.execute(select(*key, Figure.week, Figure.metric, func.sum(Figure.value))
+                      .join(School, School.id == Figure.school_id)
+                      .where(Figure.week.in_(weeks), *schools_in(area))
+                      .group_by(*key, Figure.week, Figure.metric)).all()
+    out: dict = {}
+    for row in rows:
+        *where, week, metric, value = row
+        holder = out.setdefault(where[0], {}) if by_upazila else out
+        holder.setdefault(week, Counter())[metric] += int(value)
+    return out
+
+
+def schools(db: Session, area: Area | None, by_upazila: bool = False):
+    """How many schools the area has (by upazila: {upazila: n})."""
+    if by_upazila:
+        return dict(db.execute(select(School.upazila, func.count()).where(*schools_in(area))
+                               .group_by(School.upazila)).all())
+    return db.execute(select(func.count()).select_from(School).where(*schools_in(area))).scalar()
+
+
+def meetings(db: Session, area: Area | None, weeks: list[str], by_upazila: bool = False):
+    """Schools whose headteacher reported a staff meeting in any of `weeks`
+    (by upazila: {upazila: n})."""
+    held = (select(Checkin.school_id).where(Checkin.week.in_(weeks), Checkin.meeting.is_(True))
+            .distinct().subquery())
+    q = select(*((School.upazila,) if by_upazila else ()), func.count()).select_from(School) \
+        .join(held, held.c.school_id == School.id).where(*schools_in(area))
+    if by_upazila:
+        return dict(db.execute(q.group_by(School.upazila)).all())
+    return db.execute(q).scalar()
+
+
+def _visit_conditions(area: Area | None, weeks: list[str]) -> tuple:
+    tried = select(Figure.school_id).where(Figure.school_id == School.id,
+                                           Figure.week.in_(weeks), Figure.metric == "tried")
+    met = select(Checkin.school_id).where(Checkin.school_id == School.id,
+                                          Checkin.week.in_(weeks), Checkin.meeting.is_(True))
+    return (*schools_in(area), ~tried.exists(), ~met.exists())
+
+
+def needing_visit(db: Session, area: Area | None, weeks: list[str], limit: int | None = None,
+                  offset: int = 0) -> tuple[int, list[tuple[str, str]]]:
+    """(how many, [(emis, name)]) of the area's schools with no staff meeting reported and no
+    teacher who tried the activity in any of `weeks`; the ones with the most rostered teachers
+    first (most learners reached by one visit), then by EMIS code."""
+    where = _visit_conditions(area, weeks)
+    total = db.execute(select(func.count()).select_from(School).where(*where)).scalar()
+    teachers = (select(Figure.value).where(Figure.school_id == School.id,
+                                           Figure.week == weeks[-1], Figure.metric == "teachers")
+                .scalar_subquery())
+    q = (select(School.emis, School.name).where(*where)
+         .order_by(func.coalesce(teachers, 0).desc(), School.emis).offset(offset))
+    if limit is not None:
+        q = q.limit(limit)
+    return total, [(emis, name) for emis, name in db.execute(q).all()]
