@@ -48,19 +48,12 @@ def next_page(ctx) -> dict:
 
 
 def visit_list(ctx) -> dict:
-    """The first page of the visit list; the rest follow on "আরো"."""
+    """{count, text}: the first page of the visit list; the rest follow on "আরো"."""
     try:
-        listed = digest.visit_pages(ctx.db, _tools(ctx), ctx.person, _week(ctx), ctx.now,
-                                    _channel(ctx))
+        return digest.visit_pages(ctx.db, _tools(ctx), ctx.person, _week(ctx), ctx.now,
+                                  _channel(ctx))
     except digest.NoArea:
-        listed = {"parts": [], "part": 0, "more": ""}
-    return {**listed, **next_page_of(listed)}
-
-
-def next_page_of(fields: dict) -> dict:
-    parts = fields["parts"]
-    return {"text": parts[0] if parts else "", "page": 1, "pages": max(len(parts), 1),
-            "part": 1, "more": "yes" if len(parts) > 1 else ""}
+        return {"count": 0, "text": "", "parts": [], "part": 0, "more": ""}
 
 
 def school_detail(ctx) -> dict:
@@ -72,11 +65,11 @@ def school_detail(ctx) -> dict:
     return {"emis": code, "text": text}
 
 
-def decide(ctx, kind: str, yes: bool) -> dict:
+def decide(ctx, kind: str, confirm: bool) -> dict:
     """{outcome}: what became of the nomination the officer answered."""
     rec_id = int(_fields(ctx).get(f"{'teacher' if kind == 'teacher' else 'head'}_recognition")
                  or 0)
-    outcome = recognition.decide(ctx.db, rec_id, ctx.person, bool(yes), ctx.now)
+    outcome = recognition.decide(ctx.db, rec_id, ctx.person, bool(confirm), ctx.now)
     name = _fields(ctx).get("teacher_nominee" if kind == "teacher" else "head_nominee", "")
     return {"outcome": ctx.catalogues.text(DECIDED[outcome], ctx.person.language,
                                            nominee=name)}

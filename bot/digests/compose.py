@@ -17,12 +17,12 @@ from .text import (
     HEAD_LEVELS,
     HEAD_OBSTACLE,
     HEAD_QUESTION,
+    HEAD_QUESTIONS,
     HEAD_TRIED,
     HEAD_TRIED_NONE,
     LEARNING,
     LEARNING_LAST,
     LIST_HEAD,
-    LIST_NONE,
     MEETING,
     MEETINGS,
     OBSTACLE,
@@ -58,11 +58,12 @@ def area_pieces(w: Writer, fig: Figures, role: str, schools: list[tuple[str, str
     if fig.joined or fig.opted_out:
         pieces.append(w.t(CHANGE, joined=fig.joined, opted_out=fig.opted_out))
     if fig.behind:
-        pieces.append(w.t(BEHIND, upazilas=", ".join(
-            f"{u} {w.share(t, a)}" for u, t, a in fig.behind)))
+        pieces.append(w.t(BEHIND, upazilas=", ".join(  # none asked: none tried
+            f"{u} {w.share(t, a) if a else w.share(0, 1)}" for u, t, a in fig.behind)))
     pieces += learning(w, fig.assessments, fig.levels, fig.last_assessments, fig.last_levels)
-    if fig.visit:
-        pieces += list_pieces(w, role, fig.visit, schools)
+    listed = list_pieces(w, role, fig.visit, schools)
+    if listed:  # the list's header goes with its first school, never alone at a page's end
+        pieces += [list_head(w, role, fig.visit) + w.sep + listed[0]] + listed[1:]
     return pieces
 
 
@@ -78,39 +79,47 @@ def learning(w: Writer, n: int, levels: Counter, last_n: int, last: Counter) -> 
 
 
 def list_pieces(w: Writer, role: str, total: int, schools: list[tuple[str, str]]) -> list[str]:
-    """'Need a visit (12):' then one piece per school, 'EMIS short name'."""
-    if not total:
-        return [w.t(LIST_NONE)]
+    """One piece per school, 'EMIS short name'; none when no school needs a visit."""
     comma = "," if w.channel == "sms" else ""  # on WhatsApp each school has a line of its own
-    return [w.t(LIST_HEAD[_role(role)], count=total)] + [
-        f"{emis} {short_name(name)}" + (comma if i < len(schools) - 1 else "")
-        for i, (emis, name) in enumerate(schools)]
+    return [f"{emis} {short_name(name)}" + (comma if i < len(schools) - 1 else "")
+            for i, (emis, name) in enumerate(schools)]
 
 
-def school_text(w: Writer, emis: str, name: str, week: SchoolWeek, levels: Counter) -> str:
+def list_head(w: Writer, role: str, total: int, text: str = "") -> str:
+    """'Schools to visit (12): {text}' (or to call, for an ambassador); on WhatsApp the
+    schools start on the next line."""
+    if not text:
+        return w.t(LIST_HEAD[_role(role)], count=total, text="").rstrip()
+    return list_head(w, role, total) + w.sep + text
+
+
+def school_text(w: Writer, name: str, week: SchoolWeek, assessments: int, levels: Counter
+                ) -> str:
     """One school for an officer: teachers active, tried, the meeting, this month's levels."""
     text = w.t(SCHOOL_DETAIL, school=short_name(name), active=week.active, teachers=week.teachers,
                tried=len(week.tried), asked=week.asked,
                meeting=w.t(MEETING[week.meeting]))
-    if sum(levels.values()):
-        text += " " + w.t(LEARNING, count=sum(levels.values()), range=w.level_range(),
+    if assessments:
+        text += " " + w.t(LEARNING, count=assessments, range=w.level_range(),
                           shares=w.level_shares(levels))
     return text
 
 
-def head_pieces(w: Writer, week: SchoolWeek, levels: Counter, assessments: int,
-                fits) -> list[str]:
-    """Which teachers tried the week's activity, the obstacle named most, this month's levels."""
+def head_pieces(w: Writer, week: SchoolWeek, questions: list[str], levels: Counter,
+                assessments: int, fits) -> list[str]:
+    """Which teachers tried the week's activity, the obstacle named most, their questions,
+    this month's levels: the order the issue gives, and a headteacher acts on."""
     pieces = []
     if week.tried:
-        pieces.append(w.t(HEAD_TRIED, count=len(week.tried), asked=week.asked,
-                          names=names(w, list(week.tried), lambda t: fits(
-                              w.t(HEAD_TRIED, count=len(week.tried), asked=week.asked,
-                                  names=t)))))
+        def tried(names_text):
+            return w.t(HEAD_TRIED, count=len(week.tried), asked=week.asked, names=names_text)
+        pieces.append(tried(names(w, list(week.tried), lambda t: fits(tried(t)))))
     elif week.asked:
         pieces.append(w.t(HEAD_TRIED_NONE, asked=week.asked))
     if week.top_obstacle:
         pieces.append(w.t(HEAD_OBSTACLE, obstacle=w.obstacle(week.top_obstacle)))
+    if questions:  # the header goes with the first question
+        pieces += [w.t(HEAD_QUESTIONS, questions=questions[0])] + questions[1:]
     if assessments:
         pieces.append(w.t(HEAD_LEVELS, count=assessments, range=w.level_range(),
                           levels=w.level_counts(levels)))

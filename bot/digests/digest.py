@@ -23,16 +23,22 @@ from ..msgs import questions as kept_questions
 from ..store.models import Person, School
 from . import area as areas
 from . import figures as f
-from .compose import area_pieces, head_pieces, list_pieces, question_pieces, school_text
-from .text import HEAD_NOTHING, HINT, SCHOOL_UNKNOWN, Writer, clip, paginate, short_name
+from .compose import (
+    area_pieces,
+    head_pieces,
+    list_head,
+    list_pieces,
+    question_pieces,
+    school_text,
+)
+from .text import HEAD_NOTHING, HINT, LIST_NONE, SCHOOL_UNKNOWN, Writer, paginate, short_name
 
 WEEKLY = {"sms": N_("digest.weekly"),  # an upazila's week: "এ সপ্তাহে: {text}"
           "whatsapp": N_("digest.weekly_full")}  # "*{area}, এ সপ্তাহে*\n{text}"
 MONTHLY = {"sms": N_("digest.monthly"),  # a district's month: "{month} মাসে: {text}"
            "whatsapp": N_("digest.monthly_full")}
 PAGE = N_("digest.page")  # a page after the first: "{text} — পাতা {page}/{pages}"
-HEAD_SUMMARY = N_("head.summary")  # "{school}, এ সপ্তাহে: {summary}"
-HEAD_QUESTIONS = N_("head.questions")  # "শিক্ষকদের প্রশ্ন: {questions}"
+HEAD_SUMMARY = N_("head.summary")  # "{school}, এ সপ্তাহে: {text}"
 MONTHS_LATN = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")  # romanised Bangla: plain ASCII
 
@@ -102,18 +108,21 @@ def officer(db: Session, tools: Tools, person: Person, week: str, now: datetime,
 
 def visit_pages(db: Session, tools: Tools, person: Person, week: str, now: datetime,
                 channel: str) -> dict:
-    """'সব স্কুল': the schools of the person's area that need a visit (or a call), paged."""
+    """'সব স্কুল': the schools of the person's area that need a visit (or a call), paged; the
+    first page goes out under the list's own header (digest.visit_list, digest.call_list)."""
     area = area_of(person)
     if area is None:
         raise NoArea(person.id)
     w = tools.writer(person, channel)
     total, schools = areas.visit_list(db, tools.calendar, area, week, now)
-    pieces = list_pieces(w, person.role, total, schools)
+    pieces = list_pieces(w, person.role, total, schools) or [
+        w.t(LIST_NONE, weeks=f.VISIT_WEEKS)]
 
-    def page(body):
+    def rest(body):
         return w.t(PAGE, text=body, page=99, pages=99)
-    parts = paginate(pieces, w.sep, page, page, w.fits, "")
-    return _fields(parts, part=0)
+    parts = paginate(pieces, w.sep, lambda body: list_head(w, person.role, total, body), rest,
+                     w.fits, w.t(HINT))
+    return _fields(parts, count=total)
 
 
 def school(db: Session, tools: Tools, person: Person, code: str, week: str, now: datetime,
@@ -129,14 +138,14 @@ def school(db: Session, tools: Tools, person: Person, code: str, week: str, now:
     sw = f.school_week(db, found.id, week, cal)
     n, levels = f.school_levels(db, cal, found.id, f.weeks_of_month(cal, f.month_of(week),
                                                                     until=week))
-    return school_text(w, found.emis, found.name, sw, levels)
+    return school_text(w, found.name, sw, n, levels)
 
 
 def headteacher(db: Session, tools: Tools, person: Person, week: str, now: datetime,
                 channel: str, forward: bool = True) -> dict:
     """A headteacher's weekly summary of their school: who tried the activity, the obstacle
-    named most, this month's five-learner levels; then their teachers' questions (marked
-    forwarded in the caller's transaction unless `forward` is False: a preview)."""
+    named most, their teachers' questions (marked forwarded in the caller's transaction
+    unless `forward` is False: a preview), this month's five-learner levels."""
     if person.school_id is None:
         raise NoArea(person.id)
     cal = tools.calendar
@@ -147,20 +156,12 @@ def headteacher(db: Session, tools: Tools, person: Person, week: str, now: datet
     label = short_name(person.school.name)
 
     def first(body):
-        return w.t(HEAD_SUMMARY, school=label, summary=body)
-    pieces = head_pieces(w, sw, levels, n, lambda piece: w.fits(first(piece)))
-    summary = (clip(w.sep.join(pieces), lambda body: w.fits(first(body))) if pieces
-               else w.t(HEAD_NOTHING))
+        return w.t(HEAD_SUMMARY, school=label, text=body)
     taken = (kept_questions.take_for_summary(db, person.school_id, now) if forward
              else kept_questions.unforwarded(db, person.school_id))
     askers = dict(db.execute(select(Person.id, Person.name).where(
         Person.id.in_({q.person_id for q in taken}))).all()) if taken else {}
     asked = question_pieces(w, [(askers.get(q.person_id, ""), q.text) for q in taken])
-    parts = _paged(w, asked, lambda body: w.t(HEAD_QUESTIONS, questions=body))
-    return {**_fields(parts, kind="head", school=label, digest_week=week),
-            "summary": summary, "questions": parts[0] if parts else ""}
-
-
-def tools_from(catalogues: Catalogues, calendar: Calendar, levels: Scale) -> Tools:
-    return Tools(catalogues=catalogues, calendar=calendar, levels=levels)
-
+    pieces = head_pieces(w, sw, asked, levels, n, lambda piece: w.fits(first(piece)))
+    parts = _paged(w, pieces or [w.t(HEAD_NOTHING)], first)
+    return _fields(parts, kind="head", school=label, digest_week=week)

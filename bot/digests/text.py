@@ -57,6 +57,7 @@ HEAD_NOTHING = N_("head.nothing")
 HEAD_OBSTACLE = N_("head.obstacle")
 HEAD_LEVELS = N_("head.levels")
 HEAD_QUESTION = N_("head.question")
+HEAD_QUESTIONS = N_("head.questions")
 MORE_PEOPLE = N_("head.more_people")
 
 _GRAPHEME = regex.compile(r"\X")
@@ -142,14 +143,17 @@ def paginate(pieces: list[str], sep: str, first: Callable[[str], str],
         body = sep.join(items)
         return first(body + sep + hint) if not pages else rest(body)
 
+    def content(items):  # a list's comma never ends a page
+        return sep.join(items).rstrip(",")
+
     for piece in pieces:
         if current and fits(wrapped(current + [piece])):
             current.append(piece)
             continue
         if current:
-            pages.append(sep.join(current) + (sep + hint if not pages else ""))
+            pages.append(content(current) + (sep + hint if not pages else ""))
         current = [clip(piece, lambda p: fits(wrapped([p])))]
-    pages.append(sep.join(current))
+    pages.append(content(current))
     return pages
 
 
