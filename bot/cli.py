@@ -313,7 +313,7 @@ def export_weekly(fmt: str, upazila: str | None, district: str | None, weeks, ou
     obstacles, assessments, levels, the headteacher's check-in). No phone numbers, no names
     of people."""
     from .contacts.jurisdiction import Area
-    from .digests import export, figures
+    from .digests import export, figures, rollup
     from .store.models import FigureRefresh
 
     rt = runtime.current()
@@ -325,7 +325,8 @@ def export_weekly(fmt: str, upazila: str | None, district: str | None, weeks, ou
         if not chosen:
             chosen = sorted(set(db.execute(select(FigureRefresh.week)).scalars())
                             | {rt.calendar.week_of(now)})
-        figures.ensure_fresh(db, rt.calendar, chosen, now)
+        rollup.ensure_fresh(db, rt.calendar, chosen, now,
+                            figures.reflection_campaigns(rt.campaigns))
     with rt.db.session() as db:
         n = export.write_csv(output, export.rows(db, Area(district=district, upazila=upazila),
                                                  chosen, levels), levels)
@@ -345,6 +346,7 @@ def digest_preview(phone: str, week: str | None):
     """Print exactly what would be sent now: the SMS text, a blank line, the WhatsApp text.
     Nothing is sent or changed."""
     from .digests import digest as digests
+    from .digests.figures import reflection_campaigns
     from .digests.preview import NothingToPreview, preview
 
     try:
@@ -355,7 +357,8 @@ def digest_preview(phone: str, week: str | None):
     rt.db.upgrade()
     now = rt.now()
     week = _week(rt, week, now)
-    tools = digests.Tools(catalogues=rt.catalogues, calendar=rt.calendar, levels=rt.levels)
+    tools = digests.Tools(catalogues=rt.catalogues, calendar=rt.calendar, levels=rt.levels,
+                          reflections=reflection_campaigns(rt.campaigns))
     with rt.db.sessions() as db:
         person = db.execute(select(Person).where(Person.phone == phone)).scalar_one_or_none()
         if person is None:

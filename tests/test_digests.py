@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from bot.channels.segments import count
 from bot.cli import main
 from bot.contacts.jurisdiction import Area, area_of, schools_in
-from bot.digests import digest, figures, recognition
+from bot.digests import digest, figures, recognition, rollup
 from bot.digests.area import Figures
 from bot.digests.compose import area_pieces, head_pieces, question_pieces
 from bot.digests.digest import PAGE, WEEKLY, Tools
@@ -59,7 +59,9 @@ def person(db, name) -> Person:
 def test_school_week_and_the_rollup_count_every_school_alike(rt, world):
     with rt.db.session() as db:
         for week in WEEKS:
-            figures.refresh(db, rt.calendar, week, rt.now())
+            # the campaign rows' index, as the digests read them; school_week joins the runs
+            rollup.refresh(db, rt.calendar, week, rt.now(),
+                           figures.reflection_campaigns(rt.campaigns))
     with rt.db.session() as db:
         for week in WEEKS:
             kept = {}
@@ -110,8 +112,8 @@ def test_an_upazilas_week_from_the_rollup(rt, world):
 def test_a_late_answer_is_counted_once_the_rollup_is_older_than_it_may_be(rt, world, clock):
     area = Area("ভোলা", "চরফ্যাশন")
     with rt.db.session() as db:
-        figures.ensure_fresh(db, rt.calendar, [WEEK], rt.now())
-        before = figures.totals(db, area, [WEEK])[WEEK]["tried"]
+        rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now())
+        before = rollup.totals(db, area, [WEEK])[WEEK]["tried"]
         sumi = person(db, "সুমি আক্তার")
         run_id = db.execute(select(Answer.run_id).join(Person, Person.id == sumi.id)
                             .limit(1)).scalar()
@@ -122,19 +124,19 @@ def test_a_late_answer_is_counted_once_the_rollup_is_older_than_it_may_be(rt, wo
             CampaignRun.person_id == sumi.id, CampaignRun.week == WEEK)).scalar()
         db.add(Answer(run_id=run_id, field="tried", value="yes", created_at=rt.now()))
     with rt.db.session() as db:  # fresh for FRESH_FOR: read as it was
-        assert figures.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 0
-        assert figures.totals(db, area, [WEEK])[WEEK]["tried"] == before
-    clock.advance(seconds=figures.FRESH_FOR.total_seconds() + 1)
+        assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 0
+        assert rollup.totals(db, area, [WEEK])[WEEK]["tried"] == before
+    clock.advance(seconds=rollup.FRESH_FOR.total_seconds() + 1)
     with rt.db.session() as db:
-        assert figures.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 1
-        assert figures.totals(db, area, [WEEK])[WEEK]["tried"] == before + 1
+        assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 1
+        assert rollup.totals(db, area, [WEEK])[WEEK]["tried"] == before + 1
     # a week whose answers are final is not worked out again
     clock.advance(days=30)
     with rt.db.session() as db:
-        assert figures.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 1  # once, after final
+        assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 1  # once, after final
     clock.advance(days=30)
     with rt.db.session() as db:
-        assert figures.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 0
+        assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 0
 
 
 # -- scoping -----------------------------------------------------------------------------------
@@ -456,3 +458,83 @@ def test_a_week_counts_in_the_month_of_its_thursday(rt):
     assert figures.school_weeks_back(rt.calendar, "2027-W01", 3) == [
         "2026-W50", "2026-W51", "2027-W01"]
     assert re.fullmatch(r"\d{4}-W\d{2}", reflection_at(WEEK).strftime("%G-W%V"))
+
+
+# -- what a hostile or careless user sends -----------------------------------------------------
+def test_an_ambassador_is_told_at_onboarding_what_they_will_get(rt, world, tw, work, twilio):
+    phone = AREA_PEOPLE["ফারহানা ইয়াসমিন"][0]
+    for text in ("hi", "1", "2"):
+        tw.sms(phone, text)
+        work()
+    said = [m["Body"] for m in twilio.messages()]
+    assert any("ফোন করা দরকার তার তালিকা" in body for body in said), said
+    with rt.db.session() as db:
+        assert person(db, "ফারহানা ইয়াসমিন").onboarded_at is not None
+
+
+def digest_for(rt, clock, tw, work, name, *replies):
+    """The officer's weekly digest, then their replies; returns what each turn sent them."""
+    clock.current = THURSDAY_5PM
+    with rt.db.session() as db:
+        person(db, name).onboarded_at = rt.now()
+    from bot.campaigns import fanout
+
+    fanout.plan(rt, "upazila_digest", WEEK, rt.now())
+    fanout.dispatch(rt, rt.now())
+    work()
+    phone = AREA_PEOPLE[name][0]
+    turns = []
+    for text in replies:
+        with rt.db.session() as db:
+            last = db.execute(select(func.max(Message.id))).scalar()
+        tw.sms(phone, text)
+        work()
+        with rt.db.session() as db:
+            turns.append(list(db.execute(select(Message.body).where(
+                Message.id > last, Message.direction == "out", Message.address == phone)
+                .order_by(Message.id)).scalars()))
+    return turns
+
+
+def test_an_officers_odd_replies_get_a_polite_answer_and_lose_nothing(rt, world, clock, tw,
+                                                                    work):
+    turns = digest_for(rt, clock, tw, work, "নাসরিন আক্তার",
+                       "x" * 5000,  # oversized
+                       "9" * 50,  # too many digits for an EMIS code
+                       "১",  # a late 1 with no nomination waiting
+                       "৯১০১০১০১ আর ৯২০১০১০১",  # two codes: the longest first one is looked up
+                       "আরো।")  # punctuation
+    help_ = rt.catalogues.text("digest.menu_help", "bn")
+    assert turns[0] == [help_] and turns[1] == [help_] and turns[2] == [help_]
+    assert turns[3][0].startswith("স্কুল ৯১০১০১০১: চরফ্যাশন সপ্রাবি")
+    assert turns[4][0].endswith("— পাতা ২/৩")
+    with rt.db.session() as db:  # every message was recorded and handled
+        assert db.execute(select(func.count()).select_from(Message).where(
+            Message.direction == "in", Message.status != "handled")).scalar() == 0
+
+
+def test_an_officer_with_no_district_is_skipped_not_shown_the_country(rt, world, clock, work):
+    from bot.campaigns import fanout
+    from bot.store.models import CampaignRun
+
+    clock.current = THURSDAY_5PM
+    with rt.db.session() as db:
+        officer = person(db, "নাসরিন আক্তার")
+        officer.onboarded_at, officer.district = rt.now(), None
+    fanout.plan(rt, "upazila_digest", WEEK, rt.now())  # not in the audience: no district
+    with rt.db.session() as db:
+        assert db.execute(select(func.count()).select_from(CampaignRun).where(
+            CampaignRun.campaign == "upazila_digest")).scalar() == 0
+        officer = person(db, "নাসরিন আক্তার")
+        with pytest.raises(digest.NoArea):
+            digest.officer(db, tools(rt), officer, WEEK, rt.now(), "sms")
+
+
+def test_a_nominee_who_stopped_before_the_yes_gets_nothing(rt, world, clock, work):
+    officer_id, found = nominate(rt, clock)
+    with rt.db.session() as db:
+        person(db, "রহিমা বেগম").opted_out_at = rt.now()
+        recognition.decide(db, found["teacher"].id, db.get(Person, officer_id), True, rt.now())
+    assert congratulate() == 1
+    work()
+    assert sent_to(rt) == ["মোঃ করিম উদ্দিন"]  # her headteacher still hears of it

@@ -5,6 +5,7 @@
     campaign.py   campaigns as data (flows/campaigns.yaml): audience, cadence, day rule, time
     fanout.py     plan rows per (campaign, period, person), dispatch what is due, deliver it
 
-May import: config, i18n, schemas, channels (segment counting), store, msgs (a turn, the
-outbox), and `runtime` (the fan-out's RQ jobs fetch the running parts with `runtime.current()`).
+May import: config, i18n, schemas, channels (segment counting), store, contacts (jurisdiction:
+an audience's `area`), assessment (levels, for the preparations), msgs (a turn, the outbox), and
+`runtime` (the fan-out's RQ jobs fetch the running parts with `runtime.current()`).
 """

@@ -256,7 +256,8 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
             try:
                 fields.update(rt.preparations[campaign.prepare](Preparing(
                     db=db, person=person, row=row, campaign=campaign, content=rt.content,
-                    now=now, catalogues=rt.catalogues, calendar=rt.calendar, levels=rt.levels)))
+                    now=now, catalogues=rt.catalogues, calendar=rt.calendar, levels=rt.levels,
+                    campaigns=rt.campaigns)))
             except Skip as why:
                 return _skip(row, str(why), now), []
         turn = Turn(db, None, now, person=person,

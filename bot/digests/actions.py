@@ -14,6 +14,7 @@ from typing import Callable
 
 from ..i18n import N_, ascii_digits
 from . import digest, recognition
+from .figures import reflection_campaigns
 
 DECIDED = {"confirmed": N_("recognition.will_send"), "skipped": N_("recognition.skipped"),
            "decided": N_("recognition.already"), "refused": N_("recognition.already")}
@@ -21,7 +22,9 @@ _DIGITS = re.compile(r"\d+")
 
 
 def _tools(ctx) -> digest.Tools:
-    return digest.Tools(catalogues=ctx.catalogues, calendar=ctx.calendar, levels=ctx.levels)
+    campaigns = ctx.campaigns
+    return digest.Tools(catalogues=ctx.catalogues, calendar=ctx.calendar, levels=ctx.levels,
+                        reflections=reflection_campaigns(campaigns) if campaigns else None)
 
 
 def _fields(ctx) -> dict:

@@ -54,6 +54,7 @@ class Tools:
     catalogues: Catalogues
     calendar: Calendar
     levels: Scale
+    reflections: tuple[str, ...] | None = None  # the reflection campaigns' ids, if known
 
     def writer(self, person: Person, channel: str) -> Writer:
         return Writer(self.catalogues, person.language, _text_channel(channel),
@@ -93,14 +94,13 @@ def officer(db: Session, tools: Tools, person: Person, week: str, now: datetime,
     cal = tools.calendar
     if area.level == "district" or month:
         month = month or f.month_of(week)
-        fig = areas.monthly(db, cal, area, month, week, now)
+        fig = areas.monthly(db, cal, area, month, week, now, tools.reflections)
         header = dict(key=MONTHLY[w.channel], area=area.name,
                       month=month_name(month, w.language))
     else:
-        fig = areas.weekly(db, cal, area, week, now)
+        fig = areas.weekly(db, cal, area, week, now, tools.reflections)
         header = dict(key=WEEKLY[w.channel], area=area.name, month="")
-    _, schools = areas.visit_list(db, cal, area, week, now)
-    pieces = area_pieces(w, fig, person.role, schools)
+    pieces = area_pieces(w, fig, person.role, fig.listed)
     key = header.pop("key")
     parts = _paged(w, pieces, lambda body: w.t(key, text=body, **header))
     return _fields(parts, kind="digest", digest_week=week, **header)
@@ -114,9 +114,9 @@ def visit_pages(db: Session, tools: Tools, person: Person, week: str, now: datet
     if area is None:
         raise NoArea(person.id)
     w = tools.writer(person, channel)
-    total, schools = areas.visit_list(db, tools.calendar, area, week, now)
+    total, schools = areas.visit_list(db, tools.calendar, area, week, now, tools.reflections)
     pieces = list_pieces(w, person.role, total, schools) or [
-        w.t(LIST_NONE, weeks=f.VISIT_WEEKS)]
+        w.t(LIST_NONE, weeks=areas.rollup.VISIT_WEEKS)]
 
     def rest(body):
         return w.t(PAGE, text=body, page=99, pages=99)

@@ -8,35 +8,30 @@ meeting (`share`: yes | no); the last answer to each question counts. The headte
 is the `checkin` row of that week.
 
 One query builder (`metrics`) counts every school's week with GROUP BY, never a loop per
-teacher. `school_week` runs it for one school, live; `refresh` runs it for every school at once
-and keeps the result in the `figure` table (one row per school, week and metric), which the
-digests read for a whole upazila or district in a few statements. So a school's week is counted
-the same way wherever it is shown (tests/test_figures.py compares the two).
+teacher. `school_week` runs it for one school, live; rollup.py runs it for every school at
+once and keeps the result (the `figure` and `area_figure` tables), which the digests read for
+a whole upazila or district in a statement or two. So a school's week is counted the same way
+wherever it is shown (tests/test_digests.py compares the two for every school and week).
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
     String,
     and_,
     case,
     cast,
-    delete,
     func,
-    insert,
-    literal,
     literal_column,
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..campaigns.calendar import Calendar, parse_week
-from ..contacts.jurisdiction import Area, schools_in
 from ..store.models import (
     OBSTACLES,
     Answer,
@@ -44,20 +39,13 @@ from ..store.models import (
     AssessmentResult,
     CampaignRun,
     Checkin,
-    Figure,
-    FigureRefresh,
     FlowRun,
     Person,
-    School,
 )
 
 REFLECTION_FLOW = "reflection"  # the flow whose answers are the week's reflections
 TRIED = ("yes", "partly")  # `tried` answers that count as having tried the activity
 FIELDS = ("tried", "obstacle", "share")  # the reflection answers the figures count
-FRESH_FOR = timedelta(minutes=10)  # a week's rollup younger than this is used as it is
-FINAL_AFTER = timedelta(days=8)  # from a week's Sunday: the next nudge has closed its reflections
-NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # a week whose figures were never worked out
-VISIT_WEEKS = 3  # a school with no meeting and no activity for this many school weeks needs a visit
 
 PEOPLE_METRICS = ("teachers", "active", "joined", "opted_out")
 WEEK_METRICS = ("asked", "answered", "tried", "shared")
@@ -146,34 +134,49 @@ def people_metrics(bounds: tuple[datetime, datetime] | None, where=()):
             .where(people.c[c.name] > 0) for c in cols]
 
 
-def _reflections(week: str | list[str], where=()):
+def reflection_campaigns(campaigns: dict) -> tuple[str, ...]:
+    """The ids of the campaigns (flows/campaigns.yaml) that start the reflection flow."""
+    return tuple(sorted(c.id for c in campaigns.values() if c.flow == REFLECTION_FLOW))
+
+
+def _reflections(week: str | list[str], where=(), campaigns: tuple[str, ...] | None = None):
     """The week's (or weeks') reflection runs of teachers who have not opted out, with their
-    school."""
+    school: the runs of the reflection flow that a campaign row of the week started. Given the
+    reflection campaigns' ids, the rows are found by the campaign row's unique index instead
+    (the same rows: those campaigns start that flow, and nothing else does)."""
     weeks = [week] if isinstance(week, str) else list(week)
-    return (select(CampaignRun.flow_run_id.label("run_id"), Person.id.label("person_id"),
-                   Person.school_id.label("school_id"))
-            .join(FlowRun, and_(FlowRun.id == CampaignRun.flow_run_id,
-                                FlowRun.flow == REFLECTION_FLOW))
-            .join(Person, Person.id == CampaignRun.person_id)
+    q = select(CampaignRun.flow_run_id.label("run_id"), Person.id.label("person_id"),
+               Person.school_id.label("school_id"))
+    if campaigns is None:
+        q = q.join(FlowRun, and_(FlowRun.id == CampaignRun.flow_run_id,
+                                 FlowRun.flow == REFLECTION_FLOW))
+    else:
+        q = q.where(CampaignRun.campaign.in_(campaigns), CampaignRun.flow_run_id.is_not(None))
+    return (q.join(Person, Person.id == CampaignRun.person_id)
             .where(CampaignRun.week.in_(weeks), Person.role == "teacher",
                    Person.opted_out_at.is_(None), Person.school_id.is_not(None), *where)
             .cte("runs"))
 
 
-def _last_answers(runs):
-    """The last answer to each counted question of each run (n = 1)."""
+def _last_answers(runs, since: datetime | None = None):
+    """The last answer to each counted question of each run (n = 1). `since`, the week's
+    start, changes nothing (a week's run starts in it, and is answered after it starts) but
+    lets the database read one week of answers by their time instead of all of them."""
     return (select(runs.c.school_id, runs.c.person_id, Answer.field, Answer.value,
                    func.row_number().over(partition_by=(Answer.run_id, Answer.field),
                                           order_by=Answer.id.desc()).label("n"))
             .join(runs, runs.c.run_id == Answer.run_id)
-            .where(Answer.field.in_(FIELDS)).cte("answers"))
+            .where(Answer.field.in_(FIELDS),
+                   *((Answer.created_at >= since,) if since is not None else ()))
+            .cte("answers"))
 
 
-def week_metrics(week: str, where=()):
+def week_metrics(week: str, where=(), campaigns: tuple[str, ...] | None = None,
+                 since: datetime | None = None):
     """asked (sent the reflection), answered (said whether they tried), tried (yes or partly),
     shared (will share it at the staff meeting) and obstacle:<code>, per school."""
-    runs = _reflections(week, where)
-    last = _last_answers(runs)
+    runs = _reflections(week, where, campaigns)
+    last = _last_answers(runs, since)
     latest = last.c.n == 1
 
     def count(metric, *cond):
@@ -207,13 +210,15 @@ def assessment_metrics(bounds: tuple[datetime, datetime], where=()):
     ]
 
 
-def metrics(week: str, bounds: tuple[datetime, datetime] | None = None, school_id=None):
+def metrics(week: str, bounds: tuple[datetime, datetime] | None = None, school_id=None,
+            campaigns: tuple[str, ...] | None = None):
     """Every metric of every school's week as one set of (school_id, metric, value) rows:
     one UNION ALL of GROUP BY statements. With `school_id`, that school's only; without
     `bounds`, the counts that need the week's dates (joined, opted_out, assessments) are left
-    out."""
+    out; `campaigns`: see _reflections."""
     person = (Person.school_id == school_id,) if school_id is not None else ()
-    parts = people_metrics(bounds, person) + week_metrics(week, person)
+    parts = people_metrics(bounds, person) + week_metrics(
+        week, person, campaigns, bounds[0] if bounds is not None else None)
     if bounds is not None:
         parts += assessment_metrics(
             bounds, (Assessment.school_id == school_id,) if school_id is not None else ())
@@ -298,107 +303,3 @@ def school_levels(db: Session, cal: Calendar, school_id: int, weeks: list[str]
     counts = dict(db.execute(select(m.c.metric, m.c.value)).all())
     return counts.get(ASSESSMENTS, 0), Counter(
         {int(k): v for k, v in prefixed(counts, LEVEL).items()})
-
-
-# -- every school, kept ------------------------------------------------------------------------
-def refresh(db: Session, cal: Calendar, week: str, now: datetime) -> None:
-    """Work out every school's figures for a week, in the database (INSERT .. SELECT), in
-    place of the week's old ones, in the caller's transaction."""
-    m = metrics(week, week_bounds(cal, week))
-    db.execute(delete(Figure).where(Figure.week == week))
-    db.execute(insert(Figure).from_select(
-        ["week", "school_id", "metric", "value"],
-        select(literal(week, String(8)), m.c.school_id, m.c.metric, m.c.value)))
-    mark = db.get(FigureRefresh, week)
-    if mark is None:
-        db.add(FigureRefresh(week=week, refreshed_at=now))
-    else:
-        mark.refreshed_at = now
-    db.flush()
-
-
-def is_fresh(cal: Calendar, week: str, refreshed_at: datetime | None, now: datetime) -> bool:
-    """Fresh: worked out less than FRESH_FOR ago, or after the week's answers were final."""
-    if refreshed_at is None:
-        return False
-    final = cal.at(sunday(week) + FINAL_AFTER, time(0))
-    return refreshed_at >= min(now - FRESH_FOR, final)
-
-
-def ensure_fresh(db: Session, cal: Calendar, weeks: list[str], now: datetime) -> int:
-    """Refresh each of `weeks` whose figures are stale; returns how many were. Two workers
-    asking at once: the second waits on the first's lock, then finds the week fresh."""
-    done = 0
-    for week in sorted(set(weeks)):
-        if db.get(FigureRefresh, week) is None:  # the row to lock; another worker may make it
-            dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-            db.execute(dialect.insert(FigureRefresh).values(week=week, refreshed_at=NEVER)
-                       .on_conflict_do_nothing(index_elements=["week"]))
-        mark = db.get(FigureRefresh, week, with_for_update=True, populate_existing=True)
-        if not is_fresh(cal, week, mark.refreshed_at, now):
-            refresh(db, cal, week, now)
-            done += 1
-    return done
-
-
-# -- an area, from the kept figures --------------------------------------------------------------
-def totals(db: Session, area: Area | None, weeks: list[str], by_upazila: bool = False
-           ) -> dict:
-    """{week: Counter(metric: sum)} over the area's schools; by_upazila:
-    {upazila: {week: Counter}}. Weeks with nothing recorded are left out."""
-    key = (School.upazila,) if by_upazila else ()
-    rows = db.execute(select(*key, Figure.week, Figure.metric, func.sum(Figure.value))
-                      .join(School, School.id == Figure.school_id)
-                      .where(Figure.week.in_(weeks), *schools_in(area))
-                      .group_by(*key, Figure.week, Figure.metric)).all()
-    out: dict = {}
-    for row in rows:
-        *where, week, metric, value = row
-        holder = out.setdefault(where[0], {}) if by_upazila else out
-        holder.setdefault(week, Counter())[metric] += int(value)
-    return out
-
-
-def schools(db: Session, area: Area | None, by_upazila: bool = False):
-    """How many schools the area has (by upazila: {upazila: n})."""
-    if by_upazila:
-        return dict(db.execute(select(School.upazila, func.count()).where(*schools_in(area))
-                               .group_by(School.upazila)).all())
-    return db.execute(select(func.count()).select_from(School).where(*schools_in(area))).scalar()
-
-
-def meetings(db: Session, area: Area | None, weeks: list[str], by_upazila: bool = False):
-    """Schools whose headteacher reported a staff meeting in any of `weeks`
-    (by upazila: {upazila: n})."""
-    held = (select(Checkin.school_id).where(Checkin.week.in_(weeks), Checkin.meeting.is_(True))
-            .distinct().subquery())
-    q = select(*((School.upazila,) if by_upazila else ()), func.count()).select_from(School) \
-        .join(held, held.c.school_id == School.id).where(*schools_in(area))
-    if by_upazila:
-        return dict(db.execute(q.group_by(School.upazila)).all())
-    return db.execute(q).scalar()
-
-
-def _visit_conditions(area: Area | None, weeks: list[str]) -> tuple:
-    tried = select(Figure.school_id).where(Figure.school_id == School.id,
-                                           Figure.week.in_(weeks), Figure.metric == "tried")
-    met = select(Checkin.school_id).where(Checkin.school_id == School.id,
-                                          Checkin.week.in_(weeks), Checkin.meeting.is_(True))
-    return (*schools_in(area), ~tried.exists(), ~met.exists())
-
-
-def needing_visit(db: Session, area: Area | None, weeks: list[str], limit: int | None = None,
-                  offset: int = 0) -> tuple[int, list[tuple[str, str]]]:
-    """(how many, [(emis, name)]) of the area's schools with no staff meeting reported and no
-    teacher who tried the activity in any of `weeks`; the ones with the most rostered teachers
-    first (most learners reached by one visit), then by EMIS code."""
-    where = _visit_conditions(area, weeks)
-    total = db.execute(select(func.count()).select_from(School).where(*where)).scalar()
-    teachers = (select(Figure.value).where(Figure.school_id == School.id,
-                                           Figure.week == weeks[-1], Figure.metric == "teachers")
-                .scalar_subquery())
-    q = (select(School.emis, School.name).where(*where)
-         .order_by(func.coalesce(teachers, 0).desc(), School.emis).offset(offset))
-    if limit is not None:
-        q = q.limit(limit)
-    return total, [(emis, name) for emis, name in db.execute(q).all()]

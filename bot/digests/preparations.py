@@ -14,13 +14,15 @@ from typing import Callable
 from ..campaigns.cycle import Preparing, Skip
 from ..contacts.jurisdiction import area_of
 from . import digest, recognition
+from .figures import reflection_campaigns
 from .text import short_name
 
 NO_MENU = {"parts": [], "part": 0, "more": ""}  # an officer flow with no pages to turn
 
 
 def _tools(p: Preparing) -> digest.Tools:
-    return digest.Tools(catalogues=p.catalogues, calendar=p.calendar, levels=p.levels)
+    return digest.Tools(catalogues=p.catalogues, calendar=p.calendar, levels=p.levels,
+                        reflections=reflection_campaigns(p.campaigns) if p.campaigns else None)
 
 
 def _channel(p: Preparing) -> str:

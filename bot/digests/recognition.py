@@ -2,8 +2,8 @@
 
     nominate  the upazila's teacher with the most consistent practice and reflections, and the
               headteacher whose school kept the most meetings, over the RECOGNITION_WEEKS
-              school weeks before the nomination's; made once per upazila and fortnight (the first officer's
-              preparation makes them, the others find them)
+              school weeks before the nomination's; made once per upazila and fortnight
+              (the first officer's preparation makes them, the others find them)
     decide    an officer of that upazila says yes or skip; the first answer decides
     due       confirmed nominations whose congratulations have not gone yet (sending.py sends
               them, to the person and, for a teacher, their headteacher)

@@ -109,7 +109,9 @@ def short_name(name: str) -> str:
             name = name[:start] + short + name[start + len(long):]
             break
     letters = _GRAPHEME.findall(" ".join(name.split()))
-    return "".join(letters) if len(letters) <= SHORT_NAME else "".join(letters[:SHORT_NAME - 1]) + "…"
+    if len(letters) <= SHORT_NAME:
+        return "".join(letters)
+    return "".join(letters[:SHORT_NAME - 1]) + "…"
 
 
 def clip(text: str, fits: Callable[[str], bool]) -> str:

@@ -33,6 +33,7 @@ class Context:
     catalogues: Catalogues | None = None  # the text of message keys, per language
     levels: Scale | None = None  # the assessment levels (flows/assessment/levels.yaml)
     calendar: Calendar | None = None  # school days, holidays, the sending window
+    campaigns: dict | None = None  # flows/campaigns.yaml, by id
 
 
 def finish_onboarding(ctx: Context) -> None:

@@ -147,7 +147,7 @@ class Turn:
         self.run_fields = new_session["fields"]
         ctx = Context(db=self.db, person=self.person, run=run, now=self.now,
                       catalogues=self.rt.catalogues, levels=self.rt.levels,
-                      calendar=self.rt.calendar)
+                      calendar=self.rt.calendar, campaigns=self.rt.campaigns)
         for ev in events:
             if isinstance(ev, MsgCreated):
                 self.say(ev.key)

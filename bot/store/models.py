@@ -155,7 +155,8 @@ class Answer(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("flow_run.id"), index=True)
     field: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # indexed: the weekly figures read one week of answers by time, not the whole history
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     run: Mapped[FlowRun] = relationship(back_populates="answers")
 
@@ -309,6 +310,20 @@ class Figure(Base):
 
     week: Mapped[str] = mapped_column(String(8), primary_key=True)  # school week, "2026-W49"
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class AreaFigure(Base):
+    """The `figure` rows of a week summed per upazila (and `schools`, `meetings`: how many
+    schools it has, how many reported a staff meeting), so a digest reads its area's week in
+    one indexed statement. Written with the school figures, in the same transaction."""
+
+    __tablename__ = "area_figure"
+
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    district: Mapped[str] = mapped_column(String(100), primary_key=True)
+    upazila: Mapped[str] = mapped_column(String(100), primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
 

@@ -1,4 +1,5 @@
-"""officers' digests: the weekly figures rollup, its refresh times, fortnightly recognition
+"""officers' digests: the weekly figures rollup (per school and per upazila), its refresh
+times, answers by time, fortnightly recognition
 
 Revision ID: 0007
 Revises: 0006
@@ -27,6 +28,18 @@ def upgrade() -> None:
                                 name=op.f('fk_figure_school_id_school')),
         sa.PrimaryKeyConstraint('week', 'school_id', 'metric', name=op.f('pk_figure')),
     )
+    op.create_table(
+        'area_figure',
+        sa.Column('week', sa.String(length=8), nullable=False),
+        sa.Column('district', sa.String(length=100), nullable=False),
+        sa.Column('upazila', sa.String(length=100), nullable=False),
+        sa.Column('metric', sa.String(length=32), nullable=False),
+        sa.Column('value', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('week', 'district', 'upazila', 'metric',
+                                name=op.f('pk_area_figure')),
+    )
+    with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_answer_created_at'), ['created_at'], unique=False)
     op.create_table(
         'figure_refresh',
         sa.Column('week', sa.String(length=8), nullable=False),
@@ -69,4 +82,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_recognition_person_id'))
     op.drop_table('recognition')
     op.drop_table('figure_refresh')
+    with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_answer_created_at'))
+    op.drop_table('area_figure')
     op.drop_table('figure')
