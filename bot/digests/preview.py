@@ -43,7 +43,8 @@ def messages(flows: dict[str, Flow], catalogues, person: Person, flow_id: str, f
     """The messages the flow says when it starts, as a turn would render them."""
     contact = {"name": person.name, "role": person.role, "language": person.language,
                "channel": person.channel}
-    _, events = engine.start(flows[flow_id], contact, channel, now, {"week": "", **fields})
+    fields = {"week": fields.get("digest_week", ""), **fields}  # as the campaign's row gives it
+    _, events = engine.start(flows[flow_id], contact, channel, now, fields)
     params = {**fields, "name": person.name}
     return [catalogues.text(ev.key, person.language, **params) for ev in events
             if isinstance(ev, MsgCreated)]
