@@ -9,9 +9,10 @@ campaign rows and their flow runs for 2026-W47..W49; the reflections' answers (t
 share); headteachers' check-ins; and a month of assessments. Then it times, on Thursday
 3 December 2026 at 17:00, what the service does for the week's digests:
 
-    figures   bring the weekly rollup up to date (rollup.ensure_fresh): this week and last
-              week, whose answers became final on Monday (older weeks were refreshed by the
-              earlier weeks' digests, untimed here);
+    figures   bring the weekly rollup up to date (rollup.ensure_fresh) for every week the
+              digests read: this week is worked out (last week was finalised by the nightly
+              `finalise-figures` job on Monday, timed on its own line; older weeks by the
+              earlier weeks' digests, untimed);
     digests   write every upazila officer's and ambassador's digest on their channel (SMS,
               WhatsApp) through the preparation's own code (digest.officer), one person at a
               time in a transaction of their own, as the campaign's deliver jobs do.
@@ -21,8 +22,9 @@ reflection answers per upazila (`SELECT s.upazila, count(*) FROM answer a JOIN c
 .. JOIN person p .. JOIN school s .. WHERE c.week = .. GROUP BY s.upazila`): the least the
 database can do to read the rows the digests count and group them as they do. The plainer count
 of the teachers per upazila is printed too, with the ratio to it. Memory is the peak of Python
-allocations (tracemalloc) during figures + digests: flat means the 1M run peaks about where the
-100k run does. The district officers' monthly roll-ups are timed too, on their own line.
+allocations (tracemalloc) during figures + digests, measured on a second identical pass so that
+tracemalloc does not slow the timed one: flat means the 1M run peaks about where the 100k run
+does. The district officers' monthly roll-ups are timed too, on their own line.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
     .venv/bin/python bench/digest.py [--sizes 100000 1000000]
@@ -50,10 +52,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bot.assessment.levels import scale  # noqa: E402
 from bot.campaigns.calendar import load as load_calendar  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.digests import area as areas  # noqa: E402
 from bot.digests import digest, rollup  # noqa: E402
 from bot.i18n import catalogues  # noqa: E402
 from bot.store.db import Database  # noqa: E402
-from bot.store.models import FigureRefresh, Person  # noqa: E402
+from bot.store.models import Person  # noqa: E402
 
 PER_SCHOOL = 50  # teachers per school: 1,000,000 teachers in 20,000 schools
 PER_UPAZILA = 40  # schools per upazila: 500 upazilas at 1M
@@ -62,6 +65,8 @@ DHAKA = timezone(timedelta(hours=6))
 NOW = datetime(2026, 12, 3, 17, 0, tzinfo=DHAKA)  # Thursday: 2026-W49's digests
 WEEKS = ("2026-W47", "2026-W48", "2026-W49")
 EARLIER = ("2026-W44", "2026-W45", "2026-W46", "2026-W47")  # refreshed by earlier digests
+LAST_THURSDAY = datetime(2026, 11, 26, 17, 0, tzinfo=DHAKA)  # 2026-W48's digests
+MONDAY_NIGHT = datetime(2026, 11, 30, 1, 0, tzinfo=DHAKA)  # the nightly job finalises W48
 REFLECTIONS = ("reflection",)  # the campaigns that start the reflection flow
 THURSDAY = {"2026-W47": "2026-11-19", "2026-W48": "2026-11-26", "2026-W49": "2026-12-03"}
 
@@ -212,8 +217,11 @@ def run(db: Database, tools: digest.Tools, n: int) -> dict:
     with db.session() as s:  # the weeks earlier digests kept up to date, untimed
         for week in EARLIER:
             rollup.refresh(s, cal, week, NOW, REFLECTIONS)
-            s.get(FigureRefresh, week).refreshed_at = NOW if week != "2026-W47" else \
-                datetime(2026, 11, 26, 17, 0, tzinfo=DHAKA)
+        rollup.refresh(s, cal, "2026-W48", LAST_THURSDAY, REFLECTIONS)  # before it was final
+    t0 = time.perf_counter()
+    with db.session() as s:  # what `finalise-figures` does on Monday night
+        assert rollup.ensure_fresh(s, cal, ["2026-W48"], MONDAY_NIGHT, REFLECTIONS) == 1
+    nightly = time.perf_counter() - t0
     week = cal.week_of(NOW)
     base = {k: min(baseline(db, sql, week) for _ in range(3)) for k, sql in BASELINES.items()}
     with db.session() as s:
@@ -222,27 +230,40 @@ def run(db: Database, tools: digest.Tools, n: int) -> dict:
             .order_by(Person.id))]
         districts = [p for p, in s.execute(select(Person.id).where(
             Person.role == "officer", Person.upazila.is_(None)).order_by(Person.id))]
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    with db.session() as s:
-        refreshed = rollup.ensure_fresh(s, cal, [week, cal.next_week(week, -1)], NOW,
-                                        REFLECTIONS)
-    t1 = time.perf_counter()
-    for pid in people:
+    def figures():  # every week an upazila's digest reads; only this one is stale
         with db.session() as s:
-            person = s.get(Person, pid)
-            digest.officer(s, tools, person, week, NOW, person.channel)
+            every = sorted({w for ws in areas.weeks_needed(cal, week).values() for w in ws})
+            return rollup.ensure_fresh(s, cal, every, NOW, REFLECTIONS)
+
+    def digests():
+        for pid in people:
+            with db.session() as s:
+                person = s.get(Person, pid)
+                digest.officer(s, tools, person, week, NOW, person.channel)
+
+    t0 = time.perf_counter()
+    refreshed = figures()
+    t1 = time.perf_counter()
+    digests()
     t2 = time.perf_counter()
+    # peak memory on a second, identical pass (tracemalloc slows every allocation, so it is
+    # not on while timing): the week worked out again, then every digest
+    tracemalloc.start()
+    with db.session() as s:
+        rollup.refresh(s, cal, week, NOW, REFLECTIONS)
+    digests()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    t3 = time.perf_counter()
     for pid in districts:
         with db.session() as s:
             digest.officer(s, tools, s.get(Person, pid), week, NOW, "sms", month="2026-11")
-    t3 = time.perf_counter()
-    assert refreshed == 2, refreshed
+    t4 = time.perf_counter()
+    assert refreshed == 1, refreshed
     return {"n": n, **info, "baseline": base["answers"], "teachers_s": base["teachers"],
             "figures": t1 - t0, "digests": t2 - t1,
-            "people": len(people), "districts": len(districts), "district_s": t3 - t2,
+            "people": len(people), "districts": len(districts), "district_s": t4 - t3,
+            "nightly": nightly,
             "peak_mib": peak / 2 ** 20}
 
 
@@ -282,6 +303,7 @@ def main() -> None:
             print(f"           seeded in {r['seconds']:.0f} s: {r['schools']:,} schools, "
                   f"{r['upazilas']:,} upazilas, {r['campaign_run']:,} campaign rows, "
                   f"{r['answer']:,} answers, {r['assessment_result']:,} learner results; "
+                  f"last week finalised (nightly) in {r['nightly']:.2f} s; "
                   f"{r['districts']} district roll-ups in {r['district_s']:.2f} s; the teachers "
                   f"per upazila counted in {r['teachers_s']:.2f} s; "
                   f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from .campaigns import fanout as campaign
-from .digests import sending as digests
+from .digests import jobs as digests
 from .msgs import inbound, outbox, spool
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
@@ -31,4 +31,6 @@ def register(scheduler: CronScheduler) -> CronScheduler:
                        name="dispatch-campaigns")
     scheduler.register(digests.congratulate, queue_name="default",
                        interval=digests.CONGRATULATE_EVERY, name="congratulate")
+    scheduler.register(digests.finalise, queue_name="default",
+                       interval=digests.FINALISE_EVERY, name="finalise-figures")
     return scheduler

@@ -32,7 +32,7 @@ from bot.digests.compose import area_pieces, head_pieces, question_pieces
 from bot.digests.digest import PAGE, WEEKLY, Tools
 from bot.digests.figures import SchoolWeek
 from bot.digests.preview import preview
-from bot.digests.sending import congratulate
+from bot.digests.jobs import congratulate, finalise
 from bot.digests.text import HINT, Writer, paginate, short_name
 from bot.store.models import Answer, Figure, FigureRefresh, Message, Person, Question, School
 
@@ -538,3 +538,27 @@ def test_a_nominee_who_stopped_before_the_yes_gets_nothing(rt, world, clock, wor
     assert congratulate() == 1
     work()
     assert sent_to(rt) == ["মোঃ করিম উদ্দিন"]  # her headteacher still hears of it
+
+
+def test_last_weeks_figures_are_finalised_once_at_night_not_before(rt, world, clock):
+    with rt.db.session() as db:  # worked out on Thursday, while answers could still come
+        rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now())
+    clock.current = datetime(2026, 12, 6, 20, 0, tzinfo=DHAKA)  # Sunday: not final yet
+    assert finalise() == 0
+    clock.current = datetime(2026, 12, 7, 1, 0, tzinfo=DHAKA)  # Monday night: final
+    assert finalise() == 1 and finalise() == 0
+    with rt.db.session() as db:  # Thursday's digests then refresh only their own week
+        assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 0
+
+
+def test_a_rolled_back_refresh_is_not_remembered_as_fresh(rt, world):
+    with rt.db.sessions() as db:  # a preview: works the week out, then rolls back
+        with db.begin():
+            assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 1
+            assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 0
+            db.rollback()
+    with rt.db.session() as db:
+        assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 1
+        assert db.execute(select(func.count()).select_from(Figure)).scalar() > 0
+    with rt.db.session() as db:  # now committed: seen fresh, not looked up again
+        assert rollup.ensure_fresh(db, rt.calendar, [WEEK], rt.now()) == 0

@@ -7,7 +7,7 @@
     digest.py        a digest written for one person (officer, ambassador, headteacher)
     preparations.py  the digests' campaign preparations; actions.py the officers' replies
     recognition.py   fortnightly nominations, decided by an officer's yes
-    sending.py       the cron job that sends confirmed congratulations
+    jobs.py          cron: send confirmed congratulations; finalise last week's figures
     export.py        `sathi export weekly`; preview.py `sathi digest preview`
 
 A part not yet recorded (check-ins before the voice calls, coded obstacles) shows as zero or is
@@ -16,5 +16,5 @@ left out, never as an error. Who may see what is contacts.jurisdiction's one rul
 May import: config, i18n, store, channels (segment counting), assessment (levels), contacts
 (jurisdiction), campaigns (calendar, campaign, cycle's Preparing), flows (the pure engine and
 the actions' Context, for a preview), msgs (questions, session, turn, outbox: the congratulation
-job), and `runtime` (sending.py only: nothing the runtime imports imports it).
+job), and `runtime` (jobs.py only: nothing the runtime imports imports it).
 """

@@ -174,24 +174,27 @@ def _last_answers(runs, since: datetime | None = None):
 def week_metrics(week: str, where=(), campaigns: tuple[str, ...] | None = None,
                  since: datetime | None = None):
     """asked (sent the reflection), answered (said whether they tried), tried (yes or partly),
-    shared (will share it at the staff meeting) and obstacle:<code>, per school."""
+    shared (will share it at the staff meeting) and obstacle:<code>, per school: one pass
+    over the runs (asked) and one over their last answers (every other count a column), then
+    the per-school rows turned into (school_id, metric, value)."""
     runs = _reflections(week, where, campaigns)
     last = _last_answers(runs, since)
-    latest = last.c.n == 1
-
-    def count(metric, *cond):
-        return (select(last.c.school_id, _name(metric), func.count().label("value"))
-                .where(latest, *cond).group_by(last.c.school_id))
-
+    field, value = last.c.field, last.c.value
+    counts = {
+        "answered": field == "tried",
+        "tried": and_(field == "tried", value.in_(TRIED)),
+        "shared": and_(field == "share", value == "yes"),
+        **{OBSTACLE + code: and_(field == "obstacle", value == code) for code in OBSTACLES},
+    }
+    columns = {name: f"c{i}" for i, name in enumerate(counts)}  # SQL-safe column labels
+    answered = (select(last.c.school_id, *[func.count(case((cond, 1))).label(columns[name])
+                                            for name, cond in counts.items()])
+                .where(last.c.n == 1).group_by(last.c.school_id).cte("answered"))
     return [
         select(runs.c.school_id, _name("asked"), func.count().label("value"))
         .group_by(runs.c.school_id),
-        count("answered", last.c.field == "tried"),
-        count("tried", last.c.field == "tried", last.c.value.in_(TRIED)),
-        count("shared", last.c.field == "share", last.c.value == "yes"),
-        select(last.c.school_id, _metric(OBSTACLE, last.c.value), func.count().label("value"))
-        .where(latest, last.c.field == "obstacle", last.c.value.in_(OBSTACLES))
-        .group_by(last.c.school_id, last.c.value),
+        *[select(answered.c.school_id, _name(name), answered.c[col].label("value"))
+          .where(answered.c[col] > 0) for name, col in columns.items()],
     ]
 
 

@@ -5,7 +5,7 @@
               school weeks before the nomination's; made once per upazila and fortnight
               (the first officer's preparation makes them, the others find them)
     decide    an officer of that upazila says yes or skip; the first answer decides
-    due       confirmed nominations whose congratulations have not gone yet (sending.py sends
+    due       confirmed nominations whose congratulations have not gone yet (jobs.py sends
               them, to the person and, for a teacher, their headteacher)
 
 Nothing goes to a nominee before an officer's yes, and a nomination is only ever shown to the

@@ -28,6 +28,7 @@ FRESH_FOR = timedelta(minutes=10)  # a week's rollup younger than this is used a
 FINAL_AFTER = timedelta(days=8)  # from a week's Sunday: the next nudge has closed its reflections
 NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # a week whose figures were never worked out
 VISIT_WEEKS = 3  # no meeting and no one trying the activity for this many school weeks: a visit
+WROTE = "sathi_wrote_figures"  # Session.info key: this transaction refreshed a week
 WORK_MEM = "256MB"  # PostgreSQL memory for the refresh's joins and sorts (its default is 4MB,
 # so a week of a million teachers would sort on disk); set for the refresh's transaction only
 
@@ -57,6 +58,7 @@ def refresh(db: Session, cal: Calendar, week: str, now: datetime,
             .join(Checkin, Checkin.school_id == School.id)
             .where(Checkin.week == week, Checkin.meeting.is_(True))
             .group_by(School.district, School.upazila))))
+    db.info[WROTE] = True
     mark = db.get(FigureRefresh, week)
     if mark is None:
         db.add(FigureRefresh(week=week, refreshed_at=now))
@@ -65,12 +67,16 @@ def refresh(db: Session, cal: Calendar, week: str, now: datetime,
     db.flush()
 
 
+def final_at(cal: Calendar, week: str) -> datetime:
+    """When a week's answers are final: the next week's nudge has closed its reflections."""
+    return cal.at(f.sunday(week) + FINAL_AFTER, time(0))
+
+
 def is_fresh(cal: Calendar, week: str, refreshed_at: datetime | None, now: datetime) -> bool:
     """Fresh: worked out less than FRESH_FOR ago, or after the week's answers were final."""
     if refreshed_at is None:
         return False
-    final = cal.at(f.sunday(week) + FINAL_AFTER, time(0))
-    return refreshed_at >= min(now - FRESH_FOR, final)
+    return refreshed_at >= min(now - FRESH_FOR, final_at(cal, week))
 
 
 def ensure_fresh(db: Session, cal: Calendar, weeks: list[str], now: datetime,
@@ -79,8 +85,15 @@ def ensure_fresh(db: Session, cal: Calendar, weeks: list[str], now: datetime,
     When all are fresh this is one statement. Two workers finding the same week stale: the
     second waits on the first's row lock, then finds it fresh."""
     weeks = sorted(set(weeks))
+    # refreshed_at only grows, so a week seen fresh is fresh until FRESH_FOR has passed: each
+    # pooled connection remembers what it saw, and a worker's next digest skips the look
+    seen = db.connection().info.setdefault("sathi_refreshed_at", {})
+    if all(is_fresh(cal, w, seen.get(w), now) for w in weeks):
+        return 0
     marks = dict(db.execute(select(FigureRefresh.week, FigureRefresh.refreshed_at)
                             .where(FigureRefresh.week.in_(weeks))).all())
+    if not db.info.get(WROTE):  # what this transaction wrote may yet be rolled back (a preview)
+        seen.update(marks)
     stale = [w for w in weeks if not is_fresh(cal, w, marks.get(w), now)]
     done = 0
     for week in stale:

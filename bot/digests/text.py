@@ -13,7 +13,7 @@ from typing import Callable
 
 import regex
 
-from ..channels.segments import count
+from ..channels.segments import GSM_PART, count
 from ..i18n import N_, Catalogues
 from ..store.models import OBSTACLES
 
@@ -81,6 +81,10 @@ class Writer:
     def fits(self, text: str) -> bool:
         if self.channel == "whatsapp":
             return len(text) <= WHATSAPP_CHARS
+        # a quick no: more UTF-16 units than SMS_SEGMENTS full parts can hold never fits
+        # (a GSM-7 text has no more septets than units, and its parts hold more)
+        if len(text.encode("utf-16-le")) // 2 > SMS_SEGMENTS * GSM_PART:
+            return False
         return count(text).segments <= SMS_SEGMENTS
 
     # -- small forms -----------------------------------------------------------------------

@@ -1,8 +1,13 @@
-"""RQ cron job: send the congratulations an officer confirmed (recognition.py), inside the
-sending window, each recipient under their turn lock, once (the nomination is claimed
-confirmed -> sent in the same transaction that queues the messages).
+"""The digests' RQ cron jobs (bot/schedule.py):
 
-Not imported by the runtime: like the campaign fan-out, it fetches the running parts with
+    congratulate  send the congratulations an officer confirmed (recognition.py), inside the
+                  sending window, each recipient under their turn lock, once (the nomination is
+                  claimed confirmed -> sent in the same transaction that queues the messages)
+    finalise      work out last school week's figures once more when its answers have become
+                  final (the Monday after it), at night, so the week's digests on Thursday
+                  only refresh their own week
+
+Not imported by the runtime: like the campaign fan-out, they fetch the running parts with
 `runtime.current()`.
 """
 from __future__ import annotations
@@ -13,10 +18,12 @@ from .. import runtime
 from ..msgs import outbox, session
 from ..msgs.turn import Turn
 from ..store.models import Person, Recognition, School
-from . import recognition
+from . import recognition, rollup
+from .figures import reflection_campaigns
 from .text import short_name
 
 CONGRATULATE_EVERY = 60  # seconds between looks for confirmed congratulations (cron)
+FINALISE_EVERY = 3600  # seconds between looks for a week whose figures became final (cron)
 FLOW = "congratulation"  # flows/congratulation.yaml
 
 
@@ -63,3 +70,16 @@ def _send(rt, rec_id: int, now) -> list[list[int]]:
                                    "weeks": rec.weeks})
             turns.append([m.id for m in turn.replies])
     return turns
+
+
+def finalise() -> int:
+    """RQ cron job: refresh last school week's figures if its answers became final since they
+    were last worked out (cheap when they were: one statement). Returns the weeks refreshed."""
+    rt = runtime.current()
+    now = rt.now()
+    last = rt.calendar.next_week(rt.calendar.week_of(now), -1)
+    if now < rollup.final_at(rt.calendar, last):  # Sunday: answers may still come
+        return 0
+    with rt.db.session() as db:
+        return rollup.ensure_fresh(db, rt.calendar, [last], now,
+                                   reflection_campaigns(rt.campaigns))
