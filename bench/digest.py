@@ -213,6 +213,9 @@ def baseline(db: Database, sql: str, week: str) -> float:
 
 def run(db: Database, tools: digest.Tools, n: int) -> dict:
     info = seed(db, n)
+    # fresh connections: a pooled one remembers the refresh times it saw (rollup.ensure_fresh),
+    # and the seeding has just emptied the table, which the service itself never does
+    db.engine.dispose()
     cal = tools.calendar
     with db.session() as s:  # the weeks earlier digests kept up to date, untimed
         for week in EARLIER:

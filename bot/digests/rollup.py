@@ -86,7 +86,8 @@ def ensure_fresh(db: Session, cal: Calendar, weeks: list[str], now: datetime,
     second waits on the first's row lock, then finds it fresh."""
     weeks = sorted(set(weeks))
     # refreshed_at only grows, so a week seen fresh is fresh until FRESH_FOR has passed: each
-    # pooled connection remembers what it saw, and a worker's next digest skips the look
+    # pooled connection remembers what it saw, and a worker's next digest skips the look (an
+    # operator who empties figure_refresh by hand restarts the workers)
     seen = db.connection().info.setdefault("sathi_refreshed_at", {})
     if all(is_fresh(cal, w, seen.get(w), now) for w in weeks):
         return 0
