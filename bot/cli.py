@@ -407,6 +407,82 @@ def export_assessments(fmt: str, upazila: str | None, since, output):
     click.echo(f"{n} results exported", err=True)
 
 
+@export_group.command("weekly")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--upazila", default=None, help="Only this upazila's schools.")
+@click.option("--district", default=None, help="Only this district's schools.")
+@click.option("--week", "weeks", multiple=True,
+              help="School week, e.g. 2026-W49 (repeatable; default: every week with figures, "
+                   "and this one).")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+              show_default=True, help="Write to this file instead of standard output.")
+def export_weekly(fmt: str, upazila: str | None, district: str | None, weeks, output):
+    """The figures behind the digests: one CSV row per school and week (teachers, reflections,
+    obstacles, assessments, levels, the headteacher's check-in). No phone numbers, no names
+    of people."""
+    from .contacts.jurisdiction import Area
+    from .digests import export, figures, rollup
+    from .store.models import FigureRefresh
+
+    rt = runtime.current()
+    rt.db.upgrade()
+    now = rt.now()
+    chosen = [_week(rt, w, now) for w in weeks]
+    levels = sorted(rt.levels.numbers_allowed)
+    with rt.db.session() as db:
+        if not chosen:
+            chosen = sorted(set(db.execute(select(FigureRefresh.week)).scalars())
+                            | {rt.calendar.week_of(now)})
+        rollup.ensure_fresh(db, rt.calendar, chosen, now,
+                            figures.reflection_campaigns(rt.campaigns))
+    with rt.db.session() as db:
+        n = export.write_csv(output, export.rows(db, Area(district=district, upazila=upazila),
+                                                 chosen, levels), levels)
+    click.echo(f"{n} school weeks exported", err=True)
+
+
+@main.group("digest")
+def digest_group():
+    """Officers' digests and headteachers' summaries."""
+
+
+@digest_group.command("preview")
+@click.option("--officer", "phone", required=True,
+              help="The phone of an officer, an ambassador or a headteacher.")
+@click.option("--week", help="School week, e.g. 2026-W49 (default: this week).")
+def digest_preview(phone: str, week: str | None):
+    """Print exactly what would be sent now: the SMS text, a blank line, the WhatsApp text.
+    Nothing is sent or changed."""
+    from .digests import digest as digests
+    from .digests.figures import reflection_campaigns
+    from .digests.preview import NothingToPreview, preview
+
+    try:
+        phone = e164(phone)
+    except InvalidPhone as e:
+        raise click.BadParameter(str(e), param_hint="--officer") from None
+    rt = runtime.current()
+    rt.db.upgrade()
+    now = rt.now()
+    week = _week(rt, week, now)
+    tools = digests.Tools(catalogues=rt.catalogues, calendar=rt.calendar, levels=rt.levels,
+                          reflections=reflection_campaigns(rt.campaigns))
+    with rt.db.sessions() as db:
+        person = db.execute(select(Person).where(Person.phone == phone)).scalar_one_or_none()
+        if person is None:
+            raise click.BadParameter(f"no one on the roster has the number {phone}",
+                                     param_hint="--officer")
+        try:
+            shown = preview(db, tools, rt.flows, person, week, now)
+        except NothingToPreview as e:
+            raise click.ClickException(str(e)) from None
+        finally:
+            db.rollback()  # a preview forwards no question and keeps no figure
+    click.echo("\n".join(shown["sms"]))
+    click.echo()
+    click.echo("\n".join(shown["whatsapp"]))
+
+
 @main.command("config")
 def show_config():
     """Print every setting, its environment variable and what it does (JSON)."""

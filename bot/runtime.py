@@ -16,7 +16,7 @@ from .assessment.levels import Scale, scale
 from .campaigns.calendar import Calendar
 from .campaigns.calendar import load as load_calendar
 from .campaigns.campaign import Campaign, load_campaigns
-from .campaigns.cycle import PREPARATIONS
+from .campaigns import cycle
 from .campaigns.plans import DayWords, day_words
 from .campaigns.content import Content, load_content
 from .channels.base import Adapter
@@ -24,7 +24,9 @@ from .channels.gateway_config import Gateway
 from .channels.gateway_config import load as load_gateways
 from .channels.loopback import LoopbackAdapter
 from .config import Settings
-from .flows.actions import ACTIONS
+from .digests import actions as digest_actions
+from .digests import preparations as digest_preparations
+from .flows import actions as flow_actions
 from .flows.definition import Flow, load_flows
 from .i18n import Catalogues, catalogues
 from .parse import Keywords, keywords
@@ -36,6 +38,10 @@ QUEUES = ("inbound", "outbound", "default")
 REDIS_TIMEOUT = 2.0  # seconds a Redis command (or connecting) may take before Redis counts as
 # down; RQ's worker sets a longer one for its own blocking pop
 REDIS_RETRIES = 1  # a dropped connection is tried once more at once (a Redis restart), no more
+ACTIONS = {**flow_actions.ACTIONS, **digest_actions.ACTIONS}
+"""Every action a flow may call: the flows' own and the digests' (officers' replies)."""
+PREPARATIONS = {**cycle.PREPARATIONS, **digest_preparations.PREPARATIONS}
+"""Every preparation a campaign may name: the weekly cycle's and the digests'."""
 
 
 def connect_redis(url: str | None, instance_dir) -> redis.Redis:
@@ -69,6 +75,8 @@ class Runtime:
         self._redis = redis_conn
         self._owns_redis = False  # True once we connect (or start) Redis ourselves
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.actions = ACTIONS
+        self.preparations = PREPARATIONS
         self.flows: dict[str, Flow] = load_flows(settings.flows_dir, actions=set(ACTIONS))
         self.content: Content = load_content(settings.flows_dir / "content")
         self.catalogues: Catalogues = catalogues(str(settings.locales_dir))

@@ -13,6 +13,7 @@ from rq.cron import CronScheduler
 from ivr import dialer
 
 from .campaigns import fanout as campaign
+from .digests import jobs as digests
 from .msgs import inbound, outbox
 
 SWEEP_EVERY = 60  # seconds between sweeps for recorded-but-unqueued inbound messages
@@ -34,4 +35,8 @@ def register(scheduler: CronScheduler) -> CronScheduler:
                        name="dial-calls")
     scheduler.register(dialer.sweep, queue_name="default", interval=dialer.SWEEP_EVERY,
                        name="sweep-calls")
+    scheduler.register(digests.congratulate, queue_name="default",
+                       interval=digests.CONGRATULATE_EVERY, name="congratulate")
+    scheduler.register(digests.finalise, queue_name="default",
+                       interval=digests.FINALISE_EVERY, name="finalise-figures")
     return scheduler

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import runtime
-from bot.campaigns.cycle import PREPARATIONS, Preparing, Skip
+from bot.campaigns.cycle import Preparing, Skip
 from bot.flows import engine
 from bot.flows.definition import Flow, say_keys
 from bot.flows.events import InputRejected
@@ -247,10 +247,10 @@ class _Conversation:
                 raise Skip("no_campaign")
             fields["week"] = row.week
             if campaign.prepare:
-                fields.update(PREPARATIONS[campaign.prepare](Preparing(
+                fields.update(rt.preparations[campaign.prepare](Preparing(
                     db=self.db, person=person, row=row, campaign=campaign, content=rt.content,
                     now=self.now, calendar=rt.calendar, catalogues=rt.catalogues,
-                    flow=rt.flows[campaign.flow], levels=rt.levels)))
+                    flow=rt.flows[campaign.flow], levels=rt.levels, campaigns=rt.campaigns)))
         elif call.purpose == CALLBACK:
             fields.update(callback.menu_fields(self.db, rt, person, self.now))
         return fields

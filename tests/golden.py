@@ -2,7 +2,8 @@
 worker and the Twilio double (or a local SMS gateway's double), with a frozen clock, each turn's
 replies compared with the script's.
 
-A turn is `send: TEXT`, `campaign: nudge|reminder|reflection` (what cron does at that moment) or
+A turn is `send: TEXT`, `campaign: ID` (any campaign of flows/campaigns.yaml, as cron plans and
+dispatches it at that moment), `cron: NAME` (one of bot/schedule.py's jobs, run once) or
 `timeout: true` (the person's deadline comes and the cron sweep finds it), after moving the clock
 with `at: ISO time` or `advance: {hours: 2}`. A test may add kinds of its own with `other(turn)`,
 which returns True when it handled the turn (and no replies are compared for it).
@@ -42,6 +43,8 @@ def play(path: Path, *, rt, tw, work, twilio, clock, other=None, gateway=None) -
             clock.advance(**turn["advance"])
         if turn.get("timeout"):
             _fire_timeout(rt, script["phone"])
+        elif "cron" in turn:
+            cron_jobs()[turn["cron"]]()
         elif "campaign" in turn:
             campaign.plan(rt, turn["campaign"], rt.calendar.week_of(clock()), clock())
             campaign.dispatch(rt, clock())
@@ -58,11 +61,28 @@ def play(path: Path, *, rt, tw, work, twilio, clock, other=None, gateway=None) -
             turn["replies"] = got
         else:
             assert got == turn["replies"], \
-                f"turn {turn.get('send', turn.get('campaign', '(timeout)'))!r} at {clock()}"
+                f"turn {turn.get('send', turn.get('campaign', turn.get('cron', '(timeout)')))!r} " \
+                f"at {clock()}"
     if UPDATE:
         path.write_text(yaml.safe_dump(script, allow_unicode=True, sort_keys=False, width=200),
                         encoding="utf-8")
     return script
+
+
+class _Jobs:
+    """Collects bot/schedule.py's jobs by name, as RQ's CronScheduler would register them."""
+
+    def __init__(self):
+        self.jobs = {}
+
+    def register(self, func, queue_name, interval, name):
+        self.jobs[name] = func
+
+
+def cron_jobs() -> dict:
+    from bot.schedule import register
+
+    return register(_Jobs()).jobs
 
 
 def _fire_timeout(rt, phone):

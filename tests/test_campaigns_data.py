@@ -206,8 +206,8 @@ def test_a_broken_campaign_is_refused_with_file_line_and_reason(
     offset = good.count("\n")
     (flows_dir / "campaigns.yaml").write_text(good + change(MONTHLY.lstrip("\n")), "utf-8")
     from bot.campaigns.calendar import load as load_calendar
-    from bot.campaigns.cycle import PREPARATIONS
     from bot.flows.definition import load_flows
+    from bot.runtime import PREPARATIONS
 
     cal = load_calendar(str(ROOT / "flows" / "calendar" / "holidays.yaml"), "Asia/Dhaka",
                         "09:00-19:00")
@@ -218,7 +218,7 @@ def test_a_broken_campaign_is_refused_with_file_line_and_reason(
     assert reason in str(e.value)
 
 
-def test_the_shipped_campaigns_are_the_weekly_cycle_invitations_peers_and_the_call():
+def test_the_shipped_campaigns_are_the_weekly_cycle_invitations_peers_the_call_and_digests():
     shipped = parse_campaigns(GOOD.read_text("utf-8"), GOOD)
     assert {c.id: (c.flow, c.cadence, c.day, c.at.strftime("%H:%M"))
             for c in shipped.values()} == {
@@ -230,7 +230,13 @@ def test_the_shipped_campaigns_are_the_weekly_cycle_invitations_peers_and_the_ca
         "invite_again": ("invite_again", "once", "middle", "10:00"),
         "reassess": ("reassess", "monthly", 3, "10:00"),
         "pair": ("peer_pair", "monthly", 6, "10:00"),
-        "story": ("peer_story", "fortnightly", "middle", "15:00")}
+        "story": ("peer_story", "fortnightly", "middle", "15:00"),
+        "head_summary": ("head_summary", "weekly", "last", "17:00"),
+        "upazila_digest": ("officer", "weekly", "last", "17:00"),
+        "district_digest": ("officer", "monthly", -1, "17:00"),
+        "recognition": ("officer", "fortnightly", "first", "11:00")}
+    assert shipped["upazila_digest"].audience.area == "upazila"
+    assert shipped["district_digest"].audience.area == "district"
     assert [c.id for c in shipped.values() if c.follows_plan] == ["reminder"]
     assert [c.id for c in shipped.values() if c.first_contact] == ["invite", "invite_again"]
     assert shipped["invite_again"].audience.had == "invite"

@@ -2,7 +2,7 @@
 import pytest
 
 from bot.config import ROOT
-from bot.flows.actions import ACTIONS
+from bot.runtime import ACTIONS
 from bot.flows.definition import FlowError, load_flows, parse_flow
 
 GOOD = """\

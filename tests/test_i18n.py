@@ -23,7 +23,26 @@ SAMPLE.update({"slot": 5, "token": "x" * 15, "top": 4, "count": 12, "bad": 99, "
 # partner's name, an upazila, a story's teller and words (trimmed to fit by the story itself)
 ROSTER_TEXT = {"partner": "মোঃ করিম উদ্দিন আহমেদ", "upazila": "লক্ষ্মীছড়ি",
                "who": "মোঃ করিম উদ্দিন আহমেদ", "quote": "x"}
-WEEKLY_SAMPLE = {"time": "সন্ধ্যা ১২টায়", "hour": 12,
+# digest placeholders, short: tests/test_digests.py renders their worst cases (5-digit counts)
+SAMPLE.update({"area": "চরফ্যাশন", "text": "x", "month": "ডিসেম্বর", "page": 2, "pages": 3,
+               "active": 12, "teachers": 15, "joined": 1, "opted_out": 0, "tried": "45%",
+               "answered": "60%", "meetings": 8, "schools": 12, "obstacle": "সময়",
+               "upazilas": "x", "upazila": "চরফ্যাশন", "share": "12%", "range": "0-4",
+               "shares": "10/20/30/25/15%", "weeks": 3, "asked": 10, "meeting": "হয়েছে",
+               "emis": "91010101", "school": "চরফ্যাশন সপ্রাবি", "summary": "x", "names": "x",
+               "levels": "1/2/3/2/1", "questions": "x", "teacher_nominee": "রহিমা বেগম",
+               "teacher_school": "চরফ্যাশন সপ্রাবি", "teacher_score": 4, "teacher_weeks": 4,
+               "head_nominee": "মোঃ করিম উদ্দিন", "head_school": "চরফ্যাশন সপ্রাবি",
+               "head_score": 4, "head_weeks": 4, "outcome": "x", "nominee": "রহিমা বেগম",
+               "score": 4, "teacher": "রহিমা বেগম"})
+ROSTER_LATN = {"area": "Charfasson", "upazila": "Charfasson", "school": "Charfasson GPS",
+               "teacher_nominee": "Rahima Begum", "teacher_school": "Charfasson GPS",
+               "head_nominee": "Md Karim Uddin", "head_school": "Charfasson GPS",
+               "nominee": "Rahima Begum", "obstacle": "somoy", "meeting": "hoyeche",
+               "month": "December", "teacher": "Rahima Begum"}
+"""What the roster holds in Bangla script, as a romanised roster would hold it: a name in
+Bangla script makes any SMS UCS-2, whatever the language of the text around it."""
+WEEKLY_SAMPLE = {"time": "সন্ধ্যা ১২টায়", "day": "বৃহস্পতিবার", "hour": 12,
                  "when": "আগামী বৃহস্পতিবার সন্ধ্যা ১২টায়"}  # and each activity's texts
 CONTENT = load_content(ROOT / "flows" / "content")
 CATS = Catalogues(LOCALES)
@@ -132,6 +151,7 @@ def test_romanised_bangla_is_gsm7_with_ascii_digits_and_fits_two_segments(key):
     for params in samples("bn-Latn"):
         params.update(time="sondhya 12tay",
                       when="agami Brihospotibar sondhya 12tay")  # as the snooze renders them
+        params.update(ROSTER_LATN)
         said = cats.text(key, "bn-Latn", **params)
         # a partner's name or a colleague's story is in the roster's (or teacher's) Bangla
         # script: such a message is UCS-2 even in romanised Bangla, and must still fit

@@ -9,8 +9,8 @@
     plans.py      a teacher's plan for the week ("ক্লাস ২ বুধবার") and the reminder it moves
     fanout.py     plan rows per (campaign, period, person), dispatch what is due, deliver it
 
-May import: config, i18n, schemas, channels (segment counting), store, assessment (levels,
-records), flows (definition: a flow's message keys), msgs (a turn, the outbox, sessions, calls
-owed), digests (a school's week), and `runtime` (the fan-out's RQ jobs fetch the running parts
-with `runtime.current()`).
+May import: config, i18n, schemas, channels (segment counting), store, contacts (jurisdiction:
+an audience's `area`), assessment (levels, records), flows (definition: a flow's message keys),
+msgs (a turn, the outbox, sessions, calls owed), digests (a school's week), and `runtime` (the
+fan-out's RQ jobs fetch the running parts with `runtime.current()`).
 """

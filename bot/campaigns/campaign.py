@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..contacts.jurisdiction import people_at, person_at
 from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_problem
 from ..store.models import CHANNELS, ROLES, CampaignRun, Message, Person
 from .calendar import Calendar, CalendarError, parse_week
@@ -40,6 +41,7 @@ class Audience:
     onboarded: bool | None = None  # True: finished onboarding; False: not yet; None: either
     wrote_in: bool | None = None  # True: has sent us a message; False: never has; None: either
     had: str | None = None  # was sent this campaign in an earlier period (an invitation)
+    area: str | None = None  # upazila | district: people whose own area is of that level
 
     def conditions(self, period: str | None = None, after: int = 0) -> tuple:
         """SQL conditions on Person: in this audience, and not opted out. `had` counts periods
@@ -49,6 +51,8 @@ class Audience:
         found = [Person.role.in_(self.roles), Person.opted_out_at.is_(None)]
         if self.channels:
             found.append(Person.channel.in_(self.channels))
+        if self.area:
+            found.extend(people_at(self.area))
         if self.onboarded is True:
             found.append(Person.onboarded_at.is_not(None))
         elif self.onboarded is False:
@@ -73,6 +77,7 @@ class Audience:
         filters that need it, `wrote_in` and `had`, are in `conditions`)."""
         return (person.role in self.roles and person.opted_out_at is None
                 and (not self.channels or person.channel in self.channels)
+                and (not self.area or person_at(person, self.area))
                 and (self.onboarded is None or (person.onboarded_at is not None) == self.onboarded))
 
 
@@ -247,7 +252,7 @@ def parse_campaigns(text: str, path: Path | str, flows=None,
             id=c["id"], what=c["what"], flow=c["flow"],
             audience=Audience(roles, _names(channels) if channels else None,
                               c["audience"].get("onboarded"), c["audience"].get("wrote_in"),
-                              c["audience"].get("had")),
+                              c["audience"].get("had"), c["audience"].get("area")),
             cadence=c["cadence"], day=day, at=time(hour, minute), window=c["window"],
             spread=spread, prepare=c.get("prepare"),
             settles=c.get("settles"), follows_plan=c.get("follows_plan", False),

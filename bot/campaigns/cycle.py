@@ -1,8 +1,9 @@
 """The weekly cycle's preparations: what a campaign's flow needs to know before it starts.
 
 A campaign in flows/campaigns.yaml may name one (`prepare:`); like a flow's actions, they are a
-small registry of named functions. Each gets a `Preparing` and returns the flow's fields, or
-raises `Skip` with the reason the row is skipped.
+small registry of named functions (the runtime adds the digests' to these: bot/runtime.py).
+Each gets a `Preparing` and returns the flow's fields, or raises `Skip` with the reason the row
+is skipped.
 
     next_activity  settle the teacher's last reflection (the campaign named by `settles`): its
                    'tried' answer decides the welcome-back variant, and an open one is closed;
@@ -78,6 +79,7 @@ class Preparing:
     catalogues: Catalogues | None = None
     flow: Flow | None = None  # the flow the campaign starts
     levels: Scale | None = None
+    campaigns: dict | None = None  # every campaign, by id (the digests find the reflection's)
 
 
 def given_activities(db: Session, person_id: int) -> set[str]:

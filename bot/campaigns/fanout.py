@@ -34,7 +34,7 @@ from ..msgs.turn import Turn
 from ..store.models import CampaignRun, Message, Person
 from .calendar import Calendar
 from .campaign import Campaign
-from .cycle import PREPARATIONS, Preparing, Skip
+from .cycle import Preparing, Skip
 
 log = logging.getLogger(__name__)
 
@@ -287,10 +287,10 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
         fields = {"week": row.week}
         if campaign.prepare:
             try:
-                fields.update(PREPARATIONS[campaign.prepare](Preparing(
+                fields.update(rt.preparations[campaign.prepare](Preparing(
                     db=db, person=person, row=row, campaign=campaign, content=rt.content,
                     now=now, calendar=rt.calendar, catalogues=rt.catalogues,
-                    flow=rt.flows[campaign.flow], levels=rt.levels)))
+                    flow=rt.flows[campaign.flow], levels=rt.levels, campaigns=rt.campaigns)))
             except Skip as why:
                 return _skip(row, str(why), now), []
         channel = person.channel if person.channel in ("sms", "whatsapp") else "sms"

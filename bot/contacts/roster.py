@@ -1,6 +1,8 @@
 """Roster import: who the service talks to, from a CSV the programme office keeps.
 
 Columns: phone,name,role,school_emis,school_name,upazila,district,language,channel.
+Teachers and headteachers name their school; officers a district and an upazila, or a district
+only (the district officer); ambassadors an upazila and its district (jurisdiction.py).
 A row is matched to an existing person by E.164 phone, so a re-import updates instead of
 duplicating. Language and channel are the starting choice only: once a person exists, what they
 chose themselves (in onboarding) is kept. Bad rows are reported with their line number and
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..store.models import CHANNELS, LANGUAGES, ROLES, Person, School
+from .jurisdiction import AREA_ROLES
 from .phones import InvalidPhone, e164
 
 COLUMNS = ("phone", "name", "role", "school_emis", "school_name", "upazila", "district",
@@ -113,9 +116,13 @@ def _validate(row: dict) -> dict:
     channel = (row["channel"] or ("voice" if role == "headteacher" else "sms")).lower()
     if channel not in CHANNELS:
         raise ValueError(f"channel {row['channel']!r} is not one of {', '.join(CHANNELS)}")
-    if role != "officer" and not row["school_emis"]:
+    if role not in AREA_ROLES and not row["school_emis"]:
         raise ValueError(f"a {role} needs a school_emis")
-    if role == "officer" and not (row["upazila"] or row["district"]):
-        raise ValueError("an officer needs an upazila or a district")
+    # an upazila is named with its district (upazila names repeat across districts)
+    if role == "officer" and not row["district"]:
+        raise ValueError("an officer needs a district (and an upazila, unless they are the "
+                         "district's officer)")
+    if role == "ambassador" and not (row["upazila"] and row["district"]):
+        raise ValueError("an ambassador needs an upazila and its district")
     return {"phone": phone, "name": row["name"], "role": role, "language": language,
             "channel": channel}

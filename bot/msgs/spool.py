@@ -21,6 +21,8 @@ its first request. No RQ job replays it, because a worker may run on another mac
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import fcntl
 import json
 import logging
@@ -138,10 +140,11 @@ def _from_json(kind: str, data: dict):
     version, or edited by hand, gets no easier ride than a webhook)."""
     if kind == IN:
         inc = inbound.Incoming.from_json(data)
-        return intake.incoming(sid=inc.sid, body=inc.body, received_at=inc.received_at,
-                               sender_address=("whatsapp:" if inc.channel == "whatsapp" else "")
-                               + inc.sender, media_items=intake.media(
-                                   [(m.url, m.type) for m in inc.media]))
+        checked = intake.incoming(sid=inc.sid, body=inc.body, received_at=inc.received_at,
+                                  sender_address=("whatsapp:" if inc.channel == "whatsapp"
+                                                  else "") + inc.sender,
+                                  media_items=intake.media([(m.url, m.type) for m in inc.media]))
+        return replace(checked, provider=inc.provider)  # the channel it came in on, kept
     from datetime import datetime
 
     at = data.get("received_at")

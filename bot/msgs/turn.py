@@ -17,7 +17,7 @@ from ..assessment import entry as assessment
 from ..contacts import consent
 from ..contacts.phones import is_e164
 from ..flows import engine
-from ..flows.actions import ACTIONS, Context
+from ..flows.actions import Context
 from ..flows.events import ActionCalled, FieldSet, FlowEnded, InputExpected, MsgCreated
 from ..i18n import N_
 from ..parse import number
@@ -214,7 +214,7 @@ class Turn:
             elif isinstance(ev, FieldSet):
                 self._set(run, ev.name, ev.value)
             elif isinstance(ev, ActionCalled):
-                computed = ACTIONS[ev.name](ctx, **ev.args)
+                computed = self.rt.actions[ev.name](ctx, **ev.args)
                 if computed:  # fields an action works out, for the messages after it to name
                     self.run_fields = {**self.run_fields, **computed}
                     run.session = {**run.session, "fields": self.run_fields}

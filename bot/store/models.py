@@ -27,7 +27,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("teacher", "headteacher", "officer")
+ROLES = ("teacher", "headteacher", "officer", "ambassador")
+"""ambassador: a Teachers' Portal ICT4E ambassador, first responder for their upazila's officer
+(gets the upazila digest and the schools to call); an officer's or ambassador's roster row names
+a district and an upazila, or a district only (a district officer): bot/contacts/jurisdiction.py"""
 LANGUAGES = ("bn", "en", "bn-Latn")  # bn-Latn: romanised Bangla (GSM-7, cheaper SMS)
 CHANNELS = ("sms", "whatsapp", "voice")
 OBSTACLES = ("time", "materials", "understanding", "other")
@@ -161,7 +164,8 @@ class Answer(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("flow_run.id"), index=True)
     field: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # indexed: the weekly figures read one week of answers by time, not the whole history
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     run: Mapped[FlowRun] = relationship(back_populates="answers")
 
@@ -430,3 +434,70 @@ class Understood(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     message: Mapped[Message] = relationship()
+
+
+class Figure(Base):
+    """One count of one school in one school week: a weekly rollup the digests, the export and
+    the console read (bot/digests/figures.py writes it, set-based, one week at a time).
+
+    metric: teachers, active, joined, opted_out, asked, answered, tried, shared,
+    obstacle:<code> (store OBSTACLES), assessments, level:<n> (learners at level n). A count
+    that is zero has no row. Teachers are counted at the school they are rostered at now;
+    assessments at the school they were taken in."""
+
+    __tablename__ = "figure"
+
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)  # school week, "2026-W49"
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class AreaFigure(Base):
+    """The `figure` rows of a week summed per upazila (and `schools`, `meetings`: how many
+    schools it has, how many reported a staff meeting), so a digest reads its area's week in
+    one indexed statement. Written with the school figures, in the same transaction."""
+
+    __tablename__ = "area_figure"
+
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    district: Mapped[str] = mapped_column(String(100), primary_key=True)
+    upazila: Mapped[str] = mapped_column(String(100), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class FigureRefresh(Base):
+    """When a week's `figure` rows were last worked out; one row per week, also the lock two
+    workers take so that only one of them refreshes a week at a time."""
+
+    __tablename__ = "figure_refresh"
+
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Recognition(Base):
+    """A fortnight's nomination in one upazila: the teacher with the most consistent practice and
+    reflections, or the headteacher whose school kept the most meetings. Nothing is sent to the
+    nominee until an officer of that upazila says yes (status nominated -> confirmed -> sent, or
+    skipped); the first officer's answer decides."""
+
+    __tablename__ = "recognition"
+    __table_args__ = (UniqueConstraint("district", "upazila", "week", "kind",
+                                       name="uq_recognition_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8))  # the school week it was nominated in
+    district: Mapped[str] = mapped_column(String(100))
+    upazila: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # teacher | headteacher
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)  # the nominee
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    score: Mapped[int] = mapped_column(Integer)  # weeks practised, or meetings held
+    weeks: Mapped[int] = mapped_column(Integer)  # out of this many school weeks
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

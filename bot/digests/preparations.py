@@ -1,0 +1,81 @@
+"""The digests' campaign preparations (flows/campaigns.yaml `prepare:`): each works out the
+fields its flow says, for one person, when their campaign row is delivered. The runtime adds
+them to the weekly cycle's (bot/runtime.py: PREPARATIONS).
+
+    upazila_digest   an officer's or ambassador's upazila week      (flows/officer.yaml)
+    district_digest  a district officer's monthly roll-up           (flows/officer.yaml)
+    head_summary     a headteacher's school week, as text            (flows/head_summary.yaml)
+    nominations      the fortnight's recognition, for the upazila's officers (flows/officer.yaml)
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..campaigns.cycle import Preparing, Skip
+from ..contacts.jurisdiction import area_of
+from . import digest, recognition
+from .figures import reflection_campaigns
+from .text import short_name
+
+NO_MENU = {"parts": [], "part": 0, "more": ""}  # an officer flow with no pages to turn
+
+
+def _tools(p: Preparing) -> digest.Tools:
+    return digest.Tools(catalogues=p.catalogues, calendar=p.calendar, levels=p.levels,
+                        reflections=reflection_campaigns(p.campaigns) if p.campaigns else None)
+
+
+def _channel(p: Preparing) -> str:
+    return p.person.channel if p.person.channel in ("sms", "whatsapp") else "sms"
+
+
+def upazila_digest(p: Preparing) -> dict:
+    try:
+        return digest.officer(p.db, _tools(p), p.person, p.row.week, p.now, _channel(p))
+    except digest.NoArea:
+        raise Skip("no_area") from None
+
+
+def district_digest(p: Preparing) -> dict:
+    """The month is the campaign's period (a monthly campaign's row is "2026-12")."""
+    try:
+        return digest.officer(p.db, _tools(p), p.person, p.calendar.week_of(p.now), p.now,
+                              _channel(p), month=p.row.week)
+    except digest.NoArea:
+        raise Skip("no_area") from None
+
+
+def head_summary(p: Preparing) -> dict:
+    try:
+        return digest.headteacher(p.db, _tools(p), p.person, p.row.week, p.now, _channel(p))
+    except digest.NoArea:
+        raise Skip("no_school") from None
+
+
+def nominations(p: Preparing) -> dict:
+    """The upazila's nominees, made by the first of its officers to get them."""
+    area = area_of(p.person)
+    if area is None or area.level != "upazila":
+        raise Skip("no_area")
+    found = recognition.nominate(p.db, p.calendar, area, p.row.week, p.now)
+    if not found:
+        raise Skip("no_nominee")
+    fields = {"kind": "nomination", **NO_MENU, "digest_week": p.row.week}
+    for kind, key in (("teacher", "teacher"), ("headteacher", "head")):
+        rec = found.get(kind)
+        person = p.db.get(type(p.person), rec.person_id) if rec else None
+        fields.update({f"{key}_nominee": person.name if person else "",
+                       f"{key}_school": short_name(person.school.name) if person and person.school
+                       else "",
+                       f"{key}_score": rec.score if rec else 0,
+                       f"{key}_weeks": rec.weeks if rec else 0,
+                       f"{key}_recognition": rec.id if rec else 0})
+    return fields
+
+
+PREPARATIONS: dict[str, Callable[[Preparing], dict]] = {
+    "upazila_digest": upazila_digest,
+    "district_digest": district_digest,
+    "head_summary": head_summary,
+    "nominations": nominations,
+}
