@@ -123,7 +123,10 @@ def redis_conn(tmp_path_factory):
     if url:
         # always a db of the suite's own, whatever db the URL names: the suite flushes it
         pool = redis.ConnectionPool.from_url(url)
-        pool.connection_kwargs["db"] = int(os.environ.get("SATHI_TEST_REDIS_DB", "15"))
+        # under pytest-xdist each worker (gw0, gw1, ...) takes the db below the last one's
+        db = int(os.environ.get("SATHI_TEST_REDIS_DB", "15"))
+        db -= int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+        pool.connection_kwargs["db"] = db
         conn = redis.Redis(connection_pool=pool)
         conn.ping()
         yield conn
