@@ -20,7 +20,8 @@ is skipped.
                    same learners again in the same order; none: asked for a first one.
     partner        the monthly pairing: a partner in the same school, rotating each month.
     peer_story     the fortnightly story: one consented reflection of another teacher in the
-                   upazila, named only if they agreed; none: skipped.
+                   upazila (of the same district: upazila names repeat), named only if they
+                   agreed, never one that holds a phone number or a link; none: skipped.
     school_week    the headteacher's check-in: this week in their school (digests/figures.py,
                    the one place it is counted), their teachers' questions (at most
                    MAX_QUESTIONS, marked forwarded; the rest wait for next week) and this
@@ -32,17 +33,19 @@ campaign row is delivered: the figures are fresh, and nothing is used up by an u
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
 
 from babel.lists import format_list
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ..assessment import records
 from ..assessment.levels import Scale
 from ..channels.segments import count
+from ..contacts.jurisdiction import Area, schools_in
 from ..digests import figures
 from ..flows.definition import Flow, message_keys
 from ..i18n import DEFAULT_LANGUAGE, N_, Catalogues, babel_locale, weekday_name
@@ -231,9 +234,10 @@ def peer_story(p: Preparing) -> dict:
     """One reflection of another teacher of the upazila who agreed to pass it on, from the last
     STORY_WEEKS, not yet relayed to this teacher: who (named only if they agreed), the activity
     and their own words, trimmed so the story fits STORY_SEGMENTS."""
-    upazila = _upazila(p.db, p.person)
-    if upazila is None:
+    area = _area(p.db, p.person)
+    if area is None:
         raise Skip("no_upazila")
+    upazila = area.upazila
     told = {v for v in p.db.execute(select(CampaignRun.variant).where(
         CampaignRun.person_id == p.person.id, CampaignRun.campaign == p.row.campaign,
         CampaignRun.variant.is_not(None))).scalars()}
@@ -244,8 +248,10 @@ def peer_story(p: Preparing) -> dict:
         .where(Answer.field == SHARE_UPAZILA, Answer.value.in_(("anonymous", "named")),
                Answer.created_at >= p.now - timedelta(weeks=STORY_WEEKS),
                Person.id != p.person.id, Person.opted_out_at.is_(None),
-               (School.upazila == upazila) | ((Person.school_id.is_(None))
-                                              & (Person.upazila == upazila)))
+               # the upazila with its district: upazila names repeat ("সদর")
+               and_(*schools_in(area)) | (Person.school_id.is_(None)
+                                          & (Person.district == area.district)
+                                          & (Person.upazila == area.upazila)))
         .order_by(Answer.id.desc()).limit(50)).all()
     language = p.person.language
 
@@ -256,7 +262,7 @@ def peer_story(p: Preparing) -> dict:
         if f"r{run_id}" in told or _answer(p.db, run_id, SHARE_UPAZILA) != agreed:
             continue  # relayed already, or the teacher changed their mind
         quote = next((q.strip() for q in (_answer(p.db, run_id, f) for f in STORY_QUOTES)
-                      if q and len(q.strip()) >= STORY_MIN_CHARS), None)
+                      if q and len(q.strip()) >= STORY_MIN_CHARS and relayable(q)), None)
         activity = run.session.get("fields", {}).get("activity")
         if quote is None or activity is None:
             continue
@@ -270,9 +276,27 @@ def peer_story(p: Preparing) -> dict:
     raise Skip("no_story")
 
 
-def _upazila(db: Session, person: Person) -> str | None:
+def _area(db: Session, person: Person) -> Area | None:
+    """The upazila (with its district) a teacher's stories come from: their school's."""
     school = db.get(School, person.school_id) if person.school_id else None
-    return school.upazila if school is not None else person.upazila
+    district, upazila = ((school.district, school.upazila) if school is not None
+                         else (person.district, person.upazila))
+    return Area(district=district, upazila=upazila) if district and upazila else None
+
+
+# what a teacher's own words must not carry to colleagues they never chose: a phone number (a
+# run of eight digits or more, in either script, spaces and dashes between them allowed), a
+# link or an e-mail address. Such a reflection is not relayed (it is not edited: a story is
+# the teacher's words or nothing)
+_NOT_RELAYED = re.compile(
+    r"\d(?:[\s\-.]?\d){7,}"  # eight digits or more, one space, dash or dot between allowed
+    r"|https?://|www\.|\S+@\S+\.\w+|\b\w+\.(?:com|org|net|bd|info)\b", re.IGNORECASE)
+
+
+def relayable(text: str) -> bool:
+    """True when a reflection may be passed on as a story: it holds no phone number, link or
+    e-mail address (a learner's name cannot be told from other words: see README)."""
+    return _NOT_RELAYED.search(text) is None
 
 
 def _fit(render: Callable[[str], str], quote: str) -> str:
