@@ -57,7 +57,9 @@ def nominations(p: Preparing) -> dict:
     area = area_of(p.person)
     if area is None or area.level != "upazila":
         raise Skip("no_area")
-    found = recognition.nominate(p.db, p.calendar, area, p.row.week, p.now)
+    found = {kind: rec for kind, rec in
+             recognition.nominate(p.db, p.calendar, area, p.row.week, p.now).items()
+             if p.db.get(type(p.person), rec.person_id).opted_out_at is None}  # left since
     if not found:
         raise Skip("no_nominee")
     fields = {"kind": "nomination", **NO_MENU, "digest_week": p.row.week}
