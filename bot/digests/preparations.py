@@ -32,6 +32,8 @@ def _channel(p: Preparing) -> str:
 def upazila_digest(p: Preparing) -> dict:
     try:
         return digest.officer(p.db, _tools(p), p.person, p.row.week, p.now, _channel(p))
+    except digest.NoSchools:
+        raise Skip("no_schools") from None
     except digest.NoArea:
         raise Skip("no_area") from None
 
@@ -41,6 +43,8 @@ def district_digest(p: Preparing) -> dict:
     try:
         return digest.officer(p.db, _tools(p), p.person, p.calendar.week_of(p.now), p.now,
                               _channel(p), month=p.row.week)
+    except digest.NoSchools:
+        raise Skip("no_schools") from None
     except digest.NoArea:
         raise Skip("no_area") from None
 
