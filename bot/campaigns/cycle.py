@@ -14,6 +14,8 @@ is skipped.
                    because a teacher who joined mid-week starts with next week's nudge. The
                    nudge's wait for the plan ends (the week has moved on), and the day the
                    teacher planned is named when it has come (the reflection: "বুধবারের ক্লাসে").
+                   A reminder (a campaign that `follows_plan`) held up past the planned day,
+                   or until after the week's reflection, is skipped as `late`.
     invitation     the version of the invitation's texts, kept as the row's variant and in the
                    consent of whoever replies (bot/contacts/consent.py).
     last_assessment  the monthly re-assessment: the teacher's last five levels, to enter the
@@ -64,6 +66,7 @@ STORY_MIN_CHARS = 12  # an answer shorter than this ("ok", "ভালো") is no
 STORY_SEGMENTS = 2  # the story, quote trimmed to fit, stays within this many SMS segments
 STORY_QUOTES = ("worked", "learned")  # the reflection's answers a story quotes, best first
 SHARE_UPAZILA = "share_upazila"  # the reflection's consent to pass it on in the upazila
+LATE = "late"  # the note on a reminder skipped because its day, or the reflection, went by
 
 
 class Skip(Exception):
@@ -150,11 +153,29 @@ def week_activity(p: Preparing) -> dict:
     if nudge is not None and nudge.status == session.ACTIVE:
         session.end(nudge, "expired", p.now)  # the Plan step is over
     planned = _answer(p.db, given.flow_run_id, "plan_day")
+    if p.campaign.follows_plan:
+        _not_late(p, planned)
     if planned and p.calendar is not None:
         day = date.fromisoformat(planned)
         if day <= p.calendar.local(p.now).date() and p.calendar.is_school_day(day):
             fields.update(planned="yes", day=weekday_name(day, p.person.language))
     return fields
+
+
+def _not_late(p: Preparing, planned: str | None) -> None:
+    """A reminder held up (workers down, a queue backed up) is skipped as `late` once the day
+    the teacher planned has passed, or once the week's reflection has gone: "remember the
+    activity?" after the class it was for, or after "did you try it?", is only noise. A
+    reminder a few hours late on its own day still goes."""
+    today = p.calendar.local(p.now).date() if p.calendar is not None else None
+    if planned and today is not None and date.fromisoformat(planned) < today:
+        raise Skip(LATE)
+    reflections = figures.reflection_campaigns(p.campaigns) if p.campaigns else ()
+    if reflections and p.db.execute(select(CampaignRun.id).where(
+            CampaignRun.person_id == p.person.id, CampaignRun.week == p.row.week,
+            CampaignRun.campaign.in_(reflections),
+            CampaignRun.status.in_(("sent", "closed"))).limit(1)).first() is not None:
+        raise Skip(LATE)
 
 
 def _answer(db: Session, run_id: int | None, name: str) -> str | None:
