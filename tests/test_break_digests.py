@@ -199,15 +199,3 @@ def test_the_weekly_export_will_not_mix_two_upazilas_of_one_name(rt, world):
     assert result.exit_code != 0
     assert "--district" in result.output
     assert "92010101" not in result.output and "91030101" not in result.output
-
-
-def test_every_bangla_digest_text_has_bengali_digits_only(rt, world):
-    with rt.db.session() as db:
-        for name in ("নাসরিন আক্তার", "ফারহানা ইয়াসমিন", "আবুল কালাম"):
-            who = person(db, name)
-            for channel in ("sms", "whatsapp"):
-                said = digest.officer(db, tools(rt), who, WEEK, rt.now(), channel)["parts"]
-                said += digest.visit_pages(db, tools(rt), who, WEEK, rt.now(), channel)["parts"]
-                for text in said:
-                    assert not any(c in "0123456789" for c in text), text
-        db.rollback()
