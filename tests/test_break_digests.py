@@ -199,3 +199,26 @@ def test_the_weekly_export_will_not_mix_two_upazilas_of_one_name(rt, world):
     assert result.exit_code != 0
     assert "--district" in result.output
     assert "92010101" not in result.output and "91030101" not in result.output
+
+
+# -- the SMS budget of a nomination ---------------------------------------------------------------
+LONG_NAME = "মোছাম্মৎ খাদিজাতুল কোবরা আক্তারুজ্জামান চৌধুরী"
+
+
+def test_a_nomination_of_a_long_named_teacher_fits_two_segments(rt, world, clock, work):
+    """A nominee's name as long as Bangladeshi names run pushed the officer's question to a
+    third segment (each one paid for). The name is cut; the school still says who it is."""
+    from bot.campaigns import fanout
+    from bot.channels.segments import count
+
+    clock.current = SUNDAY
+    with rt.db.session() as db:
+        person(db, "রহিমা বেগম").name = LONG_NAME
+        person(db, "মোঃ করিম উদ্দিন").name = LONG_NAME[::-1]
+        person(db, "নাসরিন আক্তার").onboarded_at = rt.now()
+    fanout.plan(rt, "recognition", WEEK, rt.now(), immediately=True)
+    fanout.dispatch(rt, rt.now(), force=True, hand_over=fanout.deliver)
+    work()
+    said = bodies(rt)
+    assert said and said[0].startswith("প্রস্তাব: মোছাম্মৎ")
+    assert all(count(body).segments <= 2 for body in said), said

@@ -12,12 +12,16 @@ from __future__ import annotations
 from typing import Callable
 
 from ..campaigns.cycle import Preparing, Skip
+from ..channels.segments import count
 from ..contacts.jurisdiction import area_of
+from ..i18n import N_
 from . import digest, recognition
 from .figures import reflection_campaigns
-from .text import short_name
+from .text import SMS_SEGMENTS, clip, short_name
 
 NO_MENU = {"parts": [], "part": 0, "more": ""}  # an officer flow with no pages to turn
+NOMINATION = {"teacher": N_("recognition.nominate_teacher"),  # what flows/officer.yaml says
+              "headteacher": N_("recognition.nominate_head")}
 
 
 def _tools(p: Preparing) -> digest.Tools:
@@ -76,6 +80,11 @@ def nominations(p: Preparing) -> dict:
                        f"{key}_score": rec.score if rec else 0,
                        f"{key}_weeks": rec.weeks if rec else 0,
                        f"{key}_recognition": rec.id if rec else 0})
+        if person is not None and _channel(p) == "sms":  # a long name is cut, not a 3rd segment
+            fields[f"{key}_nominee"] = clip(fields[f"{key}_nominee"], lambda name: count(
+                p.catalogues.text(NOMINATION[kind], p.person.language,
+                                  **{**fields, f"{key}_nominee": name})).segments
+                <= SMS_SEGMENTS)
     return fields
 
 
