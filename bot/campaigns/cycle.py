@@ -316,7 +316,8 @@ _NOT_RELAYED = re.compile(
 
 def relayable(text: str) -> bool:
     """True when a reflection may be passed on as a story: it holds no phone number, link or
-    e-mail address (a learner's name cannot be told from other words: see README)."""
+    e-mail address. A learner's name cannot be told from other words: stories are not yet
+    reviewed before relay (README, Peer learning)."""
     return _NOT_RELAYED.search(text) is None
 
 
