@@ -205,3 +205,19 @@ def test_an_invitation_answered_with_stop_ends_every_invitation(rt, tmp_path, tw
     run(rt, "invite_again", clock(), work)
     run(rt, "invite", clock(), work)
     assert twilio.messages() == []
+
+
+# --- the partner's name -----------------------------------------------------------------------
+
+def test_a_long_partner_name_does_not_make_the_pairing_a_third_segment(rt, twilio, work, clock):
+    """The monthly pairing names the partner from the roster; a name as long as Bangladeshi
+    names run ("মোছাম্মৎ খাদিজাতুল কোবরা আক্তারুজ্জামান চৌধুরী") made it 3 paid segments."""
+    from bot.channels.segments import count
+
+    long_name = "মোছাম্মৎ খাদিজাতুল কোবরা আক্তারুজ্জামান চৌধুরী"
+    school(rt, "95400001", "চরফ্যাশন", "ভোলা", [long_name, "মোছাম্মৎ উম্মে কুলসুম আক্তারুজ্জামান সিদ্দিকা"], NOW)
+    clock.current = datetime.fromisoformat("2026-12-08T10:00:00+06:00")  # 6th school day
+    run(rt, "pair", clock(), work)
+    sent = [m["Body"] for m in twilio.messages()]
+    assert len(sent) == 2 and all(count(body).segments <= 2 for body in sent), sent
+    assert any("মোছাম্মৎ খাদিজাতুল" in body for body in sent)

@@ -220,7 +220,10 @@ def partner(p: Preparing) -> dict:
         raise Skip("no_partner")
     period = p.row.week  # "2026-12" for a monthly campaign, "2026-W49" for a weekly one
     other = pairs([pid for pid, _ in mates], int(period[:4]) * 53 + int(period[-2:]))[p.person.id]
-    return {"partner": names[other]}
+    name = names[other]
+    if p.catalogues is not None:  # a long name is cut at a word, not sent as a third segment
+        name = _fit(lambda n: p.catalogues.text(PAIR, p.person.language, partner=n), name)
+    return {"partner": name}
 
 
 def pairs(ids: list[int], round_: int) -> dict[int, int]:
@@ -247,6 +250,7 @@ def pairs(ids: list[int], round_: int) -> dict[int, int]:
     return found
 
 
+PAIR = N_("peer.pair")  # the pairing's message (flows/peer_pair.yaml), to cut a name by
 STORY_SOMEONE = N_("peer.someone")
 STORY = N_("peer.story")  # the flow's message (flows/peer_story.yaml), to trim the quote by
 
@@ -322,8 +326,8 @@ def relayable(text: str) -> bool:
 
 
 def _fit(render: Callable[[str], str], quote: str) -> str:
-    """The quote, cut at a word and ended with '…' if the message would need more than
-    STORY_SEGMENTS with all of it."""
+    """The quote (or a name), cut at a word and ended with '…' if the message would need more
+    than STORY_SEGMENTS with all of it."""
     if count(render(quote)).segments <= STORY_SEGMENTS:
         return quote
     words = quote.split()
