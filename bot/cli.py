@@ -229,11 +229,14 @@ def roster_import(path: Path):
     """Import or update people from a CSV (phone,name,role,school_emis,school_name,upazila,
     district,language,channel). Invalid rows are reported with their line number."""
     from .contacts.roster import import_csv
+    from .digests import rollup
 
     rt = runtime.current()
     rt.db.upgrade()
     with rt.db.session() as db:
         report = import_csv(db, path, rt.now())
+        if report.moved:  # the upazilas' past weeks follow the schools that moved
+            rollup.schools_moved(db)
     for line, reason in report.errors:
         click.echo(f"{path}:{line}: {reason}", err=True)
     click.echo(report.summary())

@@ -222,3 +222,25 @@ def test_a_nomination_of_a_long_named_teacher_fits_two_segments(rt, world, clock
     said = bodies(rt)
     assert said and said[0].startswith("প্রস্তাব: মোছাম্মৎ")
     assert all(count(body).segments <= 2 for body in said), said
+
+
+def test_a_school_moved_to_another_upazila_takes_its_past_figures_along(rt, world, tmp_path):
+    """A week whose answers are final is never worked out again: its upazila sums stayed with
+    the upazila a school was in then, so a school the roster moved took none of its past
+    along (and the old upazila's officer kept reading it)."""
+    from bot.digests import rollup
+    from bot.contacts.jurisdiction import Area
+
+    with rt.db.session() as db:  # on 3 December, 2026-W48's answers are final
+        rollup.ensure_fresh(db, rt.calendar, ["2026-W48"], rt.now())
+    path = tmp_path / "roster.csv"  # the office moves চরফ্যাশন সপ্রাবি to লালমোহন
+    path.write_text(HEADER + "01911000001,রহিমা বেগম,teacher,91010101,চরফ্যাশন সপ্রাবি,লালমোহন,"
+                    "ভোলা,bn,sms\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["roster", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with rt.db.session() as db:
+        rollup.ensure_fresh(db, rt.calendar, ["2026-W48"], rt.now())
+        was = rollup.totals(db, Area("ভোলা", "চরফ্যাশন"), ["2026-W48"])["2026-W48"]
+        now = rollup.totals(db, Area("ভোলা", "লালমোহন"), ["2026-W48"])["2026-W48"]
+    assert (was["schools"], was["teachers"]) == (3, 4)
+    assert (now["schools"], now["teachers"]) == (2, 5)

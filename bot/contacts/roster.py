@@ -7,6 +7,13 @@ A row is matched to an existing person by E.164 phone, so a re-import updates in
 duplicating. Language and channel are the starting choice only: once a person exists, what they
 chose themselves (in onboarding) is kept. Bad rows are reported with their line number and
 skipped; good rows still land.
+
+Cells are compared as NFC text with spaces collapsed (an upazila typed with ড + nukta is the
+upazila typed with ড়). A school is placed by its rows' upazila and district: two rows of one
+file that place it differently are an error (the second is skipped), and a row that leaves them
+empty keeps where the school is. A school placed elsewhere than before is in `Report.moved`
+(`sathi roster import` then sums the upazilas' past weeks again: digests.rollup). Phone numbers
+must be mobiles: a landline takes no SMS.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ class Report:
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    moved: set[str] = field(default_factory=set)  # EMIS of schools now in another upazila
 
     def summary(self) -> str:
         return (f"{self.created} added, {self.updated} updated, {self.unchanged} unchanged, "
@@ -89,6 +97,9 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
                 school = schools[emis] = School(emis=emis)
                 db.add(school)
             school.name = row["school_name"] or school.name or emis
+            if school.id is not None and (school.upazila, school.district) != (
+                    row["upazila"], row["district"]):
+                report.moved.add(emis)  # its past figures must follow it (digests.rollup)
             school.upazila, school.district = row["upazila"], row["district"]
         person = people.get(phone)
         if person is None:
