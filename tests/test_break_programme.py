@@ -222,3 +222,18 @@ def test_a_long_partner_name_does_not_make_the_pairing_a_third_segment(rt, twili
     sent = [m["Body"] for m in twilio.messages()]
     assert len(sent) == 2 and all(count(body).segments <= 2 for body in sent), sent
     assert any("মোছাম্মৎ খাদিজাতুল" in body for body in sent)
+
+
+def test_a_rostered_ambassador_is_invited_like_an_officer(rt, tmp_path, twilio, work, clock):
+    """ICT4E ambassadors joined the roster with the digests (issue 12), but the invitation
+    went to teachers, headteachers and officers only: an ambassador who never texted first
+    never joined, so never got the upazila's digest or the schools to call."""
+    path = tmp_path / "roster.csv"
+    path.write_text(HEADER + "01711000091,ফারহানা,ambassador,,,চরফ্যাশন,ভোলা,bn,whatsapp\n",
+                    encoding="utf-8")
+    with rt.db.session() as db:
+        assert import_csv(db, path, clock()).errors == []
+    clock.current = datetime.fromisoformat("2026-12-01T10:00:00+06:00")
+    run(rt, "invite", clock(), work)
+    (body,) = [m["Body"] for m in twilio.messages() if m["To"].endswith("+8801711000091")]
+    assert body == rt.catalogues.text("invite.officer", "bn")
