@@ -237,3 +237,23 @@ def test_a_rostered_ambassador_is_invited_like_an_officer(rt, tmp_path, twilio, 
     run(rt, "invite", clock(), work)
     (body,) = [m["Body"] for m in twilio.messages() if m["To"].endswith("+8801711000091")]
     assert body == rt.catalogues.text("invite.officer", "bn")
+
+
+# --- the plan's class ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, grade", [
+    ("class 10 wed", None),  # read as class 1: the digits were taken one by one
+    ("ক্লাস ১২ বুধবার", None),  # "1 and 2"? or 12? not class 1
+    ("২২২২ ক্লাস", None),
+    ("ক্লাস ২ বুধবার", 2),  # what a teacher writes still reads
+    ("২য় শ্রেণি", 2),
+])
+def test_a_number_in_a_plan_is_read_whole(text, grade):
+    from datetime import date
+
+    from bot.assessment.levels import scale
+    from bot.campaigns.plans import day_words, read
+    from bot.config import ROOT
+
+    flows = str(ROOT / "flows")
+    assert read(text, date(2026, 11, 29), scale(flows), day_words(flows)).grade == grade
