@@ -257,3 +257,17 @@ def test_a_number_in_a_plan_is_read_whole(text, grade):
 
     flows = str(ROOT / "flows")
     assert read(text, date(2026, 11, 29), scale(flows), day_words(flows)).grade == grade
+
+
+def test_a_plan_for_a_day_already_past_keeps_the_reminder_it_promised(rt, roster, tw, twilio,
+                                                                       work, clock):
+    """"আজ" at 11:00 on Sunday: too late for that morning, so she is told the reminder comes
+    on Tuesday; on Tuesday it comes (the late-reminder rule must not eat it)."""
+    onboard_nudge_and_plan(rt, tw, work, clock, "aj class 1")
+    assert "মঙ্গলবার সকালে" in twilio.messages()[-1]["Body"]
+    clock.current = datetime.fromisoformat("2026-12-01T08:30:00+06:00")
+    campaign.plan(rt, "reminder", "2026-W49", clock())
+    clock.current = datetime.fromisoformat("2026-12-01T12:00:00+06:00")  # her row is due
+    campaign.dispatch(rt, clock())
+    work()
+    assert len(reminders_sent(rt, twilio)) == 1

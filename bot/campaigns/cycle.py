@@ -154,7 +154,7 @@ def week_activity(p: Preparing) -> dict:
         session.end(nudge, "expired", p.now)  # the Plan step is over
     planned = _answer(p.db, given.flow_run_id, "plan_day")
     if p.campaign.follows_plan:
-        _not_late(p, planned)
+        _not_late(p)
     if planned and p.calendar is not None:
         day = date.fromisoformat(planned)
         if day <= p.calendar.local(p.now).date() and p.calendar.is_school_day(day):
@@ -162,13 +162,14 @@ def week_activity(p: Preparing) -> dict:
     return fields
 
 
-def _not_late(p: Preparing, planned: str | None) -> None:
+def _not_late(p: Preparing) -> None:
     """A reminder held up (workers down, a queue backed up) is skipped as `late` once the day
-    the teacher planned has passed, or once the week's reflection has gone: "remember the
-    activity?" after the class it was for, or after "did you try it?", is only noise. A
-    reminder a few hours late on its own day still goes."""
-    today = p.calendar.local(p.now).date() if p.calendar is not None else None
-    if planned and today is not None and date.fromisoformat(planned) < today:
+    it was planned for (the teacher's planned day, or the campaign's own) has passed, or once
+    the week's reflection has gone: "remember the activity?" after the class it was for, or
+    after "did you try it?", is only noise. A reminder a few hours late on its day still goes
+    (and so does the one the teacher was promised after planning a day already past)."""
+    if p.calendar is not None and p.row.planned_at is not None and (
+            p.calendar.local(p.row.planned_at).date() < p.calendar.local(p.now).date()):
         raise Skip(LATE)
     reflections = figures.reflection_campaigns(p.campaigns) if p.campaigns else ()
     if reflections and p.db.execute(select(CampaignRun.id).where(
