@@ -229,11 +229,14 @@ def roster_import(path: Path):
     """Import or update people from a CSV (phone,name,role,school_emis,school_name,upazila,
     district,language,channel). Invalid rows are reported with their line number."""
     from .contacts.roster import import_csv
+    from .digests import rollup
 
     rt = runtime.current()
     rt.db.upgrade()
     with rt.db.session() as db:
         report = import_csv(db, path, rt.now())
+        if report.moved:  # the upazilas' past weeks follow the schools that moved
+            rollup.schools_moved(db)
     for line, reason in report.errors:
         click.echo(f"{path}:{line}: {reason}", err=True)
     click.echo(report.summary())
@@ -409,7 +412,8 @@ def export_assessments(fmt: str, upazila: str | None, since, output):
 
 @export_group.command("weekly")
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option("--upazila", default=None, help="Only this upazila's schools.")
+@click.option("--upazila", default=None,
+              help="Only this upazila's schools (with --district: upazila names repeat).")
 @click.option("--district", default=None, help="Only this district's schools.")
 @click.option("--week", "weeks", multiple=True,
               help="School week, e.g. 2026-W49 (repeatable; default: every week with figures, "
@@ -424,6 +428,9 @@ def export_weekly(fmt: str, upazila: str | None, district: str | None, weeks, ou
     from .digests import export, figures, rollup
     from .store.models import FigureRefresh
 
+    if upazila and not district:  # "সদর" is in most districts: one file would mix them
+        raise click.UsageError("--upazila needs --district: upazila names repeat across "
+                               "districts")
     rt = runtime.current()
     rt.db.upgrade()
     now = rt.now()

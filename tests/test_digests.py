@@ -34,7 +34,16 @@ from bot.digests.figures import SchoolWeek
 from bot.digests.preview import preview
 from bot.digests.jobs import congratulate, finalise
 from bot.digests.text import HINT, Writer, paginate, short_name
-from bot.store.models import Answer, Figure, FigureRefresh, Message, Person, Question, School
+from bot.store.models import (
+    Answer,
+    Figure,
+    FigureRefresh,
+    Message,
+    Person,
+    Question,
+    Recognition,
+    School,
+)
 
 THURSDAY_5PM = datetime(2026, 12, 3, 17, 0, tzinfo=DHAKA)  # 2026-W49's last school day
 WEEK = "2026-W49"
@@ -535,9 +544,11 @@ def test_a_nominee_who_stopped_before_the_yes_gets_nothing(rt, world, clock, wor
     with rt.db.session() as db:
         person(db, "রহিমা বেগম").opted_out_at = rt.now()
         recognition.decide(db, found["teacher"].id, db.get(Person, officer_id), True, rt.now())
-    assert congratulate() == 1
+    assert congratulate() == 0
     work()
-    assert sent_to(rt) == ["মোঃ করিম উদ্দিন"]  # her headteacher still hears of it
+    assert sent_to(rt) == []  # nor her headteacher: she is named to no one once she left
+    with rt.db.session() as db:
+        assert db.get(Recognition, found["teacher"].id).status == recognition.WITHDRAWN
 
 
 def test_last_weeks_figures_are_finalised_once_at_night_not_before(rt, world, clock):

@@ -10,7 +10,7 @@
     fanout.py     plan rows per (campaign, period, person), dispatch what is due, deliver it
 
 May import: config, i18n, schemas, channels (segment counting), store, contacts (jurisdiction:
-an audience's `area`), assessment (levels, records), flows (definition: a flow's message keys),
-msgs (a turn, the outbox, sessions, calls owed), digests (a school's week), and `runtime` (the
-fan-out's RQ jobs fetch the running parts with `runtime.current()`).
+an audience's `area`, a story's upazila), assessment (levels, records), flows (definition: a
+flow's message keys), msgs (a turn, the outbox, sessions, calls owed), digests (a school's
+week), and `runtime` (the fan-out's RQ jobs fetch the running parts with `runtime.current()`).
 """

@@ -14,13 +14,16 @@ is skipped.
                    because a teacher who joined mid-week starts with next week's nudge. The
                    nudge's wait for the plan ends (the week has moved on), and the day the
                    teacher planned is named when it has come (the reflection: "বুধবারের ক্লাসে").
+                   A reminder (a campaign that `follows_plan`) held up past the planned day,
+                   or until after the week's reflection, is skipped as `late`.
     invitation     the version of the invitation's texts, kept as the row's variant and in the
                    consent of whoever replies (bot/contacts/consent.py).
     last_assessment  the monthly re-assessment: the teacher's last five levels, to enter the
                    same learners again in the same order; none: asked for a first one.
     partner        the monthly pairing: a partner in the same school, rotating each month.
     peer_story     the fortnightly story: one consented reflection of another teacher in the
-                   upazila, named only if they agreed; none: skipped.
+                   upazila (of the same district: upazila names repeat), named only if they
+                   agreed, never one that holds a phone number or a link; none: skipped.
     school_week    the headteacher's check-in: this week in their school (digests/figures.py,
                    the one place it is counted), their teachers' questions (at most
                    MAX_QUESTIONS, marked forwarded; the rest wait for next week) and this
@@ -32,17 +35,19 @@ campaign row is delivered: the figures are fresh, and nothing is used up by an u
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
 
 from babel.lists import format_list
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ..assessment import records
 from ..assessment.levels import Scale
 from ..channels.segments import count
+from ..contacts.jurisdiction import Area, schools_in
 from ..digests import figures
 from ..flows.definition import Flow, message_keys
 from ..i18n import DEFAULT_LANGUAGE, N_, Catalogues, babel_locale, weekday_name
@@ -61,6 +66,7 @@ STORY_MIN_CHARS = 12  # an answer shorter than this ("ok", "ভালো") is no
 STORY_SEGMENTS = 2  # the story, quote trimmed to fit, stays within this many SMS segments
 STORY_QUOTES = ("worked", "learned")  # the reflection's answers a story quotes, best first
 SHARE_UPAZILA = "share_upazila"  # the reflection's consent to pass it on in the upazila
+LATE = "late"  # the note on a reminder skipped because its day, or the reflection, went by
 
 
 class Skip(Exception):
@@ -147,11 +153,30 @@ def week_activity(p: Preparing) -> dict:
     if nudge is not None and nudge.status == session.ACTIVE:
         session.end(nudge, "expired", p.now)  # the Plan step is over
     planned = _answer(p.db, given.flow_run_id, "plan_day")
+    if p.campaign.follows_plan:
+        _not_late(p)
     if planned and p.calendar is not None:
         day = date.fromisoformat(planned)
         if day <= p.calendar.local(p.now).date() and p.calendar.is_school_day(day):
             fields.update(planned="yes", day=weekday_name(day, p.person.language))
     return fields
+
+
+def _not_late(p: Preparing) -> None:
+    """A reminder held up (workers down, a queue backed up) is skipped as `late` once the day
+    it was planned for (the teacher's planned day, or the campaign's own) has passed, or once
+    the week's reflection has gone: "remember the activity?" after the class it was for, or
+    after "did you try it?", is only noise. A reminder a few hours late on its day still goes
+    (and so does the one the teacher was promised after planning a day already past)."""
+    if p.calendar is not None and p.row.planned_at is not None and (
+            p.calendar.local(p.row.planned_at).date() < p.calendar.local(p.now).date()):
+        raise Skip(LATE)
+    reflections = figures.reflection_campaigns(p.campaigns) if p.campaigns else ()
+    if reflections and p.db.execute(select(CampaignRun.id).where(
+            CampaignRun.person_id == p.person.id, CampaignRun.week == p.row.week,
+            CampaignRun.campaign.in_(reflections),
+            CampaignRun.status.in_(("sent", "closed"))).limit(1)).first() is not None:
+        raise Skip(LATE)
 
 
 def _answer(db: Session, run_id: int | None, name: str) -> str | None:
@@ -196,7 +221,10 @@ def partner(p: Preparing) -> dict:
         raise Skip("no_partner")
     period = p.row.week  # "2026-12" for a monthly campaign, "2026-W49" for a weekly one
     other = pairs([pid for pid, _ in mates], int(period[:4]) * 53 + int(period[-2:]))[p.person.id]
-    return {"partner": names[other]}
+    name = names[other]
+    if p.catalogues is not None:  # a long name is cut at a word, not sent as a third segment
+        name = _fit(lambda n: p.catalogues.text(PAIR, p.person.language, partner=n), name)
+    return {"partner": name}
 
 
 def pairs(ids: list[int], round_: int) -> dict[int, int]:
@@ -223,6 +251,7 @@ def pairs(ids: list[int], round_: int) -> dict[int, int]:
     return found
 
 
+PAIR = N_("peer.pair")  # the pairing's message (flows/peer_pair.yaml), to cut a name by
 STORY_SOMEONE = N_("peer.someone")
 STORY = N_("peer.story")  # the flow's message (flows/peer_story.yaml), to trim the quote by
 
@@ -231,9 +260,10 @@ def peer_story(p: Preparing) -> dict:
     """One reflection of another teacher of the upazila who agreed to pass it on, from the last
     STORY_WEEKS, not yet relayed to this teacher: who (named only if they agreed), the activity
     and their own words, trimmed so the story fits STORY_SEGMENTS."""
-    upazila = _upazila(p.db, p.person)
-    if upazila is None:
+    area = _area(p.db, p.person)
+    if area is None:
         raise Skip("no_upazila")
+    upazila = area.upazila
     told = {v for v in p.db.execute(select(CampaignRun.variant).where(
         CampaignRun.person_id == p.person.id, CampaignRun.campaign == p.row.campaign,
         CampaignRun.variant.is_not(None))).scalars()}
@@ -244,8 +274,10 @@ def peer_story(p: Preparing) -> dict:
         .where(Answer.field == SHARE_UPAZILA, Answer.value.in_(("anonymous", "named")),
                Answer.created_at >= p.now - timedelta(weeks=STORY_WEEKS),
                Person.id != p.person.id, Person.opted_out_at.is_(None),
-               (School.upazila == upazila) | ((Person.school_id.is_(None))
-                                              & (Person.upazila == upazila)))
+               # the upazila with its district: upazila names repeat ("সদর")
+               and_(*schools_in(area)) | (Person.school_id.is_(None)
+                                          & (Person.district == area.district)
+                                          & (Person.upazila == area.upazila)))
         .order_by(Answer.id.desc()).limit(50)).all()
     language = p.person.language
 
@@ -256,7 +288,7 @@ def peer_story(p: Preparing) -> dict:
         if f"r{run_id}" in told or _answer(p.db, run_id, SHARE_UPAZILA) != agreed:
             continue  # relayed already, or the teacher changed their mind
         quote = next((q.strip() for q in (_answer(p.db, run_id, f) for f in STORY_QUOTES)
-                      if q and len(q.strip()) >= STORY_MIN_CHARS), None)
+                      if q and len(q.strip()) >= STORY_MIN_CHARS and relayable(q)), None)
         activity = run.session.get("fields", {}).get("activity")
         if quote is None or activity is None:
             continue
@@ -270,14 +302,33 @@ def peer_story(p: Preparing) -> dict:
     raise Skip("no_story")
 
 
-def _upazila(db: Session, person: Person) -> str | None:
+def _area(db: Session, person: Person) -> Area | None:
+    """The upazila (with its district) a teacher's stories come from: their school's."""
     school = db.get(School, person.school_id) if person.school_id else None
-    return school.upazila if school is not None else person.upazila
+    district, upazila = ((school.district, school.upazila) if school is not None
+                         else (person.district, person.upazila))
+    return Area(district=district, upazila=upazila) if district and upazila else None
+
+
+# what a teacher's own words must not carry to colleagues they never chose: a phone number (a
+# run of eight digits or more, in either script, spaces and dashes between them allowed), a
+# link or an e-mail address. Such a reflection is not relayed (it is not edited: a story is
+# the teacher's words or nothing)
+_NOT_RELAYED = re.compile(
+    r"\d(?:[\s\-.]?\d){7,}"  # eight digits or more, one space, dash or dot between allowed
+    r"|https?://|www\.|\S+@\S+\.\w+|\b\w+\.(?:com|org|net|bd|info)\b", re.IGNORECASE)
+
+
+def relayable(text: str) -> bool:
+    """True when a reflection may be passed on as a story: it holds no phone number, link or
+    e-mail address. A learner's name cannot be told from other words: stories are not yet
+    reviewed before relay (README, Peer learning)."""
+    return _NOT_RELAYED.search(text) is None
 
 
 def _fit(render: Callable[[str], str], quote: str) -> str:
-    """The quote, cut at a word and ended with '…' if the message would need more than
-    STORY_SEGMENTS with all of it."""
+    """The quote (or a name), cut at a word and ended with '…' if the message would need more
+    than STORY_SEGMENTS with all of it."""
     if count(render(quote)).segments <= STORY_SEGMENTS:
         return quote
     words = quote.split()

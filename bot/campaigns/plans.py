@@ -11,6 +11,8 @@ The words for days are data: flows/calendar/days.yaml.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -20,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..assessment.entry import tokens
 from ..assessment.levels import Scale, fold
+from ..i18n import ascii_digits
 from ..schemas import DataFileError, load_yaml, schema_problem
 from ..store.models import CampaignRun, Person
 from .calendar import Calendar
@@ -100,6 +102,17 @@ class Plan:
     text: str
     grade: int | None = None
     day: date | None = None
+
+
+_TOKEN = re.compile(r"(?P<digit>[0-9]+)|(?P<word>[a-z]+|[\u0980-\u09FF\u200c\u200d]+|[^\W\d_]+)")
+"""The assessment's tokens (assessment.entry), but a number is one token: "class 10" is no
+class 1 followed by a 0, as the assessment's "A 23110" is five levels."""
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, text) pairs: ('digit', '12') or ('word', 'budhbar'), both digit scripts."""
+    text = fold(ascii_digits(unicodedata.normalize("NFC", text or "")))
+    return [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text)]
 
 
 def read(text: str, today: date, scale: Scale, days: DayWords) -> Plan:

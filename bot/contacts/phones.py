@@ -27,6 +27,19 @@ def e164(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+TEXTABLE = (phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)  # numbers that take an SMS
+
+
+def is_mobile(number: str) -> bool:
+    """True for an E.164 number that can take an SMS or WhatsApp (a mobile); a landline or an
+    IP phone is a valid number but every message to it is paid for and lost."""
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(number)) in TEXTABLE
+    except phonenumbers.NumberParseException:
+        return False
+
+
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 

@@ -7,10 +7,18 @@ A row is matched to an existing person by E.164 phone, so a re-import updates in
 duplicating. Language and channel are the starting choice only: once a person exists, what they
 chose themselves (in onboarding) is kept. Bad rows are reported with their line number and
 skipped; good rows still land.
+
+Cells are compared as NFC text with spaces collapsed (an upazila typed with ড + nukta is the
+upazila typed with ড়). A school is placed by its rows' upazila and district: two rows of one
+file that place it differently are an error (the second is skipped), and a row that leaves them
+empty keeps where the school is. A school placed elsewhere than before is in `Report.moved`
+(`sathi roster import` then sums the upazilas' past weeks again: digests.rollup). Phone numbers
+must be mobiles: a landline takes no SMS.
 """
 from __future__ import annotations
 
 import csv
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,11 +28,14 @@ from sqlalchemy.orm import Session
 
 from ..store.models import CHANNELS, LANGUAGES, ROLES, Person, School
 from .jurisdiction import AREA_ROLES
-from .phones import InvalidPhone, e164
+from .phones import InvalidPhone, e164, is_mobile
 
 COLUMNS = ("phone", "name", "role", "school_emis", "school_name", "upazila", "district",
            "language", "channel")
 DEMO_NAME = "demo_roster.csv"  # in the flows directory: `sathi serve` loads it on first start
+LONGEST = {"name": 200, "school_name": 200, "school_emis": 32, "upazila": 100,
+           "district": 100}  # letters a column holds (store/models.py): longer is a line error
+PLACE = ("upazila", "district")  # the columns that put a school, and who sees it, somewhere
 
 
 @dataclass
@@ -33,6 +44,7 @@ class Report:
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    moved: set[str] = field(default_factory=set)  # EMIS of schools now in another upazila
 
     def summary(self) -> str:
         return (f"{self.created} added, {self.updated} updated, {self.unchanged} unchanged, "
@@ -53,9 +65,10 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
     schools = {s.emis: s for s in db.execute(select(School)).scalars()}
     people = {p.phone: p for p in db.execute(select(Person)).scalars()}
     seen: dict[str, int] = {}
+    placed: dict[str, tuple[int, str, str]] = {}  # emis -> (line, upazila, district) this file
     for row in reader:
         line = reader.line_num
-        row = {k: (v or "").strip() for k, v in row.items() if k}
+        row = {k: clean(v) for k, v in row.items() if k}
         try:
             values = _validate(row)
         except ValueError as e:
@@ -65,14 +78,28 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
         if phone in seen:
             report.errors.append((line, f"phone {phone} is also on line {seen[phone]}"))
             continue
+        emis = row["school_emis"]
+        school = schools.get(emis) if emis else None
+        if emis and not (row["upazila"] and row["district"]):
+            if school is None:  # a new school nobody could see
+                report.errors.append((line, f"school {emis} needs its upazila and district"))
+                continue
+            row["upazila"], row["district"] = school.upazila, school.district  # kept as it is
+        if emis in placed and placed[emis][1:] != (row["upazila"], row["district"]):
+            first, upazila, district = placed[emis]
+            report.errors.append((line, f"school {emis} is in {upazila}, {district} on line "
+                                        f"{first}, not {row['upazila']}, {row['district']}"))
+            continue
         seen[phone] = line
-        school = None
-        if row["school_emis"]:
-            school = schools.get(row["school_emis"])
+        if emis:
+            placed.setdefault(emis, (line, row["upazila"], row["district"]))
             if school is None:
-                school = schools[row["school_emis"]] = School(emis=row["school_emis"])
+                school = schools[emis] = School(emis=emis)
                 db.add(school)
-            school.name = row["school_name"] or school.name or row["school_emis"]
+            school.name = row["school_name"] or school.name or emis
+            if school.id is not None and (school.upazila, school.district) != (
+                    row["upazila"], row["district"]):
+                report.moved.add(emis)  # its past figures must follow it (digests.rollup)
             school.upazila, school.district = row["upazila"], row["district"]
         person = people.get(phone)
         if person is None:
@@ -99,11 +126,22 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
     return report
 
 
+def clean(value: str | None) -> str:
+    """A cell as the service compares it: NFC (a Bangla letter typed as one code point or as a
+    letter and a nukta is one letter), spaces collapsed, so two rows naming one upazila agree."""
+    return " ".join(unicodedata.normalize("NFC", value or "").split())
+
+
 def _validate(row: dict) -> dict:
     try:
         phone = e164(row["phone"])
     except InvalidPhone:
         raise ValueError(f"invalid phone number {row['phone']!r}") from None
+    if not is_mobile(phone):
+        raise ValueError(f"{row['phone']!r} is not a mobile number (it cannot take an SMS)")
+    for column, most in LONGEST.items():
+        if len(row[column]) > most:
+            raise ValueError(f"{column} is longer than {most} letters")
     if not row["name"]:
         raise ValueError("name is empty")
     role = row["role"].lower()

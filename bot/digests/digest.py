@@ -47,6 +47,11 @@ class NoArea(LookupError):
     """The person may see no area (a teacher, or an officer whose row names none)."""
 
 
+class NoSchools(NoArea):
+    """The person's area holds no school of the roster (an upazila renamed or misspelt on their
+    row): a digest of zeros would tell them their area does nothing, so none is written."""
+
+
 @dataclass(frozen=True)
 class Tools:
     """What writing a digest needs from the running service."""
@@ -90,6 +95,8 @@ def officer(db: Session, tools: Tools, person: Person, week: str, now: datetime,
     area = area_of(person)
     if area is None or area.level not in ("upazila", "district"):
         raise NoArea(person.id)
+    if db.execute(select(School.id).where(*schools_in(area)).limit(1)).first() is None:
+        raise NoSchools(person.id)
     w = tools.writer(person, channel)
     cal = tools.calendar
     if area.level == "district" or month:

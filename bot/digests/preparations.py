@@ -12,12 +12,16 @@ from __future__ import annotations
 from typing import Callable
 
 from ..campaigns.cycle import Preparing, Skip
+from ..channels.segments import count
 from ..contacts.jurisdiction import area_of
+from ..i18n import N_
 from . import digest, recognition
 from .figures import reflection_campaigns
-from .text import short_name
+from .text import SMS_SEGMENTS, clip, short_name
 
 NO_MENU = {"parts": [], "part": 0, "more": ""}  # an officer flow with no pages to turn
+NOMINATION = {"teacher": N_("recognition.nominate_teacher"),  # what flows/officer.yaml says
+              "headteacher": N_("recognition.nominate_head")}
 
 
 def _tools(p: Preparing) -> digest.Tools:
@@ -32,6 +36,8 @@ def _channel(p: Preparing) -> str:
 def upazila_digest(p: Preparing) -> dict:
     try:
         return digest.officer(p.db, _tools(p), p.person, p.row.week, p.now, _channel(p))
+    except digest.NoSchools:
+        raise Skip("no_schools") from None
     except digest.NoArea:
         raise Skip("no_area") from None
 
@@ -41,6 +47,8 @@ def district_digest(p: Preparing) -> dict:
     try:
         return digest.officer(p.db, _tools(p), p.person, p.calendar.week_of(p.now), p.now,
                               _channel(p), month=p.row.week)
+    except digest.NoSchools:
+        raise Skip("no_schools") from None
     except digest.NoArea:
         raise Skip("no_area") from None
 
@@ -57,7 +65,9 @@ def nominations(p: Preparing) -> dict:
     area = area_of(p.person)
     if area is None or area.level != "upazila":
         raise Skip("no_area")
-    found = recognition.nominate(p.db, p.calendar, area, p.row.week, p.now)
+    found = {kind: rec for kind, rec in
+             recognition.nominate(p.db, p.calendar, area, p.row.week, p.now).items()
+             if p.db.get(type(p.person), rec.person_id).opted_out_at is None}  # left since
     if not found:
         raise Skip("no_nominee")
     fields = {"kind": "nomination", **NO_MENU, "digest_week": p.row.week}
@@ -70,6 +80,11 @@ def nominations(p: Preparing) -> dict:
                        f"{key}_score": rec.score if rec else 0,
                        f"{key}_weeks": rec.weeks if rec else 0,
                        f"{key}_recognition": rec.id if rec else 0})
+        if person is not None and _channel(p) == "sms":  # a long name is cut, not a 3rd segment
+            fields[f"{key}_nominee"] = clip(fields[f"{key}_nominee"], lambda name: count(
+                p.catalogues.text(NOMINATION[kind], p.person.language,
+                                  **{**fields, f"{key}_nominee": name})).segments
+                <= SMS_SEGMENTS)
     return fields
 
 

@@ -33,6 +33,9 @@ def fields_for(db: Session, tools: digest.Tools, person: Person, week: str, now:
         if person.role == "headteacher":
             return "head_summary", digest.headteacher(db, tools, person, week, now, channel,
                                                       forward=False)
+    except digest.NoSchools:
+        raise NothingToPreview(f"no school on the roster is in the {person.role}'s area "
+                               f"({person.upazila or '-'}, {person.district})") from None
     except digest.NoArea:
         raise NothingToPreview(f"{person.role} with no area or school") from None
     raise NothingToPreview(f"a {person.role} gets no digest")

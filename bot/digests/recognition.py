@@ -6,7 +6,8 @@
               (the first officer's preparation makes them, the others find them)
     decide    an officer of that upazila says yes or skip; the first answer decides
     due       confirmed nominations whose congratulations have not gone yet (jobs.py sends
-              them, to the person and, for a teacher, their headteacher)
+              them, to the person and, for a teacher, their headteacher; a nominee who has
+              opted out since is named to no one: the nomination is withdrawn)
 
 Nothing goes to a nominee before an officer's yes, and a nomination is only ever shown to the
 officers of its own upazila.
@@ -29,6 +30,7 @@ RECOGNITION_WEEKS = 4  # school weeks looked back for consistent practice, or me
 AGAIN_AFTER = timedelta(weeks=12)  # someone congratulated is not nominated again before this
 KINDS = ("teacher", "headteacher")
 NOMINATED, CONFIRMED, SKIPPED, SENT = "nominated", "confirmed", "skipped", "sent"
+WITHDRAWN = "withdrawn"  # the nominee opted out before the congratulation went: none goes
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,11 @@ def due(db: Session, limit: int = 100) -> list[int]:
 
 
 def recipients(db: Session, rec: Recognition) -> list[tuple[Person, str]]:
-    """Who is congratulated, and as whom: the nominee, and a teacher's headteacher(s)."""
+    """Who is congratulated, and as whom: the nominee, and a teacher's headteacher(s). No one
+    when the nominee has opted out: they are not named to anyone once they have left."""
     nominee = db.get(Person, rec.person_id)
+    if nominee is None or nominee.opted_out_at is not None:
+        return []
     out = [(nominee, "nominee_" + rec.kind)]
     if rec.kind == "teacher":
         heads = db.execute(select(Person).where(
@@ -151,8 +156,13 @@ def recipients(db: Session, rec: Recognition) -> list[tuple[Person, str]]:
 
 
 def claim(db: Session, recognition_id: int, now: datetime) -> Recognition | None:
-    """confirmed -> sent, once: the congratulations are started in this same transaction."""
+    """confirmed -> sent, once: the congratulations are started in this same transaction.
+    A nomination whose nominee has opted out since becomes `withdrawn` instead (None)."""
+    rec = db.get(Recognition, recognition_id)
+    nominee = db.get(Person, rec.person_id) if rec is not None else None
+    gone = nominee is None or nominee.opted_out_at is not None
     won = db.execute(update(Recognition).where(Recognition.id == recognition_id,
                                                Recognition.status == CONFIRMED)
-                     .values(status=SENT, sent_at=now)).rowcount
-    return db.get(Recognition, recognition_id) if won else None
+                     .values(status=WITHDRAWN if gone else SENT, sent_at=now)).rowcount
+    return (db.get(Recognition, recognition_id, populate_existing=True)
+            if won and not gone else None)

@@ -2,6 +2,7 @@
 upazila in `area_figure`, so that a digest reads its area in a statement or two.
 
     refresh       work a week out again, for every school, set-based (INSERT .. SELECT)
+    schools_moved sum every week's areas again after the roster moved schools
     ensure_fresh  refresh the weeks that are stale: older than FRESH_FOR, unless worked out
                   after the week's answers became final; one statement when none is
     totals        {week: Counter(metric)} of an area (an upazila, a district, the country,
@@ -45,6 +46,18 @@ def refresh(db: Session, cal: Calendar, week: str, now: datetime,
     db.execute(insert(Figure).from_select(
         ["week", "school_id", "metric", "value"],
         select(literal(week, String(8)), m.c.school_id, m.c.metric, m.c.value)))
+    _sum_areas(db, week)
+    db.info[WROTE] = True
+    mark = db.get(FigureRefresh, week)
+    if mark is None:
+        db.add(FigureRefresh(week=week, refreshed_at=now))
+    else:
+        mark.refreshed_at = now
+    db.flush()
+
+
+def _sum_areas(db: Session, week: str) -> None:
+    """area_figure of a week: its schools' figures summed by the upazila each school is in."""
     db.execute(delete(AreaFigure).where(AreaFigure.week == week))
     wk = literal(week, String(8))
     db.execute(insert(AreaFigure).from_select(
@@ -58,13 +71,17 @@ def refresh(db: Session, cal: Calendar, week: str, now: datetime,
             .join(Checkin, Checkin.school_id == School.id)
             .where(Checkin.week == week, Checkin.meeting.is_(True))
             .group_by(School.district, School.upazila))))
-    db.info[WROTE] = True
-    mark = db.get(FigureRefresh, week)
-    if mark is None:
-        db.add(FigureRefresh(week=week, refreshed_at=now))
-    else:
-        mark.refreshed_at = now
-    db.flush()
+
+
+def schools_moved(db: Session) -> int:
+    """After the roster moved schools to another upazila or district: every week's
+    area_figure summed again from `figure` (each school's own counts do not change), so a
+    week whose answers are final, never worked out again, follows its schools too. In the
+    caller's transaction; returns the weeks summed."""
+    weeks = list(db.execute(select(FigureRefresh.week).order_by(FigureRefresh.week)).scalars())
+    for week in weeks:
+        _sum_areas(db, week)
+    return len(weeks)
 
 
 def final_at(cal: Calendar, week: str) -> datetime:

@@ -25,10 +25,12 @@ def store(db: Session, person: Person, message: Message | None, text: str, inten
 
 
 def unforwarded(db: Session, school_id: int) -> list[Question]:
-    """The school's questions (from any of its people) not yet in a summary, oldest first."""
+    """The school's questions (from any of its people) not yet in a summary, oldest first. A
+    person who has opted out is not quoted, nor named, to their headteacher."""
     return list(db.execute(
         select(Question).join(Person, Person.id == Question.person_id)
-        .where(Person.school_id == school_id, Question.forwarded_at.is_(None))
+        .where(Person.school_id == school_id, Question.forwarded_at.is_(None),
+               Person.opted_out_at.is_(None))
         .order_by(Question.created_at, Question.id)).scalars())
 
 
