@@ -77,6 +77,25 @@ def test_a_failure_that_beat_the_send_then_delivered_sends_once(rt, twilio, tw):
     assert len(twilio.messages()) == 1
 
 
+def test_reports_that_beat_the_send_are_applied_in_the_order_they_came(rt, twilio, tw):
+    """"delivered" then a stale "undelivered" both arrive before the worker stored the sid:
+    kept in order, the second changes nothing; it was not kept instead of the first."""
+    teacher, = people(rt, 1)
+    sid = "SM" + "5" * 32
+    with rt.db.session() as db:
+        mid = outbox.queue_text(db, person=teacher, address=teacher.phone, channel="sms",
+                                key="test.text", body="পাথর গুনি", now=rt.now()).id
+    callback(tw, twilio, sid, "delivered")
+    callback(tw, twilio, sid, "undelivered", 30003)
+    with rt.db.session() as db:  # the worker records its send
+        msg = db.get(Message, mid)
+        msg.status, msg.provider, msg.provider_sid, msg.attempts = "sent", "twilio", sid, 1
+        outbox._apply_early_status(rt, db, msg, rt.now())
+    run_jobs(rt)
+    assert [(m.status, m.provider_sid) for m in rows(rt, direction="out")] == [("delivered", sid)]
+    assert twilio.messages() == []
+
+
 # the spool ----------------------------------------------------------------------------
 
 def test_two_spooled_messages_whose_ids_differ_only_in_punctuation_are_both_kept(rt, roster):
