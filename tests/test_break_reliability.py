@@ -115,6 +115,27 @@ def test_two_spooled_messages_whose_ids_differ_only_in_punctuation_are_both_kept
     assert [m.body for m in inbound(rt)] == ["2", "1", "a", "b"]
 
 
+def test_two_reports_on_one_message_while_the_database_is_down_are_both_kept(rt, twilio, tw):
+    """Twilio reports "sent" and then "undelivered" (30003) while the database is down: the
+    second is no retry of the first, and it is the one that asks for the re-send."""
+    teacher, = people(rt, 1)
+    queue(rt, teacher, ["পাথর গুনি"])
+    run_jobs(rt)
+    (msg,) = rows(rt, direction="out")
+    real = rt.db
+    rt.db = Database("postgresql+psycopg://postgres@127.0.0.1:1/down?connect_timeout=1")
+    try:
+        callback(tw, twilio, msg.provider_sid, "sent")
+        callback(tw, twilio, msg.provider_sid, "undelivered", 30003)
+    finally:
+        rt.db.dispose()
+        rt.db = real
+    spool.replay()
+    run_jobs(rt)
+    assert [m.status for m in rows(rt, direction="out")] == ["undelivered", "sent"]
+    assert len(twilio.messages()) == 2
+
+
 # a worker killed after the gateway took the message -----------------------------------
 
 def test_a_send_whose_worker_died_after_the_phone_took_it_is_not_sent_again(rt, roster, phone,
