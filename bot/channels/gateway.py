@@ -30,17 +30,21 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER = 30.0  # seconds, when a gateway says to wait but not for how long
 SID_MAX = 64  # the width of message.provider_sid
+_SID_SAFE = re.compile(r"[A-Za-z0-9._:-]+")  # what a stored provider sid may hold (msgs/intake.py)
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(("to_no_plus", "to_local", "to", "text", "from", "id",
                                               "encoding")) + r")\}")
 
 
 def provider_sid(name: str, raw: str) -> str:
     """How a gateway's id is stored: prefixed with the channel's name, so two gateways (and
-    Twilio) can never clash on the unique (direction, provider_sid); a long id is hashed."""
+    Twilio) can never clash on the unique (direction, provider_sid). A gateway's id is its own
+    business: one too long, or with characters a stored sid does not hold (base64's + / =,
+    spaces, Bengali digits), is stored as its digest ("<name>:.<hex>"), the same every time."""
     sid = f"{name}:{raw}"
-    if len(sid) <= SID_MAX:
+    if len(sid) <= SID_MAX and _SID_SAFE.fullmatch(raw):
         return sid
-    return f"{name}:#{hashlib.sha256(raw.encode()).hexdigest()[:SID_MAX - len(name) - 2]}"
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{name}:.{digest[:SID_MAX - len(name) - 2]}"
 
 
 def dig(data, path: str | None):

@@ -54,10 +54,12 @@ class StatusReport:
 
 def clean(text: str | None, limit: int | None = None) -> str:
     """`text` without NULs and other control characters (newlines and tabs stay), cut at
-    `limit` characters."""
+    `limit` characters. Half a UTF-16 pair (JSON may escape one: "\\ud83d" of a cut emoji)
+    becomes U+FFFD: no database and no UTF-8 file can hold it."""
     text = text or ""
     if not text.isprintable():
-        text = "".join(ch for ch in text if ch in _KEEP or unicodedata.category(ch) != "Cc")
+        text = "".join(ch if unicodedata.category(ch) != "Cs" else "\ufffd" for ch in text
+                       if ch in _KEEP or unicodedata.category(ch) != "Cc")
     return text[:limit] if limit is not None else text
 
 
