@@ -3,7 +3,10 @@
 The adapter fills the channel's request with the message ({to}, {text}, {encoding}...), sends it
 and types the answer as the channel says to read it: `Sent` with the gateway's id, `RetryLater`
 for an HTTP status or an error code the channel lists as retryable (and for a gateway that cannot
-be reached, or does not answer in time), `Failed` with the code and reason for anything else. What
+be reached), `Unknown` when the request went out and no readable answer came (a timeout after
+the gateway may have taken it, a 2xx page that is not the gateway's answer), `Failed` with the
+code and reason for anything else. An unknown outcome is looked up (`lookup`, by the {id} we
+gave the message, when the channel has a `lookup` section) before it is sent again. What
 a result leads to is the outbox's decision. Text goes as it is: Bangla stays UTF-8 in the request
 and the channel's {encoding} word (UNICODE, unicode...) tells the gateway to send it as UCS-2.
 """
@@ -22,7 +25,7 @@ import phonenumbers
 import requests
 
 from ..logs import redact
-from .base import OPTED_OUT, Failed, Outgoing, Result, RetryLater, Sent
+from .base import OPTED_OUT, Failed, Outgoing, Result, RetryLater, Sent, Unknown, never_arrived
 from .gateway_config import Gateway
 from .segments import count
 
@@ -104,15 +107,46 @@ class GatewayAdapter:
             kwargs["auth"] = s.basic_auth
         try:
             resp = self.session.request(s.method, url, **kwargs)
-        except requests.RequestException:  # refused, timed out, reset: it may come back
-            return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
+        except requests.RequestException as e:
+            if never_arrived(e):  # refused, no route: the gateway never saw it
+                return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
+            return Unknown(reason=type(e).__name__)  # it went out; the answer did not come
         return self.read(resp.status_code, resp.text, msg.ref)
 
-    def lookup(self, msg: Outgoing, since: datetime) -> list[str]:
-        """No gateway we ship documents a way to list what it sent, so a send whose outcome
-        is unknown (a timeout after the gateway took it) is not found and is sent again: the
-        teacher may get it twice, which the README names as a known limit."""
-        return []
+    def lookup(self, msg: Outgoing, since: datetime) -> list[str] | RetryLater:
+        """Whether the gateway has `msg`, asked by the {id} we sent it with (the channel's
+        `lookup` section; SMS Gateway for Android: GET /messages/{id}): [its sid] when it has
+        it (to the same recipient), [] when it says it has not (`missing_status`), RetryLater
+        when it cannot say now. A channel without `lookup` (no aggregator we ship documents
+        one) answers [] and the message is sent again: the teacher may get it twice, which the
+        README names as a known limit."""
+        lk = self.gateway.lookup
+        if lk is None or not msg.ref:
+            return []
+        values = self.variables(msg)
+        s = self.gateway.send
+        kwargs: dict = {"headers": _fill(s.headers, values), "timeout": s.timeout}
+        if s.basic_auth:
+            kwargs["auth"] = s.basic_auth
+        try:
+            resp = self.session.request(lk.method, _fill(lk.url, values, quote_values=True),
+                                        **kwargs)
+        except requests.RequestException:
+            return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
+        if resp.status_code in lk.missing_status:
+            return []
+        if not 200 <= resp.status_code < 300:
+            return RetryLater(after=DEFAULT_RETRY_AFTER, code=resp.status_code)
+        try:
+            body = resp.json()
+        except ValueError:
+            return RetryLater(after=DEFAULT_RETRY_AFTER, code=resp.status_code)
+        if lk.to is not None and _national(str(dig(body, lk.to) or "")) != _national(msg.to):
+            log.warning("gateway %s has a message with our id %s for someone else; it is not "
+                        "ours", self.name, msg.ref)
+            return []
+        raw = dig(body, lk.id)
+        return [provider_sid(self.name, str(raw) if raw not in (None, "") else f"ref-{msg.ref}")]
 
     def variables(self, msg: Outgoing) -> dict[str, str]:
         return {"to": msg.to, "to_no_plus": msg.to.removeprefix("+"), "to_local": _national(msg.to),
@@ -130,6 +164,12 @@ class GatewayAdapter:
         reason = str(dig(body, a.reason) or "") or (text or "")[:200]
         if status in a.retry_status:
             return RetryLater(after=DEFAULT_RETRY_AFTER, code=code_of(value) or status)
+        if 200 <= status < 300 and a.ok_path is not None and dig(body, a.ok_path) is None:
+            # a 2xx that is not the gateway's answer (a proxy's page, an empty body): it may
+            # or may not have the message; failing it for good could lose one it never took
+            log.warning("gateway %s answered HTTP %s without its answer at %r", self.name,
+                        status, a.ok_path)
+            return Unknown(reason=f"HTTP {status} without {a.ok_path}")
         ok = 200 <= status < 300 and (a.ok_path is None or listed(dig(body, a.ok_path), a.ok_values))
         if ok:
             raw = dig(body, a.id)
