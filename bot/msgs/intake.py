@@ -50,6 +50,7 @@ class StatusReport:
     status: str
     error_code: int | None
     received_at: datetime | None = None
+    ref: int | None = None  # our message id, when a gateway reports by it (sid: "<gw>:ref-<id>")
 
 
 def clean(text: str | None, limit: int | None = None) -> str:
@@ -113,9 +114,11 @@ def error_code(value: str | None) -> int | None:
 
 
 def status_report(*, sid: str | None, status: str | None, code: str | None,
-                  received_at: datetime) -> StatusReport:
+                  received_at: datetime | None, ref: int | None = None) -> StatusReport:
     status = (status or "").strip().lower()
     if not _STATUS.fullmatch(status) and status not in LONG_STATUSES:
         raise Rejected("missing or malformed status")
+    if ref is not None and not (isinstance(ref, int) and 0 < ref < 2 ** 31):
+        raise Rejected("malformed message id")
     return StatusReport(sid=provider_sid(sid), status=status, error_code=error_code(code),
-                        received_at=received_at)
+                        received_at=received_at, ref=ref)

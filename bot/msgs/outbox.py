@@ -446,7 +446,7 @@ def early_keys(msg: Message) -> list[str]:
     keys = [early_key(msg.provider_sid)] if msg.provider_sid else []
     if msg.provider and msg.provider != "twilio":
         keys.append(early_key(ref_sid(msg.provider, msg.id)))
-    return keys
+    return list(dict.fromkeys(keys))  # the same key when the gateway gave no id of its own
 
 
 def ref_sid(provider: str, message_id: int) -> str:
@@ -461,7 +461,8 @@ def apply_report(report, deadline: float | None = None) -> bool:
     the caller (spool.take) keeps it for later."""
     rt = runtime.current()
     with rt.db.session(deadline=deadline) as db:
-        known = record_status(db, report.sid, report.status, report.error_code, rt.now())
+        known = record_status(db, report.sid, report.status, report.error_code, rt.now(),
+                              ref=getattr(report, "ref", None))
     if not known:
         log.info("status %s for unknown message %s kept for its send", report.status,
                  report.sid)
@@ -471,11 +472,18 @@ def apply_report(report, deadline: float | None = None) -> bool:
 
 
 def record_status(db: Session, sid: str, status: str, error_code: int | None,
-                  now: datetime) -> bool:
+                  now: datetime, ref: int | None = None) -> bool:
     """A provider's status callback; False when no such message is known. A failure it
-    reports may lead to a re-send or an SMS fallback, enqueued once `db` commits."""
+    reports may lead to a re-send or an SMS fallback, enqueued once `db` commits. A gateway
+    that reports by our own id (`ref`; `sid` is then `ref_sid`) finds the message by it."""
     msg = db.execute(select(Message).where(Message.direction == "out",
                                            Message.provider_sid == sid)).scalar_one_or_none()
+    if msg is None and ref is not None:
+        msg = db.execute(select(Message).where(
+            Message.id == ref, Message.direction == "out",
+            Message.provider == sid.split(":", 1)[0])).scalar_one_or_none()
+        if msg is not None and msg.provider_sid is None:
+            msg = None  # its send is not recorded yet: kept (by our id) for the send to apply
     if msg is None:
         # it may have beaten our own write of the sid: keep it for `send` to apply
         keep_early(sid, status, error_code)

@@ -133,7 +133,8 @@ def _to_json(item) -> dict:
     if isinstance(item, inbound.Incoming):
         return item.to_json()
     return {"sid": item.sid, "status": item.status, "error_code": item.error_code,
-            "received_at": item.received_at.isoformat() if item.received_at else None}
+            "received_at": item.received_at.isoformat() if item.received_at else None,
+            "ref": item.ref}
 
 
 def _from_json(kind: str, data: dict):
@@ -152,7 +153,8 @@ def _from_json(kind: str, data: dict):
     return intake.status_report(sid=data["sid"], status=data["status"],
                                 code=str(data["error_code"]) if data.get("error_code") is not None
                                 else None,
-                                received_at=datetime.fromisoformat(at) if at else None)
+                                received_at=datetime.fromisoformat(at) if at else None,
+                                ref=data.get("ref"))
 
 
 def _name(item) -> str:
