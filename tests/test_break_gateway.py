@@ -300,3 +300,36 @@ def test_stop_on_the_gateway_stops_everything_queued(rt, roster, phone, smsgate,
     assert "nudge" not in texts
     assert len(texts) == 1  # the STOP confirmation, on the phone
     assert person(rt, TEACHER).opted_out_at is not None
+
+
+# privacy --------------------------------------------------------------------------------
+
+def test_a_gateway_that_echoes_the_text_in_its_refusal_puts_no_body_in_the_log(caplog):
+    """Some gateways quote the message back in an error ("Invalid message: ..."): the refusal is
+    logged with its code for the operator, never with the teacher's text."""
+    import logging
+
+    from bot.channels.gateway import GatewayAdapter
+    from bot.channels.gateway_config import parse
+    caplog.set_level(logging.INFO)
+    gw = parse(CHANNELS_ADN.read_text(encoding="utf-8"),
+               env={"ADNSMS_API_KEY": "k", "ADNSMS_API_SECRET": "s"})["adn"]
+    text = "রহিমা আপা, আজ পাথর গুনি"
+    adapter = GatewayAdapter(gw)
+    adapter.read(400, f"Bad request: message_body '{text}' rejected", "5", text)
+    adapter.read(200, json.dumps({"api_response_code": 400, "error": {
+        "error_code": 2002, "error_message": f"INVALID_MESSAGE_LENGTH: {text}"}}), "6", text)
+    assert "2002" in caplog.text  # the operator still sees the code
+    assert "পাথর" not in caplog.text and "রহিমা" not in caplog.text
+
+
+def test_a_gateway_url_in_a_log_line_shows_no_key_or_token():
+    """A GET gateway carries its key in the query string, and the phone's webhook its token: an
+    exception that names the URL must not put them in the log."""
+    from bot.logs import redact
+    line = ("HTTPSConnectionPool(host='bulksmsbd.net'): Max retries exceeded with url: "
+            "/api/smsapi?api_key=bulksmsbd-secret-key&type=unicode&senderid=88096 "
+            "POST /sms/phone/receive?token=gateway-webhook-secret api_secret=adn-secret")
+    out = redact(line)
+    for secret in ("bulksmsbd-secret-key", "gateway-webhook-secret", "adn-secret"):
+        assert secret not in out

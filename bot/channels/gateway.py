@@ -111,7 +111,7 @@ class GatewayAdapter:
             if never_arrived(e):  # refused, no route: the gateway never saw it
                 return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
             return Unknown(reason=type(e).__name__)  # it went out; the answer did not come
-        return self.read(resp.status_code, resp.text, msg.ref)
+        return self.read(resp.status_code, resp.text, msg.ref, msg.body)
 
     def lookup(self, msg: Outgoing, since: datetime) -> list[str] | RetryLater:
         """Whether the gateway has `msg`, asked by the {id} we sent it with (the channel's
@@ -153,8 +153,10 @@ class GatewayAdapter:
                 "text": msg.body, "from": self.gateway.sender or "", "id": msg.ref or "",
                 "encoding": self.gateway.send.encoding[count(msg.body).encoding]}
 
-    def read(self, status: int, text: str, ref: str | None = None) -> Result:
-        """The gateway's answer (HTTP status and body) as a typed result."""
+    def read(self, status: int, text: str, ref: str | None = None,
+             body_sent: str | None = None) -> Result:
+        """The gateway's answer (HTTP status and body) as a typed result. `body_sent`, the text
+        we sent, is kept out of the log if the gateway quotes it back."""
         a = self.gateway.answer
         try:
             body = json.loads(text) if text else None
@@ -179,7 +181,7 @@ class GatewayAdapter:
         if value is None:
             value = status
         log.warning("gateway %s refused a message (HTTP %s): %s %s", self.name, status, value,
-                    redact(reason))
+                    _loggable(dig(body, a.reason), body_sent))
         if listed(value, a.retry):
             return RetryLater(after=DEFAULT_RETRY_AFTER, code=code_of(value))
         if listed(value, a.opted_out):
@@ -194,6 +196,17 @@ class GatewayAdapter:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _loggable(reason, body_sent: str | None) -> str:
+    """The gateway's reason as the log may hold it: only its `answer.reason` words (a raw page
+    may quote anything back), without the text we sent, short, numbers and secrets masked."""
+    if reason in (None, ""):
+        return ""
+    reason = str(reason)
+    if body_sent:
+        reason = reason.replace(body_sent, "…")
+    return redact(reason[:120])
 
 
 def _fill(value, values: dict[str, str], quote_values: bool = False):
