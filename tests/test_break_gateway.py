@@ -333,3 +333,41 @@ def test_a_gateway_url_in_a_log_line_shows_no_key_or_token():
     out = redact(line)
     for secret in ("bulksmsbd-secret-key", "gateway-webhook-secret", "adn-secret"):
         assert secret not in out
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="needs PostgreSQL behind a TCP proxy")
+def test_a_report_by_our_id_while_the_database_hangs_is_answered_in_seconds_and_kept(
+        rt, roster, app, work, example, database_url):
+    """The report by our id used to be looked up in the web request with no deadline: a hanging
+    database held the gateway's request until the worker was killed, and the report was lost."""
+    import threading
+    import time
+
+    from sqlalchemy.engine import make_url
+    from tcp_proxy import TcpProxy
+    msg = _one_sent_by_local(rt, work, example)
+    url = make_url(database_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        real = rt.db
+        rt.db = Database(url.set(host="127.0.0.1", port=proxy.port)
+                         .render_as_string(hide_password=False))
+        try:
+            with rt.db.session() as db:  # a pooled connection, alive
+                db.get(Message, msg.id)
+            proxy.hang()
+            answers = []
+            started = time.monotonic()
+            t = threading.Thread(target=lambda: answers.append(local(
+                app, {"id": str(msg.id), "status": "delivered"}, kind="status")), daemon=True)
+            t.start()
+            t.join(10)
+            took = time.monotonic() - started
+            assert answers and answers[0].status_code == 200 and took < 5, took
+            proxy.pass_()
+        finally:
+            proxy.pass_()
+            rt.db.dispose()
+            rt.db = real
+    spool.replay()
+    assert outbound(rt)[0].status == "delivered"
