@@ -600,6 +600,9 @@ def _cancel_follow_ups(db: Session, msg: Message, now: datetime) -> None:
     if cancelled:
         log.info("message %s to %s: delivered after all; its follow-up is cancelled", msg.id,
                  mask(msg.address))
+        channel = msg.channel
+        metrics.record(runtime.current().redis, lambda p: metrics.count(
+            p, "sathi_messages_out", channel=channel, status=CANCELLED))
 
 
 def _opt_out(db: Session, msg: Message, now: datetime) -> None:
