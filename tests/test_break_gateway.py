@@ -371,3 +371,56 @@ def test_a_report_by_our_id_while_the_database_hangs_is_answered_in_seconds_and_
             rt.db = real
     spool.replay()
     assert outbound(rt)[0].status == "delivered"
+
+
+# fuzz: the gateways' webhooks, as the fuzz suite does Twilio's --------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_fuzz import TEXT, dead_letters, fuzz  # noqa: E402
+
+HALF_PAIRS = st.text(alphabet=st.one_of(st.characters(categories=["Cs"], min_codepoint=0xD800,
+                                                     max_codepoint=0xDFFF),
+                                       st.sampled_from("aক১")), max_size=6)
+JSON_VALUE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(), TEXT,
+              HALF_PAIRS),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=12)
+RECEIVED = st.fixed_dictionaries({  # near a real sms:received: reaches the recording
+    "event": st.just("sms:received"),
+    "payload": st.fixed_dictionaries({
+        "phoneNumber": st.one_of(st.just(TEACHER), TEXT, HALF_PAIRS),
+        "message": st.one_of(HALF_PAIRS, TEXT, JSON_VALUE)},
+        optional={"receivedAt": st.one_of(TEXT, JSON_VALUE)})},
+    optional={"id": st.one_of(HALF_PAIRS, TEXT, JSON_VALUE)})
+ANY_EVENT = st.fixed_dictionaries({}, optional={
+    "event": st.one_of(st.sampled_from(["sms:received", "sms:sent", "sms:delivered",
+                                        "sms:failed"]), TEXT),
+    "id": st.one_of(TEXT, JSON_VALUE),
+    "payload": st.one_of(JSON_VALUE, st.fixed_dictionaries({}, optional={
+        "message": JSON_VALUE, "phoneNumber": JSON_VALUE, "messageId": JSON_VALUE}))})
+PHONE_EVENT = st.one_of(RECEIVED, ANY_EVENT)
+LOCAL_FORM = st.fixed_dictionaries({}, optional={
+    "from": TEXT, "text": TEXT, "id": TEXT, "date": TEXT, "status": TEXT, "code": TEXT})
+
+
+@fuzz(300)
+@given(event=PHONE_EVENT, kind=st.sampled_from(["receive", "status"]))
+def test_the_phones_signed_webhooks_never_5xx(rt, roster, phone, smsgate, clock, event, kind):
+    raw = json.dumps(event).encode()  # half UTF-16 pairs travel as \udxxx escapes
+    response = phone.post(kind, raw, signed(smsgate, raw, clock))
+    assert response.status_code < 500, response.status_code
+    assert dead_letters() == []
+
+
+@fuzz(300)
+@given(form=LOCAL_FORM, kind=st.sampled_from(["receive", "status"]), as_json=st.booleans())
+def test_a_form_gateways_webhooks_never_5xx(rt, roster, app, form, kind, as_json):
+    if as_json:
+        response = local(app, data=json.dumps(form), kind=kind, content_type="application/json")
+    else:
+        response = local(app, form, kind=kind)
+    assert response.status_code < 500, response.status_code
+    assert dead_letters() == []
