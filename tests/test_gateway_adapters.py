@@ -118,6 +118,9 @@ def test_a_gateway_that_answers_too_late_is_looked_up_before_it_is_sent_again(ap
         assert gw.lookup(sms(BANGLA), since) == [f"phone:{double.sent()[0]['id']}"]
         assert gw.lookup(sms(BANGLA, ref="43"), since) == []  # never sent: 404
         assert gw.lookup(sms(BANGLA, to="+8801711000002"), since) == []  # not ours
+        # sent again all the same (the lookup said 404 before the first try landed): 409
+        assert gw.send(sms(BANGLA)) == Sent(sid=f"phone:{double.sent()[0]['id']}")
+        assert len(double.sent()) == 1
         double.stop()
         assert isinstance(gw.lookup(sms(BANGLA), since), RetryLater)  # cannot say now
     else:  # no lookup documented: it is sent again, and may arrive twice (README)

@@ -111,7 +111,20 @@ class GatewayAdapter:
             if never_arrived(e):  # refused, no route: the gateway never saw it
                 return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
             return Unknown(reason=type(e).__name__)  # it went out; the answer did not come
+        if resp.status_code in self.gateway.answer.duplicate_status:
+            return self.already_there(msg, resp.status_code)
         return self.read(resp.status_code, resp.text, msg.ref, msg.body)
+
+    def already_there(self, msg: Outgoing, status: int) -> Result:
+        """The gateway has a message with our id already (an earlier try landed after all):
+        sent once, if it is ours; a message to someone else under our id is a failure."""
+        found = self.lookup(msg, datetime.now())
+        if isinstance(found, RetryLater):
+            return Unknown(reason=f"HTTP {status}: our id is taken; cannot look it up now")
+        if found:
+            return Sent(sid=found[0])
+        log.warning("gateway %s: our id %s is taken by another message", self.name, msg.ref)
+        return Failed(code=status, reason="the message id is taken by another message")
 
     def lookup(self, msg: Outgoing, since: datetime) -> list[str] | RetryLater:
         """Whether the gateway has `msg`, asked by the {id} we sent it with (the channel's

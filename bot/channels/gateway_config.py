@@ -81,6 +81,7 @@ class Answer:
     retry: tuple = ()
     opted_out: tuple = ()
     retry_status: tuple[int, ...] = DEFAULT_RETRY_STATUS
+    duplicate_status: tuple[int, ...] = ()  # "our {id} is there already": looked up, not failed
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,8 @@ def _gateway(raw: dict) -> Gateway:
     answer = Answer(ok_path=a.get("ok", {}).get("path"), ok_values=tuple(a.get("ok", {}).get("in", ())),
                     id=a.get("id"), code=a.get("code"), reason=a.get("reason"),
                     retry=tuple(a.get("retry", ())), opted_out=tuple(a.get("opted_out", ())),
-                    retry_status=tuple(a.get("retry_status", DEFAULT_RETRY_STATUS)))
+                    retry_status=tuple(a.get("retry_status", DEFAULT_RETRY_STATUS)),
+                    duplicate_status=tuple(a.get("duplicate_status", ())))
     receive = None
     if "receive" in raw:
         r = raw["receive"]
