@@ -158,10 +158,10 @@ def test_an_empty_text_is_recorded_and_answered_politely(rt, roster, app, work, 
 
 # delivery reports -----------------------------------------------------------------------
 
-def _one_sent_by_local(rt, work, example, roster_phone=TEACHER):
+def _one_sent_by_local(rt, work, example):
     """One reply sent through `local`; its row."""
     from bot.msgs import outbox
-    p = person(rt, roster_phone)
+    p = person(rt, TEACHER)
     with rt.db.session() as db:
         mid = outbox.queue_text(db, person=p, address=p.phone, channel="sms", key="test.text",
                                 body="পাথর গুনি", now=rt.now()).id

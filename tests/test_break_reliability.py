@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from conftest import GATEWAY_TOKEN, channels_file
+from conftest import channels_file
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy
@@ -228,5 +228,3 @@ def test_a_duplicate_of_a_spooled_message_arriving_after_replay_is_one_message(
     work()
     assert len(inbound(rt)) == 1 and len(smsgate.sent()) == 2
 
-
-_ = GATEWAY_TOKEN

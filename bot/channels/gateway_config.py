@@ -194,7 +194,8 @@ def parse(text: str, path: Path | str = "<channels>",
         unknown = sorted(_placeholders(raw["send"]) - set(PLACEHOLDERS))
         section = "send"
         if not unknown and "lookup" in raw:
-            unknown, section = sorted(_placeholders(raw["lookup"]["url"]) - set(PLACEHOLDERS)), "lookup"
+            section = "lookup"
+            unknown = sorted(_placeholders(raw["lookup"]["url"]) - set(PLACEHOLDERS))
         if unknown:
             raise ChannelsFileError(path, line_of(tree, ["channels", i, section]),
                                     f"unknown placeholder {{{unknown[0]}}} (known: "
