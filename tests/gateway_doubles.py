@@ -62,6 +62,7 @@ class GatewayDouble:
         self._delays: deque[float] = deque()
         self._lock = threading.Lock()
         self._server = self._thread = None
+        self.on_accept = None  # called with how many it has accepted, before it answers
 
     def start(self):
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
@@ -113,7 +114,10 @@ class GatewayDouble:
     def _accept(self, message: dict) -> None:
         with self._lock:
             self._accepted.append(message)
+            count = len(self._accepted)
             delay = self._delays.popleft() if self._delays else 0.0
+        if self.on_accept is not None:  # a test's hook: it may hold the answer
+            self.on_accept(count)
         if delay:
             time.sleep(delay)
 
