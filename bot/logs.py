@@ -13,7 +13,8 @@ import re
 from datetime import datetime, timezone
 
 _LONG_NUMBER = re.compile(r"(?<![\w])(\+?\d{3})\d{4,}(\d{3})(?!\d)")
-_TOKENS = re.compile(r"(?i)(auth[_ ]?token|password|signature)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+")
+_TOKENS = re.compile(r"(?i)(auth[_ ]?token|token|api[_-]?key|api[_-]?secret|secret|password"
+                     r"|signature)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+")
 
 
 def mask(phone: str | None) -> str:

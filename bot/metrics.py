@@ -27,7 +27,8 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
         "(malformed), throttled (a flood or a reply loop)", ("channel", "status")),
     "sathi_messages_out": (
         "Outbound messages by channel and status: each send's outcome (sent, failed, "
-        "suppressed, unknown) and each status the provider reported (delivered, read, "
+        "suppressed, unknown), follow-ups cancelled (the original arrived after all) and "
+        "each status the provider reported (delivered, read, "
         "undelivered...)", ("channel", "status")),
     "sathi_send_retries": (
         "Sends put off to try again, by channel and reason: provider (429, 5xx, network), "

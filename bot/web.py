@@ -13,13 +13,11 @@ import logging
 from dataclasses import replace
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
-from sqlalchemy import select
 from twilio.twiml.messaging_response import MessagingResponse
 
 from . import metrics, runtime
 from .channels import gateway_webhook, signature
-from .msgs import intake, spool
-from .store.models import Message
+from .msgs import intake, outbox, spool
 
 log = logging.getLogger(__name__)
 bp = Blueprint("messaging", __name__)
@@ -149,25 +147,17 @@ def gateway_status(name: str):
     if got is None:
         return jsonify(ok=True)
     rt = runtime.current()
-    sid = got.sid
-    if sid is None and got.ref.isascii() and got.ref.isdigit() and int(got.ref) < 2 ** 31:
-        try:  # a report by our own id: find the gateway's id we stored for it
-            with rt.db.session() as db:
-                sid = db.execute(select(Message.provider_sid).where(
-                    Message.id == int(got.ref), Message.direction == "out",
-                    Message.provider == gw.name)).scalar()
-        except Exception as exc:  # storage down: the report by our id cannot be kept
-            if not spool.storage_down(exc):
-                raise
-            log.warning("status by our id on %s not kept: storage is down", gw.name)
+    sid, ref = got.sid, None
+    if sid is None:  # a report by our own id: resolved when it is applied (or replayed)
+        if not (got.ref.isascii() and got.ref.isdigit() and int(got.ref) < 2 ** 31):
+            log.info("status %s for unknown message on %s", got.status, gw.name)
             return jsonify(ok=True)
-    if sid is None:
-        log.info("status %s for unknown message on %s", got.status, gw.name)
-        return jsonify(ok=True)
+        ref = int(got.ref)
+        sid = outbox.ref_sid(gw.name, ref)
     try:
         report = intake.status_report(sid=sid, status=got.status,
                                       code=None if got.error_code is None else str(got.error_code),
-                                      received_at=rt.now())
+                                      received_at=rt.now(), ref=ref)
     except intake.Rejected as why:
         _rejected("a gateway status", why, name="sathi_status_callbacks", status="rejected")
     spool.take(report)

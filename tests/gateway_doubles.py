@@ -62,6 +62,7 @@ class GatewayDouble:
         self._delays: deque[float] = deque()
         self._lock = threading.Lock()
         self._server = self._thread = None
+        self.on_accept = None  # called with how many it has accepted, before it answers
 
     def start(self):
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
@@ -113,7 +114,10 @@ class GatewayDouble:
     def _accept(self, message: dict) -> None:
         with self._lock:
             self._accepted.append(message)
+            count = len(self._accepted)
             delay = self._delays.popleft() if self._delays else 0.0
+        if self.on_accept is not None:  # a test's hook: it may hold the answer
+            self.on_accept(count)
         if delay:
             time.sleep(delay)
 
@@ -223,16 +227,27 @@ class BulkSmsBdDouble(GatewayDouble):
 
 class SmsGateDouble(GatewayDouble):
     """SMS Gateway for Android's cloud API (OpenAPI: capcom6/android-sms-gateway
-    docs/api/swagger.json), and the signed webhooks its phone sends (docs: features/webhooks)."""
+    docs/api/swagger.json; server: android-sms-gateway/server, handlers/messages/3rdparty.go):
+    POST /messages (our "id" kept, the same id again 409), GET /messages/{id} (200 or 404), and
+    the signed webhooks its phone sends (docs: features/webhooks)."""
 
     USER, PASSWORD = "SMSGATEUSER", "smsgate-test-password"
     SIGNING_KEY = "smsgate-test-signing-key"
     BASE = "/3rdparty/v1"
 
     def handle(self, request, form, body):
+        auth = request.authorization
+        prefix = f"{self.BASE}/messages/"
+        if request.method == "GET" and request.path.startswith(prefix):  # a message's state
+            if auth is None or auth.username != self.USER or auth.password != self.PASSWORD:
+                return 401, {"message": "Unauthorized"}
+            found = [m for m in self.sent() if m["id"] == request.path[len(prefix):]]
+            if not found:
+                return 404, {"message": "message not found"}
+            return 200, {"id": found[0]["id"], "state": "Sent",
+                         "recipients": [{"phoneNumber": found[0]["to"], "state": "Sent"}]}
         if request.method != "POST" or request.path != f"{self.BASE}/messages":
             return 404, {"message": "Not Found"}
-        auth = request.authorization
         if auth is None or auth.username != self.USER or auth.password != self.PASSWORD:
             return 401, {"message": "Unauthorized"}
         if not isinstance(body, dict) or not isinstance(body.get("phoneNumbers"), list) \
@@ -245,7 +260,9 @@ class SmsGateDouble(GatewayDouble):
         if self._scripted() == "queue_full":
             return 503, {"error": "QueueLimitExceeded",
                          "message": "queue limits exceeded: too many pending messages: 100 / 100"}
-        message_id = _nanoid()
+        message_id = body.get("id") or _nanoid()  # ours when we give one
+        if any(m["id"] == message_id for m in self.sent()):
+            return 409, {"message": "duplicate id"}
         self._accept({"to": body["phoneNumbers"][0], "text": body["textMessage"]["text"],
                       "encoding": None, "id": message_id})
         return 202, {"id": message_id, "state": "Pending",

@@ -114,3 +114,13 @@ def test_the_service_does_not_start_on_a_broken_channels_file(settings, tmp_path
     bad.write_text(ISSUE_EXAMPLE.replace("type: http", "type: carrier-pigeon"), encoding="utf-8")
     with pytest.raises(ChannelsFileError, match=r"channels.yaml:3: "):
         runtime.Runtime(replace(settings, channels_file=bad))
+
+
+def test_a_lookup_with_an_unknown_placeholder_is_refused_at_its_line():
+    text = ISSUE_EXAMPLE + "    lookup: {url: \"https://gateway.example/messages/{message}\"}\n"
+    with pytest.raises(ChannelsFileError) as e:
+        parse(text, "channels.yaml", env={})
+    assert str(e.value).startswith("channels.yaml:13: unknown placeholder {message}"), str(e.value)
+    (gw,) = parse(text.replace("{message}", "{id}"), "channels.yaml", env={}).values()
+    assert gw.lookup.url == "https://gateway.example/messages/{id}"
+    assert gw.lookup.missing_status == (404,)

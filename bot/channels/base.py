@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+import requests
+from urllib3.exceptions import NewConnectionError
+
 OPTED_OUT = "opted_out"  # the recipient told the provider to stop: send them nothing more
 OUTSIDE_SESSION = "outside_session"  # WhatsApp's 24-hour window is closed: free text refused
 
@@ -82,3 +85,15 @@ class Adapter(Protocol):
     def delivery_failure(self, code: int | None) -> RetryLater | Failed:
         """What an error code in a failed-delivery status report means."""
         ...
+
+
+def never_arrived(e: requests.RequestException) -> bool:
+    """True when a request cannot have reached the provider: the connection was never made
+    (refused, no route, DNS). Anything else (a read timeout, a reset after sending) may have
+    reached it: its outcome is unknown."""
+    if isinstance(e, requests.ConnectTimeout):
+        return True
+    if isinstance(e, requests.ConnectionError):
+        cause = e.args[0] if e.args else None  # urllib3's MaxRetryError, with the reason
+        return isinstance(getattr(cause, "reason", cause), NewConnectionError)  # refused, DNS
+    return False

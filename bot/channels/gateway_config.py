@@ -34,6 +34,7 @@ DEFAULT_TIMEOUT = 10.0  # seconds for one request to a gateway (as for Twilio's 
 DEFAULT_RETRY_STATUS = (429, 500, 502, 503, 504)  # HTTP answers that mean: try again later
 DEFAULT_ENCODING = {"GSM-7": "GSM-7", "UCS-2": "UCS-2"}  # {encoding} when a channel names none
 DEFAULT_FIELDS = {"from": "from", "text": "text", "id": "id", "date": "date"}  # inbound fields
+DEFAULT_MISSING_STATUS = (404,)  # a lookup's answer that means: the gateway has no such message
 DEFAULT_HMAC_MAX_AGE = 300  # seconds a signed timestamp is accepted (replays older are refused)
 RESERVED = ("twilio", "loopback", "sms", "whatsapp", "voice")  # names a channel cannot take
 NUMERIC = {("rate",): float, ("send", "timeout"): float, ("hmac", "max_age"): int}
@@ -80,6 +81,7 @@ class Answer:
     retry: tuple = ()
     opted_out: tuple = ()
     retry_status: tuple[int, ...] = DEFAULT_RETRY_STATUS
+    duplicate_status: tuple[int, ...] = ()  # "our {id} is there already": looked up, not failed
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,17 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """How the gateway is asked for a message by the {id} we gave it (see gateway.lookup)."""
+
+    url: str
+    method: str = "GET"
+    id: str | None = None  # path of the gateway's id in the answer
+    to: str | None = None  # path of the recipient in the answer
+    missing_status: tuple[int, ...] = DEFAULT_MISSING_STATUS
+
+
+@dataclass(frozen=True)
 class Gateway:
     """One extra SMS channel from the channels file."""
 
@@ -116,6 +129,7 @@ class Gateway:
     receive: Receive | None = None
     status: Status | None = None
     description: str = ""
+    lookup: Lookup | None = None  # None: a send whose answer was lost is sent again
 
     def serves(self, number: str) -> int:
         """The length of the longest prefix of `number` this channel serves (0: none)."""
@@ -178,8 +192,12 @@ def parse(text: str, path: Path | str = "<channels>",
         if raw["name"] in gateways:
             raise ChannelsFileError(path, line, f"channel {raw['name']!r} is named twice")
         unknown = sorted(_placeholders(raw["send"]) - set(PLACEHOLDERS))
+        section = "send"
+        if not unknown and "lookup" in raw:
+            section = "lookup"
+            unknown = sorted(_placeholders(raw["lookup"]["url"]) - set(PLACEHOLDERS))
         if unknown:
-            raise ChannelsFileError(path, line_of(tree, ["channels", i, "send"]),
+            raise ChannelsFileError(path, line_of(tree, ["channels", i, section]),
                                     f"unknown placeholder {{{unknown[0]}}} (known: "
                                     + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + ")")
         gateways[raw["name"]] = _gateway(raw)
@@ -242,7 +260,8 @@ def _gateway(raw: dict) -> Gateway:
     answer = Answer(ok_path=a.get("ok", {}).get("path"), ok_values=tuple(a.get("ok", {}).get("in", ())),
                     id=a.get("id"), code=a.get("code"), reason=a.get("reason"),
                     retry=tuple(a.get("retry", ())), opted_out=tuple(a.get("opted_out", ())),
-                    retry_status=tuple(a.get("retry_status", DEFAULT_RETRY_STATUS)))
+                    retry_status=tuple(a.get("retry_status", DEFAULT_RETRY_STATUS)),
+                    duplicate_status=tuple(a.get("duplicate_status", ())))
     receive = None
     if "receive" in raw:
         r = raw["receive"]
@@ -262,7 +281,13 @@ def _gateway(raw: dict) -> Gateway:
         status = Status(statuses=dict(st["statuses"]), id=f.get("id"), ref=f.get("ref"),
                         status=f["status"], error=f.get("error"), format=st.get("format"),
                         retry=tuple(st.get("retry", ())))
-    return Gateway(name=raw["name"], send=send, answer=answer,
+    lookup = None
+    if "lookup" in raw:
+        lk = raw["lookup"]
+        lookup = Lookup(url=lk["url"], method=lk.get("method", "GET"), id=lk.get("id"),
+                        to=lk.get("to"),
+                        missing_status=tuple(lk.get("missing_status", DEFAULT_MISSING_STATUS)))
+    return Gateway(name=raw["name"], send=send, answer=answer, lookup=lookup,
                    prefixes=tuple(raw.get("prefixes", ())), sender=raw.get("from"),
                    rate=raw.get("rate"), receive=receive, status=status,
                    description=raw.get("description", ""))

@@ -81,7 +81,7 @@ def fields(body: bytes, content_type: str | None, fmt: str | None):
     if as_json:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested without end
             raise Malformed("the body is not JSON") from None
         if not isinstance(data, dict):
             raise Malformed("the JSON body is not an object")
@@ -113,7 +113,8 @@ def incoming(gateway: Gateway, body: bytes, content_type: str | None,
     date = dig(data, r.fields["date"])
     when = str(date) if date not in (None, "") else \
         now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M")
-    digest = hashlib.sha256(f"{sender}\n{text}\n{when}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{sender}\n{text}\n{when}".encode("utf-8", "surrogatepass")
+                            ).hexdigest()[:32]
     return Inbound(provider_sid(gateway.name, "h" + digest), sender, text)
 
 

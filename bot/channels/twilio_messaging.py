@@ -17,7 +17,6 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-from urllib3.exceptions import NewConnectionError
 
 from . import twilio_errors
 from .base import (
@@ -29,6 +28,7 @@ from .base import (
     RetryLater,
     Sent,
     Unknown,
+    never_arrived,
 )
 
 DEFAULT_RETRY_AFTER = 30.0  # seconds, when Twilio says to wait but not for how long
@@ -109,16 +109,6 @@ class TwilioMessagingAdapter:
         session = getattr(self.client.http_client, "session", None)
         if session is not None:
             session.close()
-
-
-def never_arrived(e: requests.RequestException) -> bool:
-    """True when the request cannot have reached Twilio: the connection was never made."""
-    if isinstance(e, requests.ConnectTimeout):
-        return True
-    if isinstance(e, requests.ConnectionError):
-        cause = e.args[0] if e.args else None  # urllib3's MaxRetryError, with the reason
-        return isinstance(getattr(cause, "reason", cause), NewConnectionError)  # refused, DNS
-    return False
 
 
 def classify(status: int, code: int | None, reason: str = "") -> Result:

@@ -50,14 +50,17 @@ class StatusReport:
     status: str
     error_code: int | None
     received_at: datetime | None = None
+    ref: int | None = None  # our message id, when a gateway reports by it (sid: "<gw>:ref-<id>")
 
 
 def clean(text: str | None, limit: int | None = None) -> str:
     """`text` without NULs and other control characters (newlines and tabs stay), cut at
-    `limit` characters."""
+    `limit` characters. Half a UTF-16 pair (JSON may escape one: "\\ud83d" of a cut emoji)
+    becomes U+FFFD: no database and no UTF-8 file can hold it."""
     text = text or ""
     if not text.isprintable():
-        text = "".join(ch for ch in text if ch in _KEEP or unicodedata.category(ch) != "Cc")
+        text = "".join(ch if unicodedata.category(ch) != "Cs" else "\ufffd" for ch in text
+                       if ch in _KEEP or unicodedata.category(ch) != "Cc")
     return text[:limit] if limit is not None else text
 
 
@@ -111,9 +114,11 @@ def error_code(value: str | None) -> int | None:
 
 
 def status_report(*, sid: str | None, status: str | None, code: str | None,
-                  received_at: datetime) -> StatusReport:
+                  received_at: datetime | None, ref: int | None = None) -> StatusReport:
     status = (status or "").strip().lower()
     if not _STATUS.fullmatch(status) and status not in LONG_STATUSES:
         raise Rejected("missing or malformed status")
+    if ref is not None and not (isinstance(ref, int) and 0 < ref < 2 ** 31):
+        raise Rejected("malformed message id")
     return StatusReport(sid=provider_sid(sid), status=status, error_code=error_code(code),
-                        received_at=received_at)
+                        received_at=received_at, ref=ref)

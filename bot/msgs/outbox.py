@@ -25,7 +25,10 @@ What a failure leads to is decided here, not in the adapters (they only type the
 - a retryable delivery error in a status callback (30003): a re-send, later, with backoff.
 Follow-ups are new rows linked from the original's `DeliveryAttempt`, made once per message.
 Every try and every status report is a `DeliveryAttempt` row; `Message.status` is the current
-state and never moves backwards.
+state and never moves backwards. Only a report that moves the status forward acts: a failure
+reported after the delivery, a repeat, or a stale report out of order is recorded and changes
+nothing (no re-send, no fallback). A delivery reported after a failure cancels the re-send or
+fallback still waiting for its turn (`cancelled`), so she does not get the message twice.
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -68,6 +72,8 @@ BACKOFF_CAP = 600.0  # seconds; retry delays double from the provider's hint up 
 SWEEP_GRACE = timedelta(minutes=2)  # a queued reply this late past its due time lost its job
 EARLY_STATUS_TTL = 3600  # seconds a status callback that beat its send is kept in Redis
 FAILED = ("undelivered", "failed")  # provider statuses that mean the message did not arrive
+DELIVERED = ("delivered", "read")  # provider statuses that mean it did
+CANCELLED = "cancelled"  # a follow-up (re-send, fallback) not sent: the original arrived after all
 TEMPLATE_FIELDS = ("body", "name")  # what SATHI_WHATSAPP_TEMPLATE_VARIABLES may map to
 TURN_SLEEP_BUDGET = session.LOCK_TIMEOUT / 3  # seconds one job may sleep for the sender's rate
 # while it holds a person's turn; past it the rest of the turn is re-scheduled, so the turn
@@ -382,10 +388,24 @@ def _refuse(msg: Message, person: Person | None) -> str | None:
 
 
 def _apply_early_status(rt: runtime.Runtime, db: Session, msg: Message, now: datetime) -> None:
-    early = rt.redis.getdel(early_key(msg.provider_sid))
-    if early is not None:  # a status callback that arrived before we stored the sid
-        status, early_code = json.loads(early)
-        _on_status(db, msg, status, early_code, now)
+    """The status reports that arrived before we stored the sid, applied in the order they
+    came (each one kept: "delivered" then a stale "undelivered" must not become a re-send)."""
+    for key in early_keys(msg):
+        for early in _take_early(rt, key):
+            status, early_code = json.loads(early)
+            _on_status(db, msg, status, early_code, now)
+
+
+def _take_early(rt: runtime.Runtime, key: str) -> list[bytes]:
+    pipe = rt.redis.pipeline()
+    pipe.lrange(key, 0, -1)
+    pipe.delete(key)
+    try:
+        items, _ = pipe.execute()
+    except redis.ResponseError:  # kept by an older version: one report, as a string
+        one = rt.redis.getdel(key)
+        items = [one] if one is not None else []
+    return items
 
 
 def _count_out(rt: runtime.Runtime, channel: str, status: str) -> None:
@@ -415,8 +435,24 @@ def sweep() -> int:
 
 
 def early_key(sid: str) -> str:
-    """Where a status callback that beat its send waits (in Redis) for the sid to be stored."""
+    """Where the status callbacks that beat their send wait (in Redis, a list in arrival order)
+    for the sid to be stored."""
     return f"sathi:early-status:{sid}"
+
+
+def early_keys(msg: Message) -> list[str]:
+    """Where reports on `msg` may wait: under its provider's id, and (a gateway that reports by
+    the id we gave it) under our own."""
+    keys = [early_key(msg.provider_sid)] if msg.provider_sid else []
+    if msg.provider and msg.provider != "twilio":
+        keys.append(early_key(ref_sid(msg.provider, msg.id)))
+    return list(dict.fromkeys(keys))  # the same key when the gateway gave no id of its own
+
+
+def ref_sid(provider: str, message_id: int) -> str:
+    """How a report by our own message id is keyed: the sid a gateway that answers with no id
+    of its own gets (channels.gateway: "<channel>:ref-<id>")."""
+    return f"{provider}:ref-{message_id}"
 
 
 def apply_report(report, deadline: float | None = None) -> bool:
@@ -425,7 +461,8 @@ def apply_report(report, deadline: float | None = None) -> bool:
     the caller (spool.take) keeps it for later."""
     rt = runtime.current()
     with rt.db.session(deadline=deadline) as db:
-        known = record_status(db, report.sid, report.status, report.error_code, rt.now())
+        known = record_status(db, report.sid, report.status, report.error_code, rt.now(),
+                              ref=getattr(report, "ref", None))
     if not known:
         log.info("status %s for unknown message %s kept for its send", report.status,
                  report.sid)
@@ -435,33 +472,54 @@ def apply_report(report, deadline: float | None = None) -> bool:
 
 
 def record_status(db: Session, sid: str, status: str, error_code: int | None,
-                  now: datetime) -> bool:
+                  now: datetime, ref: int | None = None) -> bool:
     """A provider's status callback; False when no such message is known. A failure it
-    reports may lead to a re-send or an SMS fallback, enqueued once `db` commits."""
+    reports may lead to a re-send or an SMS fallback, enqueued once `db` commits. A gateway
+    that reports by our own id (`ref`; `sid` is then `ref_sid`) finds the message by it."""
     msg = db.execute(select(Message).where(Message.direction == "out",
                                            Message.provider_sid == sid)).scalar_one_or_none()
+    if msg is None and ref is not None:
+        msg = db.execute(select(Message).where(
+            Message.id == ref, Message.direction == "out",
+            Message.provider == sid.split(":", 1)[0])).scalar_one_or_none()
+        if msg is not None and msg.provider_sid is None:
+            msg = None  # its send is not recorded yet: kept (by our id) for the send to apply
     if msg is None:
         # it may have beaten our own write of the sid: keep it for `send` to apply
-        runtime.current().redis.set(early_key(sid), json.dumps([status, error_code]),
-                                    ex=EARLY_STATUS_TTL)
+        keep_early(sid, status, error_code)
         return False
     _on_status(db, msg, status, error_code, now)
     return True
+
+
+def keep_early(sid: str, status: str, error_code: int | None) -> None:
+    """Keep a report on a message whose send is not recorded yet, behind any kept before it."""
+    pipe = runtime.current().redis.pipeline()
+    pipe.rpush(early_key(sid), json.dumps([status, error_code]))
+    pipe.expire(early_key(sid), EARLY_STATUS_TTL)
+    pipe.execute()
 
 
 def _on_status(db: Session, msg: Message, status: str, code: int | None, now: datetime) -> None:
     db.add(DeliveryAttempt(message_id=msg.id, attempt=msg.attempts, channel=msg.channel, at=now,
                            outcome="status", status=status[:16], error_code=code,
                            provider_sid=msg.provider_sid))
-    _apply_status(msg, status, code, now)
+    advanced = _apply_status(msg, status, code, now)
     channel = msg.channel
     metrics.record(runtime.current().redis, lambda p: metrics.count(
         p, "sathi_messages_out", channel=channel, status=status))
+    if status in DELIVERED and advanced:
+        _cancel_follow_ups(db, msg, now)
+        return
     if status not in FAILED:
         return
     failure = runtime.current().adapter(msg.channel, msg.provider).delivery_failure(code)
     if isinstance(failure, Failed) and failure.cause == OPTED_OUT:
         _opt_out(db, msg, now)
+        return
+    if not advanced:  # after the delivery, a repeat, or out of order: it changes nothing
+        log.info("message %s to %s: %s reported while it is %s; nothing more is done",
+                 msg.id, mask(msg.address), status, msg.status)
         return
     person = db.get(Person, msg.person_id) if msg.person_id else None
     if person is not None and person.opted_out:
@@ -515,13 +573,36 @@ def _enqueue_after_commit(db: Session, message_id: int, delay: float) -> None:
     event.listen(db, "after_commit", go, once=True)
 
 
-def _apply_status(msg: Message, status: str, error_code: int | None, now: datetime) -> None:
-    # callbacks can arrive out of order: never move a final state back to an earlier one; a
-    # status we do not know (it is kept in delivery_attempt) moves nothing
-    if status in STATUS_ORDER and STATUS_ORDER[status] >= STATUS_ORDER.get(msg.status, 0):
+def _apply_status(msg: Message, status: str, error_code: int | None, now: datetime) -> bool:
+    """Move `msg` to `status` unless that would move it back; True when it moved forward.
+    Callbacks can arrive out of order: never move a final state back to an earlier one; a
+    status we do not know (it is kept in delivery_attempt) moves nothing, and a status of the
+    same rank (a repeat; undelivered then failed) is kept but is no step forward."""
+    if status not in STATUS_ORDER:
+        return False
+    rank, current = STATUS_ORDER[status], STATUS_ORDER.get(msg.status, 0)
+    if rank >= current:
         msg.status = status
         msg.error_code = error_code
         msg.updated_at = now
+    return rank > current
+
+
+def _cancel_follow_ups(db: Session, msg: Message, now: datetime) -> None:
+    """`msg` arrived after all: its re-send or fallback that has not gone yet never goes (a
+    row being sent has been claimed, `sending`, and is left alone)."""
+    follow_ups = select(DeliveryAttempt.related_message_id).where(
+        DeliveryAttempt.message_id == msg.id, DeliveryAttempt.outcome.in_(("retry", "fallback")),
+        DeliveryAttempt.related_message_id.is_not(None))
+    cancelled = db.execute(update(Message).where(
+        Message.id.in_(follow_ups), Message.status == "queued")
+        .values(status=CANCELLED, updated_at=now)).rowcount
+    if cancelled:
+        log.info("message %s to %s: delivered after all; its follow-up is cancelled", msg.id,
+                 mask(msg.address))
+        channel = msg.channel
+        metrics.record(runtime.current().redis, lambda p: metrics.count(
+            p, "sathi_messages_out", channel=channel, status=CANCELLED))
 
 
 def _opt_out(db: Session, msg: Message, now: datetime) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -132,7 +133,8 @@ def _to_json(item) -> dict:
     if isinstance(item, inbound.Incoming):
         return item.to_json()
     return {"sid": item.sid, "status": item.status, "error_code": item.error_code,
-            "received_at": item.received_at.isoformat() if item.received_at else None}
+            "received_at": item.received_at.isoformat() if item.received_at else None,
+            "ref": item.ref}
 
 
 def _from_json(kind: str, data: dict):
@@ -151,17 +153,28 @@ def _from_json(kind: str, data: dict):
     return intake.status_report(sid=data["sid"], status=data["status"],
                                 code=str(data["error_code"]) if data.get("error_code") is not None
                                 else None,
-                                received_at=datetime.fromisoformat(at) if at else None)
+                                received_at=datetime.fromisoformat(at) if at else None,
+                                ref=data.get("ref"))
+
+
+def _name(item) -> str:
+    """What names an item's file after its arrival time: the provider's id, readable (folded
+    to safe characters and cut), then a digest of the exact id, so two ids that fold alike
+    ("a.b", "a_b") or where one ends another ("x-local:9", "local:9") are never taken for one.
+    A status report is one per (id, status): "sent" then "undelivered" are two reports."""
+    key = item.sid if isinstance(item, inbound.Incoming) else f"{item.sid}\n{item.status}"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{_SAFE.sub('_', item.sid)[:48]}-{digest}"
 
 
 def _write(item) -> Path:
     """Durably keep one item on local disk, at the end of its queue."""
     kind = _kind(item)
     d = _dir(kind)
-    sid = _SAFE.sub('_', item.sid)
-    for earlier in d.glob(f"*-{sid}.json"):  # a provider's retry: the first keeps its place
+    key = _name(item)
+    for earlier in d.glob(f"*-{key}.json"):  # a provider's retry: the first keeps its place
         return earlier
-    name = f"{time.time_ns():020d}-{sid}"
+    name = f"{time.time_ns():020d}-{key}"
     tmp = d / f".{name}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(_to_json(item), f, ensure_ascii=False)
@@ -189,7 +202,7 @@ def _bury(item_or_path, exc: BaseException | str) -> None:
     else:
         kind = _kind(item_or_path)
         channel = getattr(item_or_path, "channel", None)
-        target = dead / f"{time.time_ns():020d}-{_SAFE.sub('_', item_or_path.sid)}.json"
+        target = dead / f"{time.time_ns():020d}-{_name(item_or_path)}.json"
         target.write_text(json.dumps(_to_json(item_or_path), ensure_ascii=False),
                           encoding="utf-8")
     log.error("spool: %s can never be recorded (%s); kept in %s for a human", target.name,

@@ -124,7 +124,8 @@ class Message(Base):
     segments: Mapped[int | None] = mapped_column(Integer)
     # in:  received -> handled; or throttled (a flood or a reply loop: kept, not acted on); or
     #      failed (could not be handled, left for a human)
-    # out: queued -> sending -> sent -> delivered | undelivered | failed; or suppressed.
+    # out: queued -> sending -> sent -> delivered | undelivered | failed; or suppressed; or
+    #      cancelled (a re-send or fallback whose original was reported delivered after all).
     #      `sending` past its lease (next_attempt_at) is an unknown outcome: looked up at the
     #      provider before it is sent again (outbox.reconcile)
     status: Mapped[str] = mapped_column(String(16), index=True)
