@@ -2,14 +2,15 @@
 rejected with a busy tone, so the caller pays nothing, and is called back within a minute with
 a menu (flows/callback.yaml).
 
-At most SATHI_CALLBACKS_PER_DAY call backs per person a day (Asia/Dhaka); a number not on the
-roster, or a person who opted out, gets none. Every missed call is kept (a `call` row, inbound,
+At most SATHI_CALLBACKS_PER_DAY call backs per person a day (Asia/Dhaka), and none while one is
+still owed (queued, ringing or talking): someone who rings twenty times in a minute is called
+back once. A number not on the roster, or a person who opted out, gets none. Every missed call is kept (a `call` row, inbound,
 unique on its CallSid), so a request Twilio repeats makes one call back.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,12 +20,15 @@ from bot import runtime
 from bot.campaigns.content import activity_fields
 from bot.contacts.phones import InvalidPhone, e164
 from bot.logs import mask
-from bot.msgs.calls import CALLBACK, MISSED, queue_call
+from bot.msgs.calls import CALLBACK, DONE, MISSED, queue_call
 from bot.store.models import Call, CampaignRun, Message, Person
 
 log = logging.getLogger(__name__)
 
 FLOW = "callback"  # the menu a call back runs
+DEADLINE = 3.0  # seconds the missed-call webhook waits on the database (Twilio's limit is 15)
+OWED_FOR = timedelta(minutes=30)  # a call back with no news this long (its report lost: the
+# dialer's sweep settles it) no longer stops the person asking for another
 DIGEST_KEYS = "digest.%"  # an officer's digests are the messages whose key starts so (issue 12)
 
 
@@ -37,8 +41,10 @@ def missed(form: dict) -> int | None:
         sender = e164(sender)
     except InvalidPhone:
         pass  # kept as given; no person will match
-    with rt.db.session() as db:
-        person = db.execute(select(Person).where(Person.phone == sender)).scalar_one_or_none()
+    with rt.db.session(deadline=DEADLINE) as db:
+        # the person's row locked: two missed calls at the same moment earn one call back
+        person = db.execute(select(Person).where(Person.phone == sender)
+                            .with_for_update()).scalar_one_or_none()
         row = Call(direction="in", purpose=MISSED, person_id=person.id if person else None,
                    address=sender[:40], status="rejected", provider_sid=form.get("CallSid"),
                    attempts=0, api_errors=0, step=0, silences=0, created_at=now, updated_at=now)
@@ -64,6 +70,11 @@ def _no_callback(db: Session, rt: runtime.Runtime, person: Person | None,
         return "unknown_number"
     if person.opted_out:
         return "opted_out"
+    owed = db.execute(select(Call.id).where(
+        Call.person_id == person.id, Call.direction == "out", Call.purpose == CALLBACK,
+        Call.status.not_in(DONE), Call.updated_at >= now - OWED_FOR).limit(1)).scalar()
+    if owed is not None:
+        return "callback_pending"
     midnight = rt.calendar.at(rt.calendar.local(now).date(), time(0))
     today = db.execute(select(func.count(Call.id)).where(
         Call.person_id == person.id, Call.purpose == CALLBACK,
