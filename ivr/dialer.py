@@ -13,7 +13,8 @@
     on_amd    answering machine detection: on a machine, `leave_message` leaves a short message
               (SATHI_VOICEMAIL=message) or hangs up; the try counts as not reached
     sweep     (cron) a claimed call whose job was lost goes back to queued; a try we never
-              heard the end of is fetched from Twilio and settled
+              heard the end of is fetched from Twilio and settled; missed calls kept while
+              the database was down are recorded (their call backs are then due)
 
 The try's number and the call's id are in every webhook URL (urls.py), so a status callback
 that beats our record of the CallSid still finds its call, and a report about an earlier try
@@ -39,7 +40,7 @@ from bot.msgs.calls import CALLBACK, CAMPAIGN, DONE
 from bot.msgs.ratelimit import SLEEP_MAX, SenderRate
 from bot.store.models import Call, CallAttempt, CampaignRun, FlowRun, Person
 
-from . import urls
+from . import callback, urls
 from .conversation import SKIPPED, voices
 from .prompts import VOICEMAIL, prompts_of
 from .speech import voice_language
@@ -54,6 +55,7 @@ SWEEP_EVERY = 60  # seconds between looks for calls whose job or whose end we lo
 CLAIM = 500  # calls claimed in one look
 STUCK = timedelta(minutes=2)  # a call claimed or dialling this long without news lost its job
 SILENT = timedelta(minutes=30)  # a try with no report this long is fetched from Twilio
+ON_ANOTHER_CALL = timedelta(minutes=2)  # a campaign call's wait while its person is on another
 MAX_API_ERRORS = 5  # Calls API refusals for now (429, 5xx, network) before a call is given up
 API_BACKOFF = 30.0  # seconds before asking the Calls API again, doubled each time
 NEXT_SCHOOL_DAY = "next_school_day"
@@ -153,6 +155,12 @@ def place(call_id: int) -> str:
             call.status, call.attempts = "queued", call.attempts - 1
             call.next_attempt_at = rt.calendar.next_open(now)
             return "later"
+        if call.purpose == CAMPAIGN and _on_another_call(db, call, now):
+            # they are talking to us already (a call back): ringing now would be a busy that
+            # uses up a try; this one follows when that call ends
+            call.status, call.attempts = "queued", call.attempts - 1
+            call.next_attempt_at = now + ON_ANOTHER_CALL
+            return "later"
         attempt = call.attempts
         out = OutgoingCall(to=call.address, url=urls.voice(rt, call, attempt),
                            status_callback=urls.status(rt, call, attempt),
@@ -207,6 +215,13 @@ def place(call_id: int) -> str:
                     reason)
         _give_up(db, call, "failed", "call_failed" if code is None else f"error {code}", now)
         return "failed"
+
+
+def _on_another_call(db: Session, call: Call, now: datetime) -> bool:
+    return db.execute(select(Call.id).where(
+        Call.person_id == call.person_id, Call.id != call.id, Call.direction == "out",
+        Call.status.in_(("dialling", "ringing", "in-progress")),
+        Call.updated_at >= now - SILENT).limit(1)).first() is not None
 
 
 def _not_wanted(db: Session, rt: runtime.Runtime, call: Call, person: Person | None) -> str | None:
@@ -363,7 +378,7 @@ def sweep(rt: runtime.Runtime | None = None) -> int:
     end of is fetched from Twilio and settled. Returns how many calls it moved."""
     rt = rt or runtime.current()
     now = rt.now()
-    moved = 0
+    moved = len(callback.replay_kept(rt))  # missed calls that met a database that was down
     with rt.db.session() as db:
         moved += db.execute(update(Call).where(Call.status == "placing",
                                                Call.updated_at < now - STUCK)

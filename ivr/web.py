@@ -78,8 +78,9 @@ def voice():
         abort(400)
     try:
         back = callback.missed(form)
-    except SQLAlchemyError:  # still rejected, so the caller pays nothing; no call back
-        log.exception("a missed call could not be recorded")
+    except SQLAlchemyError:  # still rejected, so the caller pays nothing; called back later
+        log.exception("a missed call could not be recorded; kept for the sweep")
+        callback.keep(form)
         back = None
     if back is not None:
         dialer.claim_now(back)  # within the minute; if Redis is down, cron takes it

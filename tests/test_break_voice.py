@@ -215,9 +215,6 @@ def test_a_missed_call_from_no_one_we_know_gets_no_call_back(rt, roster, tw, twi
     assert twilio.calls() == []
 
 
-@pytest.mark.xfail(strict=True, reason="a missed call is rejected (free for the caller) but not "
-                   "kept when the database is down: it needs a spool kind of its own (msgs/spool"
-                   ".py keeps messages and status reports only); the caller must ring again")
 def test_a_missed_call_while_the_database_is_down_is_called_back_when_it_is_up(
         rt, roster, tw, twilio, work, tmp_path):
     from bot.store.db import Database
@@ -231,9 +228,7 @@ def test_a_missed_call_while_the_database_is_down_is_called_back_when_it_is_up(
         rt.db.dispose()
         rt.db = working
     assert ET.fromstring(response.get_data(as_text=True)).find("Reject") is not None
-    from bot.msgs import spool
-
-    spool.replay()
+    dialer.sweep(rt)  # the dialer's cron, once the database is back
     dialer.dispatch(rt, rt.now())
     work()
     assert [c["To"] for c in twilio.calls()] == [TEACHER]
@@ -423,3 +418,23 @@ def test_an_english_speakers_apology_is_in_english(rt, called, tmp_path):
     finally:
         rt.redis = working
     assert says(twiml) == [rt.catalogues.text("ivr.trouble", "en")]
+
+
+def test_a_check_in_due_while_the_headteacher_is_on_a_call_back_waits_for_it(rt, player, twilio,
+                                                                             clock, tw, work):
+    """A flash call at 16:29 is called back at once; the check-in due at 16:30 must not ring
+    them mid-conversation (a busy that would use up a try), but follow when the call back ends."""
+    clock.current = THURSDAY_1630 - timedelta(minutes=1)
+    missed(tw, twilio, work, HEADTEACHER)
+    player.turn({"answer": True})  # on the call back's menu
+    clock.current = THURSDAY_1630
+    player.turn({"campaign": "checkin"})
+    assert len(twilio.calls()) == 1, "rung twice at once"
+    sid, created = twilio.placed_calls()[-1]
+    tw.post(_path(created["StatusCallback"]), twilio.call_status_params(sid, "completed", 70))
+    clock.advance(minutes=3)
+    player.turn({"dial": True})
+    assert len(twilio.calls()) == 2
+    with rt.db.session() as db:
+        check_in = db.execute(select(Call).where(Call.purpose == "campaign")).scalar_one()
+        assert check_in.attempts == 1  # waiting used no try
