@@ -162,6 +162,7 @@ def place(call_id: int) -> str:
             call.next_attempt_at = now + ON_ANOTHER_CALL
             return "later"
         attempt = call.attempts
+        call.address = person.phone  # the number on the roster now, not when it was queued
         out = OutgoingCall(to=call.address, url=urls.voice(rt, call, attempt),
                            status_callback=urls.status(rt, call, attempt),
                            amd_callback=urls.amd(rt, call, attempt),
@@ -254,8 +255,10 @@ def on_status(call_id: int, attempt: int, form: dict) -> bool:
                            status=status[:16], answered_by=answered_by,
                            duration=_int(form.get("CallDuration")),
                            error_code=_int(form.get("ErrorCode")), provider_sid=sid))
-        if attempt != call.attempts or call.status in DONE:
-            return True  # a report about an earlier try, or a call settled: kept, not acted on
+        if attempt != call.attempts or call.status in DONE or call.status == "queued":
+            # a report about an earlier try, a call settled, or a try already ended and
+            # waiting for the next (a report repeated): kept, not acted on
+            return True
         call.provider_sid = call.provider_sid or sid
         call.updated_at = now
         if status in ("queued", "initiated", "ringing") and call.status in ("dialling",):
@@ -277,7 +280,7 @@ def on_amd(call_id: int, attempt: int, form: dict) -> bool:
             return False
         db.add(CallAttempt(call_id=call.id, attempt=attempt, at=rt.now(), outcome="amd",
                            answered_by=answered_by[:24], provider_sid=_sid(form)))
-        if attempt != call.attempts or call.status in DONE:
+        if attempt != call.attempts or call.status in DONE or call.status == "queued":
             return True
         call.answered_by = answered_by[:24]
         machine = _machine(answered_by)

@@ -438,3 +438,24 @@ def test_a_check_in_due_while_the_headteacher_is_on_a_call_back_waits_for_it(rt,
     with rt.db.session() as db:
         check_in = db.execute(select(Call).where(Call.purpose == "campaign")).scalar_one()
         assert check_in.attempts == 1  # waiting used no try
+
+
+def test_a_duplicated_final_report_does_not_move_the_retry(rt, called, clock):
+    called.turn({"status": "no-answer"})
+    due = the_call(rt).next_attempt_at
+    clock.advance(minutes=5)
+    called.turn({"status": "no-answer"})  # Twilio repeats the callback
+    assert the_call(rt).next_attempt_at == due
+
+
+def test_a_retry_goes_to_the_headteachers_number_of_today_not_of_last_week(rt, called, twilio,
+                                                                            clock):
+    """The roster changed the headteacher's number between two tries (the old SIM passed on
+    to someone else): the retry rings the new number, never the old one."""
+    called.turn({"status": "no-answer"})
+    with rt.db.session() as db:
+        db.execute(update(Person).where(Person.phone == HEADTEACHER)
+                   .values(phone="+8801711999888"))
+    clock.current = the_call(rt).next_attempt_at
+    called.turn({"dial": True})
+    assert [c["To"] for c in twilio.calls()] == [HEADTEACHER, "+8801711999888"]
