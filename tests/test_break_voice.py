@@ -234,7 +234,7 @@ def test_a_missed_call_while_the_database_is_down_is_called_back_when_it_is_up(
     assert [c["To"] for c in twilio.calls()] == [TEACHER]
 
 
-# -- stop, said as people say it --------------------------------------------------------------------
+# -- stop, said as people say it ------------------------------------------------------------------
 @pytest.mark.parametrize("said", ["বন্ধ করুন।", "কল বন্ধ করুন", "ফোন বন্ধ করুন।", "stop calling"])
 def test_stop_said_as_a_phrase_on_a_call_is_honoured(rt, called, twilio, clock, said):
     twiml = called.turn({"say": said})
@@ -244,7 +244,7 @@ def test_stop_said_as_a_phrase_on_a_call_is_honoured(rt, called, twilio, clock, 
                           ).scalar_one().opted_out
 
 
-# -- the database hangs -------------------------------------------------------------------------------
+# -- the database hangs ---------------------------------------------------------------------------
 @pytest.mark.skipif(not POSTGRES, reason="a database that accepts TCP and never answers: "
                                          "PostgreSQL through the TCP proxy")
 def test_a_database_that_hangs_mid_call_gets_a_bangla_apology_before_twilio_gives_up(
@@ -299,7 +299,7 @@ def test_a_database_locked_by_another_writer_mid_call_gets_an_apology_in_time(
     assert took < 14, f"the turn waited {took:.0f} s: Twilio gives up at 15"
 
 
-# -- the Calls API and the worker ---------------------------------------------------------------------
+# -- the Calls API and the worker -----------------------------------------------------------------
 def test_a_calls_api_that_times_out_after_taking_the_call_places_no_second_call(
         rt, player, twilio, clock, monkeypatch):
     from bot.channels import twilio_voice
@@ -378,7 +378,7 @@ def test_a_worker_killed_after_twilio_took_the_call_places_it_once(rt, player, t
     assert the_call(rt).provider_sid == twilio.placed_calls()[-1][0]
 
 
-# -- retries and the school calendar --------------------------------------------------------------------
+# -- retries and the school calendar --------------------------------------------------------------
 def test_the_last_retry_skips_the_winter_break(rt, roster, tw, work, twilio, clock):
     onboard(rt, HEADTEACHER)
     clock.current = datetime.fromisoformat("2026-12-17T10:30:00+00:00")  # Thursday 16:30
@@ -394,7 +394,7 @@ def test_the_last_retry_skips_the_winter_break(rt, roster, tw, work, twilio, clo
     assert when.strftime("%Y-%m-%d %a %H:%M") == "2027-01-03 Sun 16:30"
 
 
-# -- what is said -------------------------------------------------------------------------------------
+# -- what is said ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("said,spoken", [
     ("আমার নম্বর ০১৭১১০০০০০১", "আমার নম্বর শূন্য এক সাত এক এক শূন্য শূন্য শূন্য শূন্য শূন্য এক"),
     ("কোড 0042", "কোড শূন্য শূন্য চার দুই"),

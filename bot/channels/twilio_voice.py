@@ -3,8 +3,8 @@
 Like twilio_messaging.py, the adapter only types Twilio's answers (twilio_errors.CODES):
 `Sent(sid)` when Twilio took the call, `RetryLater` for rate limits, server errors and a request
 that never reached Twilio, `Unknown` when the request went out and no answer came (Twilio may
-have placed the call: it is never placed again blind), `Failed` for what a retry cannot fix (an invalid or unreachable number, a country the
-account may not call). When to try again, and whom to stop calling, is `ivr/dialer.py`'s policy.
+have placed the call: it is never placed again blind), `Failed` for what a retry cannot fix (an
+invalid or unreachable number, a country the account may not call). When to try again, and whom to stop calling, is `ivr/dialer.py`'s policy.
 
 A call carries three webhooks, all signed by Twilio: `url` (the TwiML when it is answered),
 `status_callback` (initiated, ringing, answered, completed) and, with answering machine
