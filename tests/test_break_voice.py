@@ -235,7 +235,7 @@ def test_a_missed_call_while_the_database_is_down_is_called_back_when_it_is_up(
 
 
 # -- stop, said as people say it ------------------------------------------------------------------
-@pytest.mark.parametrize("said", ["বন্ধ করুন।", "কল বন্ধ করুন", "ফোন বন্ধ করুন।", "stop calling"])
+@pytest.mark.parametrize("said", ["বন্ধ করুন।", "কল বন্ধ করুন", "কল বন্ধ করেন।", "stop calling"])
 def test_stop_said_as_a_phrase_on_a_call_is_honoured(rt, called, twilio, clock, said):
     twiml = called.turn({"say": said})
     assert says(twiml) == [text(rt, "ivr.stopped")]
