@@ -142,6 +142,7 @@ def place(call_id: int) -> str:
     with rt.db.session() as db:
         claimed = db.execute(update(Call).where(Call.id == call_id, Call.status == "placing")
                              .values(status="dialling", attempts=Call.attempts + 1,
+                                     provider_sid=None,  # the last try's; this one has none yet
                                      updated_at=now)).rowcount
         if not claimed:
             return "skipped"

@@ -459,3 +459,30 @@ def test_a_retry_goes_to_the_headteachers_number_of_today_not_of_last_week(rt, c
     clock.current = the_call(rt).next_attempt_at
     called.turn({"dial": True})
     assert [c["To"] for c in twilio.calls()] == [HEADTEACHER, "+8801711999888"]
+
+
+def test_a_retry_whose_calls_api_answer_is_lost_is_settled_in_minutes_not_half_an_hour(
+        rt, called, twilio, clock, monkeypatch):
+    """The second try's request goes out and no answer, and no report, ever comes: it must not
+    pass for the first try (whose CallSid the row still held) and wait for the 30-min fetch."""
+    from bot.channels import twilio_voice
+
+    called.turn({"status": "no-answer"})
+    monkeypatch.setattr(twilio_voice, "TIMEOUT", 1.0)
+    rt._voice = None
+    twilio.delay_next(3.0, resource="Calls", create=False)
+    clock.current = the_call(rt).next_attempt_at
+    called.turn({"dial": True})
+    assert (the_call(rt).status, the_call(rt).provider_sid) == ("dialling", None)
+    clock.advance(minutes=3)
+    dialer.sweep(rt)
+    call = the_call(rt)
+    assert (call.status, call.attempts) == ("queued", 2)
+    assert call.next_attempt_at == clock() + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("said", ["हाँ", "oui", "是的"])
+def test_an_answer_in_another_language_is_asked_again(rt, called, said):
+    assert says(called.turn({"say": said})) == [text(rt, "checkin.yes_no_hint"),
+                                                text(rt, "checkin.ask_meeting")]
+    assert checkin(rt) is None
