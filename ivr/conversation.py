@@ -10,7 +10,8 @@
     record  a voice message recorded (<Record>): kept as a `Recording`, its URL the answer
 
 Each runs under the person's turn lock, waiting at most LOCK_WAIT s (Twilio gives up on a
-webhook after 15 s), in one transaction: the input recorded, the run's answers and state, and
+webhook after 15 s), in one transaction that waits on the database at most DB_DEADLINE s (a
+database that fails or hangs: `Trouble`, an apology in the person's language): the input recorded, the run's answers and state, and
 what to say. Every response names the next `step` in its action URL, so a request Twilio sends
 twice is answered again, never applied twice. A run that ends with the field `next_flow` set
 hands the call on to that flow (the call-back menu to the assessment).
