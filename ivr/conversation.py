@@ -10,7 +10,8 @@
     record  a voice message recorded (<Record>): kept as a `Recording`, its URL the answer
 
 Each runs under the person's turn lock, waiting at most LOCK_WAIT s (Twilio gives up on a
-webhook after 15 s), in one transaction: the input recorded, the run's answers and state, and
+webhook after 15 s), in one transaction that waits on the database at most DB_DEADLINE s (a
+database that fails or hangs: `Trouble`, an apology in the person's language): the input recorded, the run's answers and state, and
 what to say. Every response names the next `step` in its action URL, so a request Twilio sends
 twice is answered again, never applied twice. A run that ends with the field `next_flow` set
 hands the call on to that flow (the call-back menu to the assessment).
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import runtime
@@ -30,10 +32,12 @@ from bot.campaigns.cycle import Preparing, Skip
 from bot.flows import engine
 from bot.flows.definition import Flow, say_keys
 from bot.flows.events import InputRejected
+from bot.i18n import ascii_digits
 from bot.logs import mask
 from bot.msgs import session
 from bot.msgs.calls import CALLBACK
 from bot.msgs.turn import Turn
+from bot.parse import normalise
 from bot.store.models import Call, CampaignRun, FlowRun, Message, Person, Recording
 
 from . import callback, urls
@@ -45,6 +49,9 @@ from .twiml import Gather, Hangup, Record, render
 log = logging.getLogger(__name__)
 
 LOCK_WAIT = 5  # seconds a call's turn waits for the person's lock before asking Twilio again
+DB_DEADLINE = 4.0  # seconds each of a turn's two database sessions may take: with LOCK_WAIT,
+# a database that hangs is apologised for within 13 s (Twilio gives up on a webhook at 15)
+MAX_RECORDING = 4 * 3600  # seconds: Twilio records at most four hours; a longer duration is noise
 SILENCES = 2  # silences in a row before a question moves on (the first asks it again)
 REPEAT_KEY, HELP_KEY = "*", "0"
 HINTS = {"bn": "হ্যাঁ, না, এক, দুই, তিন, চার, পাঁচ, ছয়, সাত, আট, নয়, শূন্য, আবার, সাহায্য, বন্ধ",
@@ -57,6 +64,15 @@ SKIPPED = "skipped:"  # the note of a call answered with nothing to say (its pre
 
 class Busy(RuntimeError):
     """The person's turn is taken (a text being answered): Twilio is asked to come back."""
+
+
+class Trouble(RuntimeError):
+    """The database or Redis failed once the call was known: the apology is said in the
+    person's language (`language`)."""
+
+    def __init__(self, language: str):
+        super().__init__(f"a call's turn failed ({language})")
+        self.language = language
 
 
 @dataclass
@@ -100,19 +116,23 @@ def record(call_id: int, step: int, form: dict, empty: bool) -> str:
 
 def _locked(call_id: int, act) -> str:
     rt = runtime.current()
-    with rt.db.session() as db:
-        person_id = db.execute(select(Call.person_id).where(Call.id == call_id,
-                                                            Call.direction == "out")).scalar()
-    if person_id is None:
+    with rt.db.session(deadline=DB_DEADLINE) as db:
+        found = db.execute(select(Call.person_id, Person.language)
+                           .join(Person, Person.id == Call.person_id)
+                           .where(Call.id == call_id, Call.direction == "out")).first()
+    if found is None:
         return render([], Hangup())
+    person_id, language = found
     try:
         with session.locked(rt.redis, person_id, wait=LOCK_WAIT):
-            with rt.db.session() as db:
+            with rt.db.session(deadline=DB_DEADLINE) as db:
                 call = db.execute(select(Call).where(Call.id == call_id)
                                   .with_for_update()).scalar_one()
                 return act(_Conversation(rt, db, call))
     except session.Busy as e:
         raise Busy(str(e)) from e
+    except (SQLAlchemyError, RedisError) as e:
+        raise Trouble(voice_language(language)) from e
 
 
 class _Conversation:
@@ -129,7 +149,7 @@ class _Conversation:
         call, person = self.call, self.person
         if call.status not in LIVE:  # given up, or opted out, since it was placed
             return render([], Hangup())
-        call.provider_sid = call.provider_sid or form.get("CallSid")
+        call.provider_sid = call.provider_sid or (form.get("CallSid") or "")[:64] or None
         call.status, call.updated_at = "in-progress", self.now
         if person.opted_out:
             return self._end([], "opted_out")
@@ -159,8 +179,10 @@ class _Conversation:
         if step != call.step or not self._record_input(step, form):
             return self._respond(run, self._prompt(run), store=False)  # asked again, not applied
         call.step += 1
-        digits = (form.get("Digits") or "").strip()
+        digits = ascii_digits((form.get("Digits") or "").strip())  # "০" is "0": help
         speech = (form.get("SpeechResult") or "").strip()
+        if not normalise(speech):  # "।" or "...": punctuation alone is nothing heard
+            speech = ""
         node = self._flow(run).node(run.session["node"])
         keyword = self.rt.keywords.match(speech) if speech else None
         if not digits and not speech:
@@ -188,8 +210,8 @@ class _Conversation:
         if step != call.step:
             return self._respond(run, self._prompt(run), store=False)
         call.step += 1
-        url, sid = form.get("RecordingUrl"), form.get("RecordingSid")
-        duration = _int(form.get("RecordingDuration"))
+        url, sid = form.get("RecordingUrl"), (form.get("RecordingSid") or "")[:64]
+        duration = min(_int(form.get("RecordingDuration")), MAX_RECORDING)
         if empty or not url or not sid or not duration:  # nothing said: the message is skipped
             return self._resume(run, engine.Input(timeout=True))
         node = self._flow(run).node(run.session["node"])

@@ -4,14 +4,17 @@
               enqueues one `place` job each; campaign calls only inside the sending window
     place     (RQ job) checks the person still wants calls, takes the caller number's next
               slot (one call rate per number, shared by all workers), asks the Calls API, and
-              records the try: ringing, or back to queued (the API said later), or failed
+              records the try: ringing, or back to queued (the API said later, or the request
+              never reached it), or failed; when the request went out and no answer came,
+              the try stays dialling until its first status callback (never placed twice)
     on_status a status callback: the try rang, was answered, ended; an ended try that did not
               reach the person (no-answer, busy, failed, an answering machine, or cut off before
               its flow ended) is tried again on SATHI_CALL_RETRIES, else given up (unreached)
     on_amd    answering machine detection: on a machine, `leave_message` leaves a short message
               (SATHI_VOICEMAIL=message) or hangs up; the try counts as not reached
     sweep     (cron) a claimed call whose job was lost goes back to queued; a try we never
-              heard the end of is fetched from Twilio and settled
+              heard the end of is fetched from Twilio and settled; missed calls kept while
+              the database was down are recorded (their call backs are then due)
 
 The try's number and the call's id are in every webhook URL (urls.py), so a status callback
 that beats our record of the CallSid still finds its call, and a report about an earlier try
@@ -29,15 +32,15 @@ from sqlalchemy.orm import Session
 
 from bot import runtime
 from bot.campaigns.calendar import Calendar
-from bot.channels.base import Failed, RetryLater, Sent
+from bot.channels.base import Failed, RetryLater, Sent, Unknown
 from bot.channels.twilio_voice import CallState, OutgoingCall
 from bot.logs import mask
 from bot.msgs import session
-from bot.msgs.calls import CALLBACK, CAMPAIGN
+from bot.msgs.calls import CALLBACK, CAMPAIGN, DONE
 from bot.msgs.ratelimit import SLEEP_MAX, SenderRate
 from bot.store.models import Call, CallAttempt, CampaignRun, FlowRun, Person
 
-from . import urls
+from . import callback, urls
 from .conversation import SKIPPED, voices
 from .prompts import VOICEMAIL, prompts_of
 from .speech import voice_language
@@ -45,16 +48,19 @@ from .twiml import Hangup, render
 
 log = logging.getLogger(__name__)
 
+WEBHOOK_DEADLINE = 3.0  # seconds a status or AMD callback, or a call back's claim, may wait
+# on the database (a database that hangs does not hold a web worker)
 DIAL_EVERY = 15  # seconds between looks for calls that are due (cron)
 SWEEP_EVERY = 60  # seconds between looks for calls whose job or whose end we lost (cron)
 CLAIM = 500  # calls claimed in one look
 STUCK = timedelta(minutes=2)  # a call claimed or dialling this long without news lost its job
 SILENT = timedelta(minutes=30)  # a try with no report this long is fetched from Twilio
+ON_ANOTHER_CALL = timedelta(minutes=2)  # a campaign call's wait while its person is on another
 MAX_API_ERRORS = 5  # Calls API refusals for now (429, 5xx, network) before a call is given up
 API_BACKOFF = 30.0  # seconds before asking the Calls API again, doubled each time
 NEXT_SCHOOL_DAY = "next_school_day"
 FINAL = ("completed", "busy", "no-answer", "failed", "canceled")  # Twilio's ended statuses
-DONE = ("completed", "unreached", "failed", "cancelled")  # a call nothing more happens to
+INT_MAX = 2 ** 31 - 1  # the largest number an INTEGER column holds
 RATE_KEY = "call:{}"  # the caller number's rate, apart from the SMS sent from the same number
 _WAIT = re.compile(r"^(\d+)([mh])$")
 
@@ -121,7 +127,7 @@ def enqueue(rt: runtime.Runtime, call_id: int) -> None:
 def claim_now(call_id: int) -> bool:
     """Take one queued call for placing at once (a call back), without waiting for cron."""
     rt = runtime.current()
-    with rt.db.session() as db:
+    with rt.db.session(deadline=WEBHOOK_DEADLINE) as db:
         claimed = db.execute(update(Call).where(Call.id == call_id, Call.status == "queued")
                              .values(status="placing", updated_at=rt.now())).rowcount
     if claimed:
@@ -136,6 +142,7 @@ def place(call_id: int) -> str:
     with rt.db.session() as db:
         claimed = db.execute(update(Call).where(Call.id == call_id, Call.status == "placing")
                              .values(status="dialling", attempts=Call.attempts + 1,
+                                     provider_sid=None,  # the last try's; this one has none yet
                                      updated_at=now)).rowcount
         if not claimed:
             return "skipped"
@@ -149,7 +156,14 @@ def place(call_id: int) -> str:
             call.status, call.attempts = "queued", call.attempts - 1
             call.next_attempt_at = rt.calendar.next_open(now)
             return "later"
+        if call.purpose == CAMPAIGN and _on_another_call(db, call, now):
+            # they are talking to us already (a call back): ringing now would be a busy that
+            # uses up a try; this one follows when that call ends
+            call.status, call.attempts = "queued", call.attempts - 1
+            call.next_attempt_at = now + ON_ANOTHER_CALL
+            return "later"
         attempt = call.attempts
+        call.address = person.phone  # the number on the roster now, not when it was queued
         out = OutgoingCall(to=call.address, url=urls.voice(rt, call, attempt),
                            status_callback=urls.status(rt, call, attempt),
                            amd_callback=urls.amd(rt, call, attempt),
@@ -170,9 +184,10 @@ def place(call_id: int) -> str:
     with rt.db.session() as db:
         call = db.get(Call, call_id)
         now = rt.now()
-        code = None if isinstance(result, Sent) else result.code
+        code = None if isinstance(result, (Sent, Unknown)) else result.code
         db.add(CallAttempt(call_id=call.id, attempt=attempt, at=now, error_code=code,
                            outcome="placed" if isinstance(result, Sent) else
+                           "unknown" if isinstance(result, Unknown) else
                            "retry" if isinstance(result, RetryLater) else "failed",
                            provider_sid=result.sid if isinstance(result, Sent) else None))
         call.updated_at = now
@@ -182,14 +197,19 @@ def place(call_id: int) -> str:
                 call.status = "ringing"
             log.info("call %s to %s placed (try %s)", call.id, mask(call.address), attempt)
             return "placed"
+        if isinstance(result, Unknown):
+            # the request went out and no answer came: Twilio may be ringing the person now.
+            # Never placed again blind: the try stays `dialling`, its first status callback
+            # (initiated, within seconds; the URL names the call and the try) moves it on, and
+            # with no news for STUCK the sweep counts it as a try not reached
+            log.warning("call %s to %s: no answer from the Calls API (%s); waiting for its "
+                        "status callback", call.id, mask(call.address), result.reason)
+            return "unknown"
         call.error_code = code
         if isinstance(result, RetryLater) and call.api_errors < MAX_API_ERRORS:
             call.api_errors += 1
             call.status = "queued"
-            if code is not None:  # Twilio refused it: the person was not tried
-                call.attempts -= 1
-            # else no answer came (a timeout): Twilio may have placed it, so the try counts and
-            # the next one has a number of its own; that call's reports still reach this row
+            call.attempts -= 1  # refused, or never arrived: the person was not tried
             call.next_attempt_at = now + timedelta(seconds=API_BACKOFF * 2 ** (call.api_errors - 1))
             return "later"
         reason = result.reason if isinstance(result, Failed) else "api_errors"
@@ -197,6 +217,13 @@ def place(call_id: int) -> str:
                     reason)
         _give_up(db, call, "failed", "call_failed" if code is None else f"error {code}", now)
         return "failed"
+
+
+def _on_another_call(db: Session, call: Call, now: datetime) -> bool:
+    return db.execute(select(Call.id).where(
+        Call.person_id == call.person_id, Call.id != call.id, Call.direction == "out",
+        Call.status.in_(("dialling", "ringing", "in-progress")),
+        Call.updated_at >= now - SILENT).limit(1)).first() is not None
 
 
 def _not_wanted(db: Session, rt: runtime.Runtime, call: Call, person: Person | None) -> str | None:
@@ -220,26 +247,27 @@ def on_status(call_id: int, attempt: int, form: dict) -> bool:
     rt = runtime.current()
     now = rt.now()
     status = form.get("CallStatus", "")
-    with rt.db.session() as db:
+    with rt.db.session(deadline=WEBHOOK_DEADLINE) as db:
         call = db.execute(select(Call).where(Call.id == call_id).with_for_update()).scalar()
         if call is None:
             return False
+        sid, answered_by = _sid(form), _answered_by(form)
         db.add(CallAttempt(call_id=call.id, attempt=attempt, at=now, outcome="status",
-                           status=status[:16], answered_by=form.get("AnsweredBy"),
+                           status=status[:16], answered_by=answered_by,
                            duration=_int(form.get("CallDuration")),
-                           error_code=_int(form.get("ErrorCode")),
-                           provider_sid=form.get("CallSid")))
-        if attempt != call.attempts or call.status in DONE:
-            return True  # a report about an earlier try, or a call settled: kept, not acted on
-        call.provider_sid = call.provider_sid or form.get("CallSid")
+                           error_code=_int(form.get("ErrorCode")), provider_sid=sid))
+        if attempt != call.attempts or call.status in DONE or call.status == "queued":
+            # a report about an earlier try, a call settled, or a try already ended and
+            # waiting for the next (a report repeated): kept, not acted on
+            return True
+        call.provider_sid = call.provider_sid or sid
         call.updated_at = now
         if status in ("queued", "initiated", "ringing") and call.status in ("dialling",):
             call.status = "ringing"
         elif status in ("in-progress", "answered") and call.status in ("dialling", "ringing"):
             call.status = "in-progress"
         elif status in FINAL:
-            _ended(db, rt, call, status, _int(form.get("CallDuration")),
-                   form.get("AnsweredBy"), now)
+            _ended(db, rt, call, status, _int(form.get("CallDuration")), answered_by, now)
     return True
 
 
@@ -247,13 +275,13 @@ def on_amd(call_id: int, attempt: int, form: dict) -> bool:
     """Answering machine detection's verdict on try `attempt`."""
     rt = runtime.current()
     answered_by = form.get("AnsweredBy", "")
-    with rt.db.session() as db:
+    with rt.db.session(deadline=WEBHOOK_DEADLINE) as db:
         call = db.execute(select(Call).where(Call.id == call_id).with_for_update()).scalar()
         if call is None:
             return False
         db.add(CallAttempt(call_id=call.id, attempt=attempt, at=rt.now(), outcome="amd",
-                           answered_by=answered_by[:24], provider_sid=form.get("CallSid")))
-        if attempt != call.attempts or call.status in DONE:
+                           answered_by=answered_by[:24], provider_sid=_sid(form)))
+        if attempt != call.attempts or call.status in DONE or call.status == "queued":
             return True
         call.answered_by = answered_by[:24]
         machine = _machine(answered_by)
@@ -288,8 +316,11 @@ def _ended(db: Session, rt: runtime.Runtime, call: Call, status: str, duration: 
     call.answered_by = answered_by or call.answered_by
     run = db.get(FlowRun, call.flow_run_id) if call.flow_run_id else None
     settled = call.note == "opted_out" or (call.note or "").startswith(SKIPPED)
-    if settled or (run is not None and run.status != session.ACTIVE and status == "completed"
-                   and not _machine(call.answered_by)):
+    # a flow that reached its end was a call that reached the person, whatever the report
+    # says after it (a late or mistaken busy, no-answer or failed must not call them again)
+    finished = (run is not None and run.session.get("status") == "ended"
+                and not _machine(call.answered_by))  # a machine heard a flow with no question
+    if settled or finished:
         call.status = "completed"
         return
     if _machine(call.answered_by):
@@ -328,10 +359,21 @@ def _machine(answered_by: str | None) -> bool:
 
 
 def _int(value) -> int | None:
+    """A number Twilio sent (a duration, an error code); None when it is none, or is too big
+    for the database's integer (a report like that is kept, its nonsense number is not)."""
     try:
-        return int(value)
+        number = int(str(value)[:12])  # past 12 digits it cannot fit anyway
     except (TypeError, ValueError):
         return None
+    return number if 0 <= number <= INT_MAX else None
+
+
+def _sid(form) -> str | None:
+    return (form.get("CallSid") or "")[:64] or None  # the column's width
+
+
+def _answered_by(form) -> str | None:
+    return (form.get("AnsweredBy") or "")[:24] or None
 
 
 # -- what was lost -------------------------------------------------------------------------------
@@ -340,7 +382,7 @@ def sweep(rt: runtime.Runtime | None = None) -> int:
     end of is fetched from Twilio and settled. Returns how many calls it moved."""
     rt = rt or runtime.current()
     now = rt.now()
-    moved = 0
+    moved = len(callback.replay_kept(rt))  # missed calls that met a database that was down
     with rt.db.session() as db:
         moved += db.execute(update(Call).where(Call.status == "placing",
                                                Call.updated_at < now - STUCK)

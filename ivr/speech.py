@@ -32,6 +32,8 @@ COUNTERS = ("খানা", "টা", "টি", "টে", "বার", "জন",
 REPEAT_WORDS = frozenset({"আবার", "আবার বলুন", "আবার বলেন", "বুঝিনি", "আবার শুনতে চাই",
                           "repeat", "again", "abar"})
 MAX_SAID_NUMBER = 10 ** 12  # past this, digits are read one by one (a phone number, a code)
+PHONE_DIGITS = 7  # a run of this many digits is read digit by digit (a phone number, a code)
+MAX_COUNT_DIGITS = 9  # a keypad or spoken answer with more digits than this is not a count
 
 _DIGITS = re.compile(r"[0-9০-৯]+")
 _RANGE = re.compile(r"([0-9০-৯]+)\s*[-–]\s*([0-9০-৯]+)")
@@ -57,6 +59,14 @@ def number_words(n: int, language: str) -> str:
     return words.replace("-", " ") if lang == "en" else words
 
 
+def _said(digits: str, language: str) -> str:
+    """A run of digits as words: a count as a number ("১২" -> "বারো"); a phone number or a code
+    (PHONE_DIGITS or more, or a leading zero: "০১৭১১...", "0042") digit by digit."""
+    if len(digits) >= PHONE_DIGITS or (len(digits) > 1 and digits.startswith("0")):
+        return " ".join(number_words(int(d), language) for d in digits)
+    return number_words(int(digits), language)
+
+
 _ACTIVITY_ID = re.compile(r"(?<![\d০-৯.])([0-9০-৯])\.([0-9০-৯])(?![\d০-৯])")
 
 
@@ -67,7 +77,7 @@ def speakable(text: str, language: str) -> str:
     between = " থেকে " if lang == "bn" else " to "
     text = _RANGE.sub(lambda m: m[1] + between + m[2], text)
     text = _ACTIVITY_ID.sub(r"\1 \2", text)  # "3.1", an activity's id: "three one"
-    text = _DIGITS.sub(lambda m: number_words(int(ascii_digits(m[0])), lang), text)
+    text = _DIGITS.sub(lambda m: _said(ascii_digits(m[0]), lang), text)
     text = text.replace("%", " শতাংশ" if lang == "bn" else " percent")
     text = _DASH.sub(", ", text)
     text = _HYPHEN.sub(" ", text)
@@ -90,14 +100,24 @@ def spoken_value(value, language: str):
     return value
 
 
+def _digits(text: str) -> int | None:
+    """ASCII digits as a number; anything else (a superscript "²", a circled "①", which
+    str.isdigit() accepts and int() refuses, or a run too long to be a count) is None."""
+    if text.isascii() and text.isdecimal() and len(text) <= MAX_COUNT_DIGITS:
+        return int(text)
+    return None
+
+
 def _number(tokens: list[str], words: dict[str, int]) -> int | None:
     for tok in tokens:
-        if tok.isdigit():
-            return int(tok)
+        if _digits(tok) is not None:
+            return _digits(tok)
         stems = [tok[:-len(c)] for c in COUNTERS if tok.endswith(c) and len(tok) > len(c)]
         for stem in [tok] + stems:
             if stem in words:
                 return words[stem]
+            if _digits(stem) is not None:  # "৩বার", "২টা" (normalised to "3বার", "2টা")
+                return _digits(stem)
     return None
 
 
@@ -106,7 +126,7 @@ def heard(digits: str | None, speech: str | None, number_words_table: dict[str, 
     (digit or word), and yes/no as the intents affirm/deny."""
     if digits:
         text = ascii_digits(digits.strip())
-        return Input(text=text, number=int(text) if text.isdigit() else None)
+        return Input(text=text, number=_digits(text))
     text = unicodedata.normalize("NFC", (speech or "").strip().rstrip(".।?!"))
     folded = normalise(text)
     tokens = folded.split()

@@ -47,15 +47,19 @@ def _number(name: str) -> int:
 def _turn(answer) -> Response:
     """A call's turn; when the database or Redis fails, the caller hears an apology, not
     Twilio's "application error" (the try then counts as not reached, and is tried again)."""
+    language = "bn"
     try:
         return _xml(answer())
     except conversation.Busy:
         return _again()
+    except conversation.Trouble as e:
+        log.exception("a call's turn failed: %s", request.path)
+        language = e.language
     except (SQLAlchemyError, RedisError):
         log.exception("a call's turn failed: %s", request.path)
-        rt = runtime.current()
-        return _xml(render([prompts_of(rt).speech(TROUBLE, "bn")], Hangup(),
-                           conversation.voices(rt)))
+    rt = runtime.current()
+    return _xml(render([prompts_of(rt).speech(TROUBLE, language)], Hangup(),
+                       conversation.voices(rt)))
 
 
 def _again() -> Response:
@@ -74,8 +78,9 @@ def voice():
         abort(400)
     try:
         back = callback.missed(form)
-    except SQLAlchemyError:  # still rejected, so the caller pays nothing; no call back
-        log.exception("a missed call could not be recorded")
+    except SQLAlchemyError:  # still rejected, so the caller pays nothing; called back later
+        log.exception("a missed call could not be recorded; kept for the sweep")
+        callback.keep(form)
         back = None
     if back is not None:
         dialer.claim_now(back)  # within the minute; if Redis is down, cron takes it

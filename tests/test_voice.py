@@ -267,6 +267,14 @@ def _missed(tw, twilio, work, phone, sid=None):
     return form
 
 
+def _call_back_ends(tw, twilio):
+    from golden_voice import _path
+
+    sid, created = twilio.placed_calls()[-1]
+    form = twilio.call_status_params(sid, "completed", 40)
+    assert tw.post(_path(created["StatusCallback"]), form).status_code == 204
+
+
 def test_an_unknown_number_is_rejected_and_not_called_back(rt, roster, tw, twilio, work):
     _missed(tw, twilio, work, "+8801999999999")
     assert twilio.calls() == []
@@ -282,9 +290,11 @@ def test_at_most_three_call_backs_a_day_and_a_repeated_request_makes_one(rt, ros
     work()
     assert len(twilio.calls()) == 1
     for _ in range(3):
+        _call_back_ends(tw, twilio)  # (while one is owed, a missed call earns no other)
         clock.advance(minutes=10)
         _missed(tw, twilio, work, TEACHER)
     assert len(twilio.calls()) == 3
+    _call_back_ends(tw, twilio)
     clock.current = datetime.fromisoformat("2026-11-24T18:30:00+00:00")  # 00:30 the next day
     _missed(tw, twilio, work, TEACHER)
     assert len(twilio.calls()) == 4

@@ -93,6 +93,7 @@ class _Delay:
     seconds: float
     create: bool  # False: the request is dropped (never accepted), then answered 500
     to: str | None
+    resource: str = "Messages"  # or "Calls"
 
 
 @dataclass(frozen=True)
@@ -273,15 +274,16 @@ class TwilioDouble:
             self._failures.extend([_Failure(status, code, message, to, resource)] * times)
 
     def delay_next(self, seconds: float, times: int = 1, to: str | None = None,
-                   create: bool = True) -> None:
-        """The next `times` Message creates (to `to`, if given) are answered `seconds` late.
+                   create: bool = True, resource: str = "Messages") -> None:
+        """The next `times` creates of `resource` ("Messages", or "Calls"), to `to` if given,
+        are answered `seconds` late.
 
         create=True: the message is accepted (and listed) at once and only the answer is late,
         as when Twilio took it and the network then stalled. create=False: the request is
         held and then refused with a 500 without anything being created, as when it never got
         through. A client whose timeout is shorter sees the same read timeout either way."""
         with self._lock:
-            self._delays.extend([_Delay(seconds, create, to)] * times)
+            self._delays.extend([_Delay(seconds, create, to, resource)] * times)
 
     def listed(self) -> list[dict]:
         """Every Message resource the double accepted, oldest first (what the list shows)."""
@@ -482,11 +484,9 @@ class TwilioDouble:
         return 200, self.call(sid), {}
 
     def _take_delay(self, resource: str, to: str) -> _Delay | None:
-        if resource != "Messages":
-            return None
         with self._lock:
             for delay in self._delays:
-                if delay.to in (None, to):
+                if delay.to in (None, to) and delay.resource == resource:
                     self._delays.remove(delay)
                     return delay
         return None

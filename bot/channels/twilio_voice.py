@@ -1,9 +1,10 @@
 """Voice calls through Twilio's Calls REST API: place a call, fetch its state, change a live one.
 
 Like twilio_messaging.py, the adapter only types Twilio's answers (twilio_errors.CODES):
-`Sent(sid)` when Twilio took the call, `RetryLater` for rate limits, server errors and network
-trouble, `Failed` for what a retry cannot fix (an invalid or unreachable number, a country the
-account may not call). When to try again, and whom to stop calling, is `ivr/dialer.py`'s policy.
+`Sent(sid)` when Twilio took the call, `RetryLater` for rate limits, server errors and a request
+that never reached Twilio, `Unknown` when the request went out and no answer came (Twilio may
+have placed the call: it is never placed again blind), `Failed` for what a retry cannot fix (an
+invalid or unreachable number, a country the account may not call). When to try again, and whom to stop calling, is `ivr/dialer.py`'s policy.
 
 A call carries three webhooks, all signed by Twilio: `url` (the TwiML when it is answered),
 `status_callback` (initiated, ringing, answered, completed) and, with answering machine
@@ -18,8 +19,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .base import Failed, Result, RetryLater, Sent
-from .twilio_messaging import DEFAULT_RETRY_AFTER, TIMEOUT, classify
+from .base import Failed, Result, RetryLater, Sent, Unknown
+from .twilio_messaging import DEFAULT_RETRY_AFTER, TIMEOUT, classify, never_arrived
 
 RING_SECONDS = 30  # how long a call rings before it counts as no-answer
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]  # status callbacks asked for
@@ -78,8 +79,12 @@ class TwilioVoiceAdapter:
             created = self.client.calls.create(**params)
         except TwilioRestException as e:
             return classify(e.status, e.code, e.msg)
-        except (TwilioException, requests.RequestException):  # refused, timed out, garbled
-            return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
+        except requests.RequestException as e:
+            if never_arrived(e):
+                return RetryLater(after=DEFAULT_RETRY_AFTER, code=None)
+            return Unknown(reason=type(e).__name__)  # it went out; the answer did not come
+        except TwilioException as e:  # an answer we could not read: Twilio may have taken it
+            return Unknown(reason=type(e).__name__)
         return Sent(sid=created.sid)
 
     def fetch(self, sid: str) -> CallState | RetryLater | Failed:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..store.models import Call, Person
 
 CAMPAIGN, CALLBACK, MISSED = "campaign", "callback", "missed"  # what a call is for
+DONE = ("completed", "unreached", "failed", "cancelled")  # a call nothing more happens to
 
 
 def queue_call(db: Session, *, person: Person, purpose: str, flow: str, now: datetime,

@@ -1,7 +1,8 @@
 """Database engine, sessions and migrations.
 
 A session can carry a deadline (`session(deadline=3.0)`): on PostgreSQL every wait for the
-server inside it gives up when the deadline passes, and so does opening a connection. The
+server inside it gives up when the deadline passes, and so does opening a connection; on SQLite
+a write waits for another writer's lock no longer than the deadline. The
 webhooks use it, because a database that accepts TCP and never answers would otherwise hold
 the request until gunicorn kills it (and Twilio gives up after 15 s and does not retry). The
 connection that timed out is closed and the pool replaces it; the caller sees an
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT = 2  # seconds to open a PostgreSQL connection (libpq counts whole seconds, >= 2)
 HEALTH_DEADLINE = 2.0  # seconds /healthz waits for `SELECT 1`
+SQLITE_TIMEOUT = 30  # seconds a SQLite write waits for another writer's lock (no deadline)
 
 _deadline: ContextVar[float | None] = ContextVar("sathi_db_deadline", default=None)
 """time.monotonic() by which the current session must be done, or None (no limit)."""
@@ -35,9 +37,11 @@ class Database:
         self.url = url
         # hide_parameters: an error's message never carries a row's values (a message body, a
         # phone number) into a log or a traceback
-        if url.startswith("sqlite:///"):
+        self.sqlite = url.startswith("sqlite:///")
+        if self.sqlite:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+            self.engine = create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT},
+                                        hide_parameters=True)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True,
@@ -57,7 +61,17 @@ class Database:
             token = _deadline.set(until if outer is None else min(outer, until))
         try:
             with self.sessions() as s, s.begin():
-                yield s
+                if deadline is None or not self.sqlite:
+                    yield s
+                    return
+                # SQLite: a write waits for another writer's lock at most until the deadline
+                # (its busy timeout), not SQLITE_TIMEOUT; the connection's own is put back after
+                raw = s.connection().connection.dbapi_connection
+                raw.execute(f"PRAGMA busy_timeout = {max(int(deadline * 1000), 1)}")
+                try:
+                    yield s
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT * 1000}")
         finally:
             if token is not None:
                 _deadline.reset(token)
