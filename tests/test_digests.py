@@ -476,7 +476,7 @@ def test_an_ambassador_is_told_at_onboarding_what_they_will_get(rt, world, tw, w
         tw.sms(phone, text)
         work()
     said = [m["Body"] for m in twilio.messages()]
-    assert any("ফোন করা দরকার তার তালিকা" in body for body in said), said
+    assert any("ফোন করা দরকার, সেগুলোর তালিকা" in body for body in said), said
     with rt.db.session() as db:
         assert person(db, "ফারহানা ইয়াসমিন").onboarded_at is not None
 

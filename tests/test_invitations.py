@@ -127,7 +127,7 @@ def test_one_reminder_a_week_later_to_those_who_did_not_reply_then_nothing(
         work()
     reminders = twilio.messages()
     assert [m["To"] for m in reminders] == [quiet]  # once, only to the one who did not reply
-    assert reminders[0]["Body"].endswith("এরপর আর পাঠাব না।")
+    assert reminders[0]["Body"].endswith("এরপর আর লিখব না।")
     assert [r.week for r in rows(rt, campaign="invite_again", status="sent")] == ["2026-W50"]
 
 

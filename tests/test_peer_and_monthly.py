@@ -107,7 +107,7 @@ def test_a_consented_reflection_is_relayed_in_the_upazila_anonymous_unless_named
         tzinfo=None))
     run(rt, "story", clock(), work)
     sent = {m["To"]: m["Body"] for m in twilio.messages()}
-    assert sent == {reader_phone: "সহকর্মীর গল্প: চরফ্যাশন-এর একজন শিক্ষক 'তালি গুনি' কাজটি "
+    assert sent == {reader_phone: "সহকর্মীর গল্প: চরফ্যাশন উপজেলার একজন শিক্ষক 'তালি গুনি' কাজটি "
                                   "করে লিখেছেন: \"তালির পরে সবাই নিজেরাই গুনতে চাইল\""}
     assert "রাবেয়া" not in sent[reader_phone]  # anonymous: not even her school
     notes = {r.person_id: r.note for r in rows(rt, "story")}
@@ -175,9 +175,9 @@ def test_the_month_asks_for_the_same_five_learners_with_a_guide_and_reports_the_
     sent = {}
     for m in twilio.messages():
         sent.setdefault(m["To"], []).append(m["Body"])
-    guide = "কীভাবে বুঝবেন: ১-৯ পড়তে পারে না ০; ১-৯ পড়ে ১; ১০-৯৯ পড়ে ২; ২৮+১৫ পারে ৩; ৪২-১৭ পারে ৪"
+    guide = "কীভাবে বুঝবেন: ১-৯ পড়তে না পারলে ০; ১-৯ পড়লে ১; ১০-৯৯ পড়লে ২; ২৮+১৫ পারলে ৩; ৪২-১৭ পারলে ৪"
     assert sent[rahima] == ["এক মাস হলো! আগের সেই পাঁচজনের স্তর আবার দেখুন, একই ক্রমে। "
-                            "আগের বার: ২ ৩ ১ ১ ০। পাঠান যেমন: A ২ ৩ ১ ১ ০", guide]
+                            "গতবার: ২ ৩ ১ ১ ০। এভাবে পাঠান: A ২ ৩ ১ ১ ০", guide]
     assert sent[suchitra][0].startswith("এ মাসে ক্লাসের পাঁচজনের স্তর দেখুন") and \
         sent[suchitra][1] == guide
     assert count(guide).segments == 2 and len(sent[rahima]) == 2  # one message of guide
