@@ -27,12 +27,39 @@ COLUMNS = ("phone", "name", "role", "school_emis", "school_name", "upazila", "di
 DEMO_NAME = "demo_roster.csv"  # in the flows directory: `sathi serve` loads it on first start
 
 
+class Reason(str):
+    """Why a row was refused, in English (what `sathi roster import` prints), with a `code`
+    and its `params` so that the console can say it in the staff's language."""
+
+    code: str
+    params: dict
+
+    def __new__(cls, code: str, english: str, **params):
+        self = super().__new__(cls, english.format(**params))
+        self.code, self.params = code, params
+        return self
+
+
+class RowError(ValueError):
+    def __init__(self, code: str, english: str, **params):
+        super().__init__(code)
+        self.reason = Reason(code, english, **params)
+
+    def __str__(self) -> str:
+        return str(self.reason)
+
+
+REASONS = ("missing_columns", "duplicate_phone", "invalid_phone", "no_name", "bad_role",
+           "bad_language", "bad_channel", "needs_school", "officer_needs_district",
+           "ambassador_needs_area")  # every Reason.code
+
+
 @dataclass
 class Report:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    errors: list[tuple[int, Reason]] = field(default_factory=list)  # (line, reason)
 
     def summary(self) -> str:
         return (f"{self.created} added, {self.updated} updated, {self.unchanged} unchanged, "
@@ -48,7 +75,8 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
     report = Report()
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        report.errors.append((1, f"missing columns: {', '.join(missing)}"))
+        report.errors.append((1, Reason("missing_columns", "missing columns: {columns}",
+                                        columns=", ".join(missing))))
         return report
     schools = {s.emis: s for s in db.execute(select(School)).scalars()}
     people = {p.phone: p for p in db.execute(select(Person)).scalars()}
@@ -58,12 +86,14 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
         row = {k: (v or "").strip() for k, v in row.items() if k}
         try:
             values = _validate(row)
-        except ValueError as e:
-            report.errors.append((line, str(e)))
+        except RowError as e:
+            report.errors.append((line, e.reason))
             continue
         phone = values["phone"]
         if phone in seen:
-            report.errors.append((line, f"phone {phone} is also on line {seen[phone]}"))
+            report.errors.append((line, Reason("duplicate_phone",
+                                               "phone {phone} is also on line {line}",
+                                               phone=phone, line=seen[phone])))
             continue
         seen[phone] = line
         school = None
@@ -103,26 +133,31 @@ def _validate(row: dict) -> dict:
     try:
         phone = e164(row["phone"])
     except InvalidPhone:
-        raise ValueError(f"invalid phone number {row['phone']!r}") from None
+        raise RowError("invalid_phone", "invalid phone number {phone!r}",
+                       phone=row["phone"]) from None
     if not row["name"]:
-        raise ValueError("name is empty")
+        raise RowError("no_name", "name is empty")
     role = row["role"].lower()
     if role not in ROLES:
-        raise ValueError(f"role {row['role']!r} is not one of {', '.join(ROLES)}")
+        raise RowError("bad_role", "role {value!r} is not one of {allowed}",
+                       value=row["role"], allowed=", ".join(ROLES))
     # any case: "bn-latn" is the romanised Bangla "bn-Latn"
     language = {code.lower(): code for code in LANGUAGES}.get((row["language"] or "bn").lower())
     if language is None:
-        raise ValueError(f"language {row['language']!r} is not one of {', '.join(LANGUAGES)}")
+        raise RowError("bad_language", "language {value!r} is not one of {allowed}",
+                       value=row["language"], allowed=", ".join(LANGUAGES))
     channel = (row["channel"] or ("voice" if role == "headteacher" else "sms")).lower()
     if channel not in CHANNELS:
-        raise ValueError(f"channel {row['channel']!r} is not one of {', '.join(CHANNELS)}")
+        raise RowError("bad_channel", "channel {value!r} is not one of {allowed}",
+                       value=row["channel"], allowed=", ".join(CHANNELS))
     if role not in AREA_ROLES and not row["school_emis"]:
-        raise ValueError(f"a {role} needs a school_emis")
+        raise RowError("needs_school", "a {role} needs a school_emis", role=role)
     # an upazila is named with its district (upazila names repeat across districts)
     if role == "officer" and not row["district"]:
-        raise ValueError("an officer needs a district (and an upazila, unless they are the "
-                         "district's officer)")
+        raise RowError("officer_needs_district", "an officer needs a district (and an "
+                       "upazila, unless they are the district's officer)")
     if role == "ambassador" and not (row["upazila"] and row["district"]):
-        raise ValueError("an ambassador needs an upazila and its district")
+        raise RowError("ambassador_needs_area", "an ambassador needs an upazila and its "
+                       "district")
     return {"phone": phone, "name": row["name"], "role": role, "language": language,
             "channel": channel}

@@ -6,6 +6,7 @@ upazila in `area_figure`, so that a digest reads its area in a statement or two.
                   after the week's answers became final; one statement when none is
     totals        {week: Counter(metric)} of an area (an upazila, a district, the country,
                   or by upazila), from area_figure
+    by_area       {(district, upazila): Counter(metric)} of an area's upazilas in a week
     meetings      schools of an area with a staff meeting in any of some weeks (distinct)
     needing_visit the area's schools with no meeting and no one who tried the activity for
                   VISIT_WEEKS school weeks: how many, and the first ones, in one statement
@@ -132,6 +133,17 @@ def totals(db: Session, area: Area, weeks: list[str], by_upazila: bool = False) 
         *where, week, metric, value = row
         holder = out.setdefault(where[0], {}) if by_upazila else out
         holder.setdefault(week, Counter())[metric] += int(value)
+    return out
+
+
+def by_area(db: Session, area: Area, week: str) -> dict:
+    """{(district, upazila): Counter(metric: sum)} of the area's upazilas in a week (an upazila
+    is named with its district: names repeat), from area_figure."""
+    out: dict = {}
+    for district, upazila, metric, value in db.execute(
+            select(AreaFigure.district, AreaFigure.upazila, AreaFigure.metric, AreaFigure.value)
+            .where(AreaFigure.week == week, *_area(area))):
+        out.setdefault((district, upazila), Counter())[metric] += int(value)
     return out
 
 
