@@ -114,7 +114,7 @@ def require_staff():
 
 
 def template_context() -> dict:
-    return {"N_": text.t, "num": text.num, "pct": text.pct, "digits": text.digits,
+    return {"N_": text.t, "num": text.num, "pct": text.pct, "digits": text.digits, "when": text.when,
             "lang": text.language(), "staff": g.get("staff")}
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 600, 180  # the viewBox; the SVG scales to the page's width
-PAD_LEFT, PAD_BOTTOM, PAD_TOP = 8, 28, 18
+WIDTH, HEIGHT = 480, 220  # the viewBox; the SVG scales to the page's width
+PAD_LEFT, PAD_BOTTOM, PAD_TOP = 4, 34, 26
+FONT = 17  # label size in viewBox units: about 12 px when the chart is 20rem wide
 
 
 def bars(values: list[float | None], labels: list[str], shown: list[str], title: str,
@@ -29,11 +30,11 @@ def bars(values: list[float | None], labels: list[str], shown: list[str], title:
             y = HEIGHT - PAD_BOTTOM - h
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
                          f'fill="{colour}"><title>{escape(label)}: {escape(text)}</title></rect>')
-            if i == len(values) - 1 or n <= 8:
+            if i == len(values) - 1:  # this week's value, written; the others in <title>
                 parts.append(f'<text x="{x + w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" '
-                             f'font-size="12" fill="#222">{escape(text)}</text>')
+                             f'font-size="{FONT}" fill="#222">{escape(text)}</text>')
         if i % 2 == (n - 1) % 2:  # every other label, always the last (this week)
             parts.append(f'<text x="{x + w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
-                         f'font-size="11" fill="#333">{escape(label)}</text>')
+                         f'font-size="{FONT}" fill="#333">{escape(label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -25,7 +25,7 @@ from bot.digests import figures as f
 from bot.digests import rollup
 from bot.digests.area import Figures
 from bot.digests.text import OBSTACLE_NAMES
-from bot.i18n import N_
+from bot.i18n import N_, ascii_digits
 from bot.store.models import OBSTACLES, School
 
 from . import charts, text
@@ -120,7 +120,8 @@ def _choices(db) -> dict[str, list[str]]:
 
 
 def _asked_week(rt) -> str:
-    week = request.args.get("week") or rt.calendar.week_of(rt.now())
+    week = ascii_digits(request.args.get("week") or "").strip().upper() or \
+        rt.calendar.week_of(rt.now())
     try:
         parse_week(week)
     except (CalendarError, ValueError):

@@ -6,6 +6,9 @@ In templates `N_("console.key", name=...)` both marks a key for pybabel and says
 """
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from babel.numbers import format_decimal
 from flask import g, session
 
@@ -44,3 +47,12 @@ def pct(part: int, whole: int) -> str:
 def digits(text) -> str:
     """Any text (a week "2026-W49", a date) with the staff's digits."""
     return localise_digits(str(text), language())
+
+
+def when(moment: datetime | None) -> str:
+    """A stored (UTC) time as the school day's local time (TZ, Asia/Dhaka), in the staff's
+    digits: "২০২৬-১২-০৩ ১৪:৩০"."""
+    if moment is None:
+        return "–"
+    local = moment.astimezone(ZoneInfo(runtime.current().settings.tz))
+    return digits(local.strftime("%Y-%m-%d %H:%M"))
