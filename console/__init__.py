@@ -51,6 +51,8 @@ def register(app: Flask) -> None:
                         template_folder="templates", static_folder="static")
     console.before_request(auth.require_staff)
     console.context_processor(auth.template_context)
+    for code in auth.ERRORS:
+        console.register_error_handler(code, auth.error_page)
     for module in (auth, dashboard, people, roster):
         console.register_blueprint(module.bp)
     for name, prefix in (("simulator", "/simulator"), ("content", "/content")):

@@ -11,6 +11,7 @@ admin | programme | officer, `.district`, `.upazila`) and its area in `flask.g.a
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -37,7 +38,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from bot import runtime
 from bot.contacts.jurisdiction import Area, area_of, within
 from bot.i18n import N_
-from bot.store.models import STAFF_ROLES, Staff
+from bot.store.models import STAFF_ROLES, School, Staff
 
 from . import text
 
@@ -84,13 +85,11 @@ def setup(app: Flask) -> None:
     settings = runtime.current().settings
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(settings)
-    app.config.setdefault("SESSION_COOKIE_SECURE",
-                          not (settings.console_plain_http or app.config.get("CONSOLE_PLAIN_HTTP")))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_LIFETIME)
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", int(SESSION_LIFETIME.total_seconds()))
+    plain = settings.console_plain_http or app.config.get("CONSOLE_PLAIN_HTTP", False)
+    app.config.update(SESSION_COOKIE_SECURE=not plain, SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+                      WTF_CSRF_CHECK_DEFAULT=False,
+                      WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()))
     csrf.init_app(app)
 
 
@@ -103,7 +102,7 @@ def require_staff():
     if staff_id is not None:
         with runtime.current().db.session() as db:
             g.staff = db.get(Staff, staff_id)
-        if g.staff is not None and session.get("hash") != g.staff.password_hash[-16:]:
+        if g.staff is not None and session.get("stamp") != _stamp(g.staff):
             g.staff = None  # the password changed since: sign in again
         if g.staff is None:
             session.clear()
@@ -113,9 +112,29 @@ def require_staff():
         return redirect(url_for("console.auth.signin", next=request.full_path.rstrip("?")))
 
 
+def _stamp(staff: Staff) -> str:
+    """What the session keeps of the account's password: a digest of its hash, so that a new
+    password ends every session signed in with the old one (the cookie is signed, not
+    encrypted: it never carries the hash itself)."""
+    return hashlib.sha256(staff.password_hash.encode()).hexdigest()[:16]
+
+
 def template_context() -> dict:
     return {"N_": text.t, "num": text.num, "pct": text.pct, "digits": text.digits, "when": text.when,
             "lang": text.language(), "staff": g.get("staff")}
+
+
+ERRORS = {400: N_("console.error.400"), 403: N_("console.error.403"),
+          404: N_("console.error.404"), 409: N_("console.error.409"),
+          410: N_("console.error.410"), 413: N_("console.error.413")}
+
+
+def error_page(e):
+    """A refused console request, said in the staff's language (a missing CSRF token is a
+    400 too)."""
+    code = getattr(e, "code", 500) or 500
+    return render_template("console/error.html", code=code,
+                           message=text.t(ERRORS.get(code, ERRORS[400]))), code
 
 
 def role_in(*roles: str) -> None:
@@ -174,11 +193,11 @@ def signin():
             log.warning("console account %s locked after %d failures", staff.id, MAX_FAILURES)
             return _refused(LOCKED, 423, minutes=int(LOCKED_FOR.total_seconds() // 60))
         staff.failed_logins, staff.locked_until, staff.last_login_at = 0, None, now
-        staff_id, stamp = staff.id, staff.password_hash[-16:]
+        staff_id, stamp = staff.id, _stamp(staff)
     lang = session.get("lang")
     session.clear()
     session.permanent = True
-    session["staff_id"], session["hash"] = staff_id, stamp
+    session["staff_id"], session["stamp"] = staff_id, stamp
     if lang and staff.language != lang:
         _set_language(staff_id, lang)
     log.info("console sign-in: account %s", staff_id)
@@ -223,12 +242,19 @@ def add(db, email: str, role: str, password: str, now, district: str | None = No
         raise ValueError(f"not an email address: {email!r}")
     if role not in STAFF_ROLES:
         raise ValueError(f"role {role!r} is not one of {', '.join(STAFF_ROLES)}")
-    if role == "officer" and not district:
-        raise ValueError("an officer needs --district (and --upazila for an upazila officer)")
     if role != "officer" and (district or upazila):
         raise ValueError(f"a {role} sees every area: give no --district or --upazila")
-    if upazila and not district:
-        raise ValueError("an upazila is named with its district: give --district too")
+    if upazila and not district:  # the district of the schools of that name, if only one
+        found = db.execute(select(School.district).where(School.upazila == upazila)
+                           .distinct().order_by(School.district)).scalars().all()
+        if len(found) != 1:
+            raise ValueError(f"upazila {upazila!r} " + (
+                f"is in {len(found)} districts ({', '.join(found)})" if found
+                else "has no school on the roster") + ": give --district too")
+        district = found[0]
+    if role == "officer" and not district:
+        raise ValueError("an officer needs --district, or --upazila (with --district when its "
+                         "name is in several districts)")
     if len(password) < 10:
         raise ValueError("the password needs at least 10 characters")
     if db.execute(select(Staff).where(func.lower(Staff.email) == email)).first():

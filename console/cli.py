@@ -1,4 +1,4 @@
-"""`sathi staff add EMAIL --role admin|programme|officer [--district D [--upazila U]]`: a
+"""`sathi staff add EMAIL --role admin|programme|officer [--upazila U] [--district D]`: a
 console account. The password is asked twice at the terminal (never an argument: it would stay
 in the shell's history), or read from the first line of standard input with --password-stdin."""
 from __future__ import annotations
@@ -22,8 +22,9 @@ def staff():
 @click.argument("email")
 @click.option("--role", type=click.Choice(STAFF_ROLES), required=True,
               help="admin and programme see every area; an officer only theirs.")
-@click.option("--district", help="An officer's district.")
-@click.option("--upazila", help="An upazila officer's upazila (with --district).")
+@click.option("--upazila", help="An upazila officer's upazila (its district is found from the "
+              "roster; give --district too when the name is in several districts).")
+@click.option("--district", help="A district officer's district, or the upazila's.")
 @click.option("--language", type=click.Choice(text.LANGUAGES), default=text.DEFAULT,
               show_default=True, help="The console's language for this account.")
 @click.option("--password-stdin", is_flag=True,

@@ -154,12 +154,20 @@ def test_staff_add_on_the_command_line(rt):
     assert "চরফ্যাশন, ভোলা" in out.output
     out = runner.invoke(main, ["staff", "add", "x@example.org", "--role", "officer",
                                "--password-stdin"], input=PASSWORD + "\n")
-    assert out.exit_code == 1 and "an officer needs --district" in out.output
+    assert out.exit_code == 1 and "an officer needs --district, or --upazila" in out.output
     out = runner.invoke(main, ["staff", "add", "y@example.org", "--role", "admin"],
                         input="short\nshort\n")
     assert out.exit_code == 1 and "at least 10 characters" in out.output
     with rt.db.session() as db:
         assert db.execute(select(func.count(Staff.id))).scalar() == 1
+
+
+def test_an_upazila_named_alone_finds_its_district_unless_the_name_repeats(rt, world):
+    with rt.db.session() as db:
+        staff = auth.add(db, "uo@example.org", "officer", PASSWORD, rt.now(), upazila="চরফ্যাশন")
+        assert (staff.district, staff.upazila) == ("ভোলা", "চরফ্যাশন")
+        with pytest.raises(ValueError, match="is in 2 districts"):
+            auth.add(db, "sadar@example.org", "officer", PASSWORD, rt.now(), upazila="সদর")
 
 
 # -- CSRF --------------------------------------------------------------------------------------
@@ -171,7 +179,8 @@ def test_a_form_posted_without_its_token_is_refused(rt, console, roster):
     console.sign_in("programme@example.org")
     with rt.db.session() as db:
         pid = db.execute(select(Person.id).where(Person.phone == "+8801711000001")).scalar()
-    assert console.forge(f"/console/people/{pid}/opt-out").status_code == 400
+    refused = console.forge(f"/console/people/{pid}/opt-out")
+    assert refused.status_code == 400 and "পাতাটি আবার খুলে" in text(refused)
     assert console.forge(f"/console/people/{pid}/opt-out",
                          {"csrf_token": "forged"}).status_code == 400
     with rt.db.session() as db:
@@ -201,6 +210,8 @@ def test_an_upazila_officer_sees_only_their_upazila(rt, console, world):
                   {"district": "রাঙ্গামাটি", "upazila": "সদর"}):
         assert console.get("/console/dashboard", query_string=query).status_code == 403
         assert console.get("/console/dashboard.csv", query_string=query).status_code == 403
+    refused = console.get("/console/dashboard", query_string={"district": "রাঙ্গামাটি"})
+    assert "এই পাতা আপনার এলাকার বা ভূমিকার বাইরে" in text(refused)  # in their language
     assert console.get("/console/dashboard").status_code == 200
     # the roster is the programme office's
     assert console.get("/console/roster").status_code == 403
