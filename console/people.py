@@ -117,22 +117,17 @@ def show(person_id: int):
 
 def _turn(person_id: int, step: str) -> None:
     """STOP's or START's own step for the person, as a turn of its own: their lock held, the
-    replies queued after the commit."""
+    replies queued after the commit; 409 while a turn of theirs is under way."""
     rt = runtime.current()
     try:
-        lock = session.locked(rt.redis, person_id)
-        lock.__enter__()
-    except session.Busy:
-        abort(409)  # a turn of theirs is under way: try again in a moment
-    try:
-        with rt.db.session() as db:
+        with session.locked(rt.redis, person_id), rt.db.session() as db:
             person = visible(db, person_id)
             channel = person.channel if person.channel in TEXT_CHANNELS else "sms"
             turn = Turn(db, None, rt.now(), person=person, channel=channel)
             getattr(turn, step)()
             replies = [m.id for m in turn.replies]
-    finally:
-        lock.__exit__(None, None, None)
+    except session.Busy:
+        abort(409)
     outbox.enqueue(replies)
     log.info("console: account %s: %s for person %s", g.staff.id, step, person_id)
 
