@@ -243,6 +243,18 @@ def test_the_dashboard_shows_the_digests_figures(rt, console, world, district, u
             int(this["answered"]), int(this["tried"]), int(this["meetings"]),
             int(this["opted_out"])) == (fig.teachers, fig.active, fig.asked, fig.answered,
                                         fig.tried, fig.meetings, fig.opted_out)
+    # and the same again counted live, school by school (figures.school_week: no rollup)
+    with rt.db.session() as db:
+        ids = db.execute(select(School.id).where(
+            School.district == district, *((School.upazila == upazila,) if upazila else ())
+        )).scalars().all()
+        live = [figures.school_week(db, sid, WEEK, rt.calendar) for sid in ids]
+    assert (int(this["teachers"]), int(this["active"]), int(this["asked"]),
+            int(this["answered"]), int(this["tried"])) == (
+        sum(w.teachers for w in live), sum(w.active for w in live), sum(w.asked for w in live),
+        sum(w.answered for w in live), sum(len(w.tried) for w in live))
+    assert int(this["checkins"]) == sum(w.meeting is not None for w in live)
+    assert int(this["meetings"]) == sum(bool(w.meeting) for w in live)
     obstacles = rows(console.get("/console/dashboard.csv",
                                  query_string={**query, "table": "obstacles"}))
     assert {r["obstacle"]: int(r["teachers"]) for r in obstacles} == {
