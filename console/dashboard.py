@@ -1,6 +1,8 @@
 """The dashboard: an area's school week and the 12 weeks up to it, read from the weekly
 rollup the digests read (bot/digests: `area.weekly` for the week, exactly the digest's
 figures, and `rollup.totals` for the weeks), so the console and the digests never disagree.
+A page only reads: the cron job digests.jobs.keep_fresh works the figures out (this week every
+half hour), and the page says when that was.
 Charts are SVG drawn here (charts.py); every table downloads as CSV (`?table=`).
 
 An officer sees their own district or upazila (and the upazilas of their district); the
@@ -13,6 +15,7 @@ import io
 from urllib.parse import quote
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -33,7 +36,6 @@ from .auth import area_asked
 
 bp = Blueprint("dashboard", __name__)
 
-WEEKS_SHOWN = 12  # this week and the 11 before it
 TABLES = ("weeks", "obstacles", "levels", "upazilas")  # what ?table= downloads as CSV
 
 
@@ -72,14 +74,11 @@ class Board:
     figures: Figures  # the digest's figures of `week` (area.weekly)
     weeks: list[Week]  # oldest first, `week` last
     upazilas: list[tuple[str, str, Week]] = field(default_factory=list)  # (district, upazila, week)
+    as_of: datetime | None = None  # when `week`'s figures were worked out (None: not yet)
 
     @property
     def this(self) -> Week:
         return self.weeks[-1]
-
-
-def weeks_back(cal, week: str, n: int = WEEKS_SHOWN) -> list[str]:
-    return [cal.next_week(week, -i) for i in range(n - 1, -1, -1)]
 
 
 def _week(name: str, c: Counter, settings) -> Week:
@@ -94,14 +93,12 @@ def _week(name: str, c: Counter, settings) -> Week:
 
 
 def gather(db, rt, area: Area, week: str, now) -> Board:
-    """Everything the dashboard shows, in a handful of statements on the rollup (it is brought
-    up to date first, as a digest does: one statement when it is fresh)."""
-    campaigns = f.reflection_campaigns(rt.campaigns)
-    fig = areas.weekly(db, rt.calendar, area, week, now, campaigns)
-    names = weeks_back(rt.calendar, week)
-    rollup.ensure_fresh(db, rt.calendar, names, now, campaigns)
+    """Everything the dashboard shows, in a handful of statements on the rollup as it stands
+    (never worked out here: jobs.keep_fresh does that)."""
+    fig = areas.weekly(db, rt.calendar, area, week, now, refresh=False)
+    names = rollup.shown_weeks(rt.calendar, week)
     series = rollup.totals(db, area, names)
-    board = Board(area=area, week=week, figures=fig,
+    board = Board(area=area, week=week, figures=fig, as_of=rollup.refreshed_at(db, week),
                   weeks=[_week(w, series.get(w, Counter()), rt.settings) for w in names])
     if area.upazila is None:
         board.upazilas = [(d, u, _week(week, c, rt.settings))

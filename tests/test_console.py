@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from bot.contacts.jurisdiction import Area
 from bot.digests import area as areas
 from bot.digests import figures
+from bot.digests.jobs import keep_fresh
 from bot.i18n import bengali_digits
 from bot.store.models import OBSTACLES, FlowRun, Person, School, Staff
 from console import auth
@@ -282,6 +283,7 @@ def test_the_dashboard_counts_nudges_check_ins_and_sms_cost(rt, console, world):
                            address=rahima.phone, body=body, segments=2 if len(body) > 70 else 1,
                            status=status, created_at=rt.now() - timedelta(days=1),
                            updated_at=rt.now()))
+    keep_fresh()  # the cron job works the figures out; a page only reads them
     add_staff(rt, "programme@example.org", "programme")
     console.sign_in("programme@example.org")
     weeks = rows(console.get("/console/dashboard.csv", query_string={
@@ -292,6 +294,31 @@ def test_the_dashboard_counts_nudges_check_ins_and_sms_cost(rt, console, world):
     assert int(this["sms_segments_bangla"]) == 3 and int(this["sms_segments_latin"]) == 0
     assert this["sms_cost_taka"] == "0.75"  # 3 segments at Tk 0.25
     assert float(this["sms_cost_per_active_teacher_taka"]) == round(0.75 / int(this["active"]), 2)
+
+
+def test_a_page_only_reads_the_figures_the_cron_job_keeps_fresh(rt, console, world, clock):
+    add_staff(rt, "programme@example.org", "programme")
+    console.sign_in("programme@example.org")
+    query = {"district": "ভোলা", "upazila": "চরফ্যাশন", "week": WEEK}
+    assert "এই সপ্তাহের হিসাব এখনো হয়নি" in text(console.get("/console/dashboard",
+                                                               query_string=query))
+    assert keep_fresh() == 12 and keep_fresh() == 0  # the 12 weeks shown, once each
+
+    def this_week():
+        return rows(console.get("/console/dashboard.csv",
+                                query_string={**query, "table": "weeks"}))[-1]
+
+    before = this_week()
+    assert "হিসাব করা হয়েছে ২০২৬-১২-০৩ ১৭:০০-এ" in text(console.get("/console/dashboard",
+                                                                       query_string=query))
+    with rt.db.session() as db:
+        db.get(Person, world.people["রহিমা বেগম"]).opted_out_at = rt.now()
+    assert this_week() == before  # the request worked nothing out
+    clock.advance(minutes=11)
+    assert keep_fresh() == 1  # this week only: the older ones were final
+    after = this_week()
+    assert int(after["opted_out"]) == int(before["opted_out"]) + 1
+    assert int(after["teachers"]) == int(before["teachers"]) - 1
 
 
 # -- people ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 upazila in `area_figure`, so that a digest reads its area in a statement or two.
 
     refresh       work a week out again, for every school, set-based (INSERT .. SELECT)
+    shown_weeks   the SHOWN_WEEKS weeks up to a week, oldest first (the console's dashboard)
     ensure_fresh  refresh the weeks that are stale: older than FRESH_FOR, unless worked out
                   after the week's answers became final; one statement when none is
     totals        {week: Counter(metric)} of an area (an upazila, a district, the country,
@@ -28,6 +29,7 @@ from . import figures as f
 FRESH_FOR = timedelta(minutes=10)  # a week's rollup younger than this is used as it is
 FINAL_AFTER = timedelta(days=8)  # from a week's Sunday: the next nudge has closed its reflections
 NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # a week whose figures were never worked out
+SHOWN_WEEKS = 12  # the school weeks the console's dashboard shows (jobs.keep_fresh keeps them)
 VISIT_WEEKS = 3  # no meeting and no one trying the activity for this many school weeks: a visit
 WROTE = "sathi_wrote_figures"  # Session.info key: this transaction refreshed a week
 WORK_MEM = "256MB"  # PostgreSQL memory for the refresh's joins and sorts (its default is 4MB,
@@ -66,6 +68,17 @@ def refresh(db: Session, cal: Calendar, week: str, now: datetime,
     else:
         mark.refreshed_at = now
     db.flush()
+
+
+def shown_weeks(cal: Calendar, week: str, n: int = SHOWN_WEEKS) -> list[str]:
+    """`week` and the n - 1 weeks before it, oldest first (holiday weeks too: a chart's gap)."""
+    return [cal.next_week(week, -i) for i in range(n - 1, -1, -1)]
+
+
+def refreshed_at(db: Session, week: str) -> datetime | None:
+    """When the week's figures were last worked out (None: never)."""
+    mark = db.get(FigureRefresh, week)
+    return mark.refreshed_at if mark is not None and mark.refreshed_at > NEVER else None
 
 
 def final_at(cal: Calendar, week: str) -> datetime:
