@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import secrets
+import tempfile
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -68,14 +70,22 @@ def _decoy() -> str:
 
 
 def _secret_key(settings) -> str:
-    """SATHI_SECRET_KEY, or a random key made once and kept in the instance directory."""
+    """SATHI_SECRET_KEY, or a random key made once and kept in the instance directory (made
+    whole, then linked into place: web processes starting together all read the same one)."""
     if settings.secret_key:
         return settings.secret_key
     path = Path(settings.instance_dir) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the key
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 
