@@ -22,11 +22,13 @@ def create_app(config: dict | None = None, rt: runtime.Runtime | None = None) ->
     elif config and "SETTINGS" in config:
         runtime.install(runtime.Runtime(config["SETTINGS"]))
 
+    import console
     from bot.web import bp
     from ivr.web import bp as voice_bp
 
     app.register_blueprint(bp)
     app.register_blueprint(voice_bp)
+    console.register(app)  # /console: the programme console (console/__init__.py)
     return app
 
 

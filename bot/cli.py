@@ -85,7 +85,9 @@ def serve(host: str, port: int):
 
         from app import create_app
 
-        run_simple(host, port, create_app(), threaded=True)
+        # the console's cookie over plain http only on this machine's own address
+        plain = host in ("127.0.0.1", "localhost", "::1")
+        run_simple(host, port, create_app({"CONSOLE_PLAIN_HTTP": plain}), threaded=True)
     finally:
         for child in children:
             child.terminate()
@@ -724,9 +726,11 @@ def nlu_review(since, limit: int | None, csv_out, label_file: Path | None):
                    f"{second:<20}  {r['text']}")
 
 
+from console.cli import staff  # noqa: E402  (`sathi staff`: the console's accounts)
 from ivr.cli import prompts  # noqa: E402  (the `sathi prompts` group lives with the voice code)
 
 main.add_command(prompts)
+main.add_command(staff)
 
 
 def run() -> None:

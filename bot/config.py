@@ -155,6 +155,24 @@ class Settings:
         "doc": "Outside the checkout, kept between runs: the Rasa venv and trained models "
                "(default ~/.cache/shikkhok-sathi)."})
 
+    secret_key: str | None = field(default=None, metadata={
+        "env": "SATHI_SECRET_KEY",
+        "doc": "Signs the console's session cookies (a long random string, the same in every "
+               "web process). Unset: one is made and kept in instance/secret_key."})
+    console_plain_http: bool = field(default=False, metadata={
+        "env": "SATHI_CONSOLE_PLAIN_HTTP",
+        "doc": "1: the console's session cookie is sent over plain http too (development on "
+               "localhost only; `sathi serve` on a loopback address sets it itself). Unset: "
+               "Secure, HTTPS only."})
+    sms_price_ucs2: float = field(default=0.25, metadata={
+        "env": "SATHI_SMS_PRICE_UCS2",
+        "doc": "Taka per SMS segment in Bangla script (UCS-2), for the console's cost estimate; "
+               "the regulated retail ceiling is Tk 0.25: set your aggregator's bulk price."})
+    sms_price_gsm: float = field(default=0.50, metadata={
+        "env": "SATHI_SMS_PRICE_GSM",
+        "doc": "Taka per SMS segment in English or romanised Bangla (GSM-7), for the console's "
+               "cost estimate; the regulated retail ceiling is Tk 0.50."})
+
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         instance = Path(_env("SATHI_INSTANCE", str(ROOT / "instance")))
@@ -195,6 +213,11 @@ class Settings:
             channels_file=Path(_env("SATHI_CHANNELS")) if _env("SATHI_CHANNELS") else None,
             log_format=_env("SATHI_LOG_FORMAT", "text").lower(),
             cache_dir=Path(_env("SATHI_CACHE", str(Path.home() / ".cache" / "shikkhok-sathi"))),
+            secret_key=_env("SATHI_SECRET_KEY"),
+            console_plain_http=_env("SATHI_CONSOLE_PLAIN_HTTP", "0").lower() in ("1", "true",
+                                                                                 "yes"),
+            sms_price_ucs2=float(_env("SATHI_SMS_PRICE_UCS2", "0.25")),
+            sms_price_gsm=float(_env("SATHI_SMS_PRICE_GSM", "0.50")),
         )
         values.update(overrides)
         if not values["twilio_voice_from"]:  # one number for texts and calls, unless told

@@ -39,4 +39,6 @@ def register(scheduler: CronScheduler) -> CronScheduler:
                        interval=digests.CONGRATULATE_EVERY, name="congratulate")
     scheduler.register(digests.finalise, queue_name="default",
                        interval=digests.FINALISE_EVERY, name="finalise-figures")
+    scheduler.register(digests.keep_fresh, queue_name="default",
+                       interval=digests.KEEP_FRESH_EVERY, name="dashboard-figures")
     return scheduler

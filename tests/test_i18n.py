@@ -116,7 +116,7 @@ def test_bangla_text_is_bangla_with_bengali_digits(key):
 def test_placeholders_agree_and_each_message_fits_two_segments(key):
     bn, en = catalog("bn")[key].string, catalog("en")[key].string
     assert set(re.findall(r"{(\w+)}", bn)) == set(re.findall(r"{(\w+)}", en))
-    if key in VOICE_ONLY:
+    if key in VOICE_ONLY or key.startswith("console."):  # said on a call, or on a web page
         return
     cats = Catalogues(LOCALES)
     for lang in ("bn", "en"):

@@ -38,12 +38,40 @@ LONGEST = {"name": 200, "school_name": 200, "school_emis": 32, "upazila": 100,
 PLACE = ("upazila", "district")  # the columns that put a school, and who sees it, somewhere
 
 
+class Reason(str):
+    """Why a row was refused, in English (what `sathi roster import` prints), with a `code`
+    and its `params` so that the console can say it in the staff's language."""
+
+    code: str
+    params: dict
+
+    def __new__(cls, code: str, english: str, **params):
+        self = super().__new__(cls, english.format(**params))
+        self.code, self.params = code, params
+        return self
+
+
+class RowError(ValueError):
+    def __init__(self, code: str, english: str, **params):
+        super().__init__(code)
+        self.reason = Reason(code, english, **params)
+
+    def __str__(self) -> str:
+        return str(self.reason)
+
+
+REASONS = ("missing_columns", "duplicate_phone", "invalid_phone", "not_mobile", "too_long",
+           "school_needs_place", "school_two_places", "no_name", "bad_role",
+           "bad_language", "bad_channel", "needs_school", "officer_needs_district",
+           "ambassador_needs_area")  # every Reason.code
+
+
 @dataclass
 class Report:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    errors: list[tuple[int, Reason]] = field(default_factory=list)  # (line, reason)
     moved: set[str] = field(default_factory=set)  # EMIS of schools now in another upazila
 
     def summary(self) -> str:
@@ -60,7 +88,8 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
     report = Report()
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        report.errors.append((1, f"missing columns: {', '.join(missing)}"))
+        report.errors.append((1, Reason("missing_columns", "missing columns: {columns}",
+                                        columns=", ".join(missing))))
         return report
     schools = {s.emis: s for s in db.execute(select(School)).scalars()}
     people = {p.phone: p for p in db.execute(select(Person)).scalars()}
@@ -71,24 +100,31 @@ def import_rows(db: Session, reader: csv.DictReader, now: datetime) -> Report:
         row = {k: clean(v) for k, v in row.items() if k}
         try:
             values = _validate(row)
-        except ValueError as e:
-            report.errors.append((line, str(e)))
+        except RowError as e:
+            report.errors.append((line, e.reason))
             continue
         phone = values["phone"]
         if phone in seen:
-            report.errors.append((line, f"phone {phone} is also on line {seen[phone]}"))
+            report.errors.append((line, Reason("duplicate_phone",
+                                               "phone {phone} is also on line {line}",
+                                               phone=phone, line=seen[phone])))
             continue
         emis = row["school_emis"]
         school = schools.get(emis) if emis else None
         if emis and not (row["upazila"] and row["district"]):
             if school is None:  # a new school nobody could see
-                report.errors.append((line, f"school {emis} needs its upazila and district"))
+                report.errors.append((line, Reason(
+                    "school_needs_place", "school {emis} needs its upazila and district",
+                    emis=emis)))
                 continue
             row["upazila"], row["district"] = school.upazila, school.district  # kept as it is
         if emis in placed and placed[emis][1:] != (row["upazila"], row["district"]):
             first, upazila, district = placed[emis]
-            report.errors.append((line, f"school {emis} is in {upazila}, {district} on line "
-                                        f"{first}, not {row['upazila']}, {row['district']}"))
+            report.errors.append((line, Reason(
+                "school_two_places",
+                "school {emis} is in {upazila}, {district} on line {first}, not {other}, "
+                "{other_district}", emis=emis, upazila=upazila, district=district, first=first,
+                other=row["upazila"], other_district=row["district"])))
             continue
         seen[phone] = line
         if emis:
@@ -136,31 +172,38 @@ def _validate(row: dict) -> dict:
     try:
         phone = e164(row["phone"])
     except InvalidPhone:
-        raise ValueError(f"invalid phone number {row['phone']!r}") from None
+        raise RowError("invalid_phone", "invalid phone number {phone!r}",
+                       phone=row["phone"]) from None
     if not is_mobile(phone):
-        raise ValueError(f"{row['phone']!r} is not a mobile number (it cannot take an SMS)")
+        raise RowError("not_mobile", "{phone!r} is not a mobile number (it cannot take an SMS)",
+                       phone=row["phone"])
     for column, most in LONGEST.items():
         if len(row[column]) > most:
-            raise ValueError(f"{column} is longer than {most} letters")
+            raise RowError("too_long", "{column} is longer than {most} letters",
+                           column=column, most=most)
     if not row["name"]:
-        raise ValueError("name is empty")
+        raise RowError("no_name", "name is empty")
     role = row["role"].lower()
     if role not in ROLES:
-        raise ValueError(f"role {row['role']!r} is not one of {', '.join(ROLES)}")
+        raise RowError("bad_role", "role {value!r} is not one of {allowed}",
+                       value=row["role"], allowed=", ".join(ROLES))
     # any case: "bn-latn" is the romanised Bangla "bn-Latn"
     language = {code.lower(): code for code in LANGUAGES}.get((row["language"] or "bn").lower())
     if language is None:
-        raise ValueError(f"language {row['language']!r} is not one of {', '.join(LANGUAGES)}")
+        raise RowError("bad_language", "language {value!r} is not one of {allowed}",
+                       value=row["language"], allowed=", ".join(LANGUAGES))
     channel = (row["channel"] or ("voice" if role == "headteacher" else "sms")).lower()
     if channel not in CHANNELS:
-        raise ValueError(f"channel {row['channel']!r} is not one of {', '.join(CHANNELS)}")
+        raise RowError("bad_channel", "channel {value!r} is not one of {allowed}",
+                       value=row["channel"], allowed=", ".join(CHANNELS))
     if role not in AREA_ROLES and not row["school_emis"]:
-        raise ValueError(f"a {role} needs a school_emis")
+        raise RowError("needs_school", "a {role} needs a school_emis", role=role)
     # an upazila is named with its district (upazila names repeat across districts)
     if role == "officer" and not row["district"]:
-        raise ValueError("an officer needs a district (and an upazila, unless they are the "
-                         "district's officer)")
+        raise RowError("officer_needs_district", "an officer needs a district (and an "
+                       "upazila, unless they are the district's officer)")
     if role == "ambassador" and not (row["upazila"] and row["district"]):
-        raise ValueError("an ambassador needs an upazila and its district")
+        raise RowError("ambassador_needs_area", "an ambassador needs an upazila and its "
+                       "district")
     return {"phone": phone, "name": row["name"], "role": role, "language": language,
             "channel": channel}

@@ -7,7 +7,8 @@
     digest.py        a digest written for one person (officer, ambassador, headteacher)
     preparations.py  the digests' campaign preparations; actions.py the officers' replies
     recognition.py   fortnightly nominations, decided by an officer's yes
-    jobs.py          cron: send confirmed congratulations; finalise last week's figures
+    jobs.py          cron: send confirmed congratulations; finalise last week's figures; keep
+                     the console dashboard's weeks worked out
     export.py        `sathi export weekly`; preview.py `sathi digest preview`
 
 A part not yet recorded (check-ins before the voice calls, coded obstacles) shows as zero or is

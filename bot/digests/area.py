@@ -79,9 +79,10 @@ def weeks_needed(cal: Calendar, week: str, month: str | None = None) -> dict[str
 
 
 def weekly(db: Session, cal: Calendar, area: Area, week: str, now: datetime,
-           campaigns: tuple[str, ...] | None = None) -> Figures:
-    """An upazila's (or any area's) school week."""
-    return _gather(db, cal, area, week, week, weeks_needed(cal, week), now, campaigns)
+           campaigns: tuple[str, ...] | None = None, refresh: bool = True) -> Figures:
+    """An upazila's (or any area's) school week. refresh=False reads the rollup as it stands
+    (the console's dashboard: jobs.keep_fresh works it out, never a page request)."""
+    return _gather(db, cal, area, week, week, weeks_needed(cal, week), now, campaigns, refresh)
 
 
 def monthly(db: Session, cal: Calendar, area: Area, month: str, week: str, now: datetime,
@@ -94,9 +95,10 @@ def monthly(db: Session, cal: Calendar, area: Area, month: str, week: str, now: 
     return fig
 
 
-def _gather(db, cal, area, period, week, need, now, campaigns) -> Figures:
+def _gather(db, cal, area, period, week, need, now, campaigns, refresh=True) -> Figures:
     every = sorted({w for ws in need.values() for w in ws})
-    rollup.ensure_fresh(db, cal, every, now, campaigns)
+    if refresh:
+        rollup.ensure_fresh(db, cal, every, now, campaigns)
     weeks = rollup.totals(db, area, every)
     latest = weeks.get(need["period"][-1], Counter())
     visit, listed = rollup.needing_visit(db, area, need["visit"], VISIT_LISTED)

@@ -1,6 +1,11 @@
 """The figures of a school's week, from one place: the headteacher's call, their text summary,
 the officers' digests and the weekly export all count them here.
 
+The programme console's dashboard reads the same rollup, with three more counts per school:
+the week's nudges sent (`nudged`), headteachers' check-ins (`checkins`) and the SMS segments
+sent to the school's people (`segments:ucs2`, `segments:gsm`: by the person's language, Bangla
+being UCS-2; the cost is estimated from them).
+
 A week's reflection is the run of the `reflection` flow that this week's campaign row started;
 its answers say whether the teacher tried the activity (`tried`: yes | partly | no), what got in
 the way (`obstacle`, coded: store.models.OBSTACLES) and whether they will share it at the staff
@@ -40,6 +45,7 @@ from ..store.models import (
     CampaignRun,
     Checkin,
     FlowRun,
+    Message,
     Person,
 )
 
@@ -52,6 +58,11 @@ WEEK_METRICS = ("asked", "answered", "tried", "shared")
 OBSTACLE = "obstacle:"  # metric prefix: obstacle:<code>, the teachers who named that obstacle
 LEVEL = "level:"  # metric prefix: level:<n>, learners assessed at level n
 ASSESSMENTS = "assessments"
+NUDGE_CAMPAIGNS = ("nudge",)  # flows/campaigns.yaml: the campaign that sends the week's activity
+CONSOLE_METRICS = ("nudged", "checkins")  # and SEGMENTS + encoding: the console's counts
+SEGMENTS = "segments:"  # metric prefix: segments:ucs2 | segments:gsm, SMS segments sent
+SMS_SENT = ("sent", "delivered", "undelivered", "read")  # outbound statuses the provider took
+UCS2_LANGUAGES = ("bn",)  # people whose texts are Bangla script: UCS-2, 70 characters a segment
 
 
 # -- weeks and months --------------------------------------------------------------------------
@@ -213,6 +224,37 @@ def assessment_metrics(bounds: tuple[datetime, datetime], where=()):
     ]
 
 
+def console_metrics(week: str, bounds: tuple[datetime, datetime] | None, school_id=None):
+    """nudged (the week's nudge campaign rows sent to teachers), checkins (the headteacher's
+    check-in rows of the week) and, with the week's bounds, segments:<encoding> (SMS segments
+    sent to the school's people that week), per school (or only `school_id`'s)."""
+    where = (Person.school_id == school_id,) if school_id is not None else ()
+    parts = [
+        select(Person.school_id.label("school_id"), _name("nudged"), func.count().label("value"))
+        .join(CampaignRun, CampaignRun.person_id == Person.id)
+        .where(CampaignRun.week == week, CampaignRun.campaign.in_(NUDGE_CAMPAIGNS),
+               CampaignRun.status == "sent", Person.role == "teacher",
+               Person.school_id.is_not(None), *where)
+        .group_by(Person.school_id),
+        select(Checkin.school_id.label("school_id"), _name("checkins"),
+               func.count().label("value"))
+        .where(Checkin.week == week,
+               *((Checkin.school_id == school_id,) if school_id is not None else ()))
+        .group_by(Checkin.school_id),
+    ]
+    if bounds is not None:
+        encoding = case((Person.language.in_(UCS2_LANGUAGES), "ucs2"), else_="gsm")
+        parts.append(
+            select(Person.school_id.label("school_id"), _metric(SEGMENTS, encoding),
+                   func.sum(Message.segments).label("value"))
+            .join(Message, Message.person_id == Person.id)
+            .where(Message.direction == "out", Message.channel == "sms",
+                   Message.status.in_(SMS_SENT), _between(Message.created_at, bounds),
+                   Message.segments > 0, Person.school_id.is_not(None), *where)
+            .group_by(Person.school_id, encoding))
+    return parts
+
+
 def metrics(week: str, bounds: tuple[datetime, datetime] | None = None, school_id=None,
             campaigns: tuple[str, ...] | None = None):
     """Every metric of every school's week as one set of (school_id, metric, value) rows:
@@ -222,6 +264,7 @@ def metrics(week: str, bounds: tuple[datetime, datetime] | None = None, school_i
     person = (Person.school_id == school_id,) if school_id is not None else ()
     parts = people_metrics(bounds, person) + week_metrics(
         week, person, campaigns, bounds[0] if bounds is not None else None)
+    parts += console_metrics(week, bounds, school_id)
     if bounds is not None:
         parts += assessment_metrics(
             bounds, (Assessment.school_id == school_id,) if school_id is not None else ())

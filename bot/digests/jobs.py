@@ -6,6 +6,9 @@
     finalise      work out last school week's figures once more when its answers have become
                   final (the Monday after it), at night, so the week's digests on Thursday
                   only refresh their own week
+    keep_fresh    keep the weeks the console's dashboard shows worked out: this week when its
+                  figures are older than rollup.FRESH_FOR, an older week once (after it is
+                  final), so that a page never works figures out while someone waits
 
 Not imported by the runtime: like the campaign fan-out, they fetch the running parts with
 `runtime.current()`.
@@ -24,6 +27,8 @@ from .text import short_name
 
 CONGRATULATE_EVERY = 60  # seconds between looks for confirmed congratulations (cron)
 FINALISE_EVERY = 3600  # seconds between looks for a week whose figures became final (cron)
+KEEP_FRESH_EVERY = 1800  # seconds between refreshes of the dashboard's weeks (cron); at a million
+# teachers this week's refresh is about half a minute of database work (bench/console.py)
 FLOW = "congratulation"  # flows/congratulation.yaml
 
 
@@ -83,3 +88,13 @@ def finalise() -> int:
     with rt.db.session() as db:
         return rollup.ensure_fresh(db, rt.calendar, [last], now,
                                    reflection_campaigns(rt.campaigns))
+
+
+def keep_fresh() -> int:
+    """RQ cron job: bring the dashboard's weeks (rollup.shown_weeks) up to date; returns the
+    weeks worked out (none, in one statement, when all are fresh)."""
+    rt = runtime.current()
+    now = rt.now()
+    weeks = rollup.shown_weeks(rt.calendar, rt.calendar.week_of(now))
+    with rt.db.session() as db:
+        return rollup.ensure_fresh(db, rt.calendar, weeks, now, reflection_campaigns(rt.campaigns))

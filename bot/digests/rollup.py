@@ -3,10 +3,12 @@ upazila in `area_figure`, so that a digest reads its area in a statement or two.
 
     refresh       work a week out again, for every school, set-based (INSERT .. SELECT)
     schools_moved sum every week's areas again after the roster moved schools
+    shown_weeks   the SHOWN_WEEKS weeks up to a week, oldest first (the console's dashboard)
     ensure_fresh  refresh the weeks that are stale: older than FRESH_FOR, unless worked out
                   after the week's answers became final; one statement when none is
     totals        {week: Counter(metric)} of an area (an upazila, a district, the country,
                   or by upazila), from area_figure
+    by_area       {(district, upazila): Counter(metric)} of an area's upazilas in a week
     meetings      schools of an area with a staff meeting in any of some weeks (distinct)
     needing_visit the area's schools with no meeting and no one who tried the activity for
                   VISIT_WEEKS school weeks: how many, and the first ones, in one statement
@@ -28,6 +30,7 @@ from . import figures as f
 FRESH_FOR = timedelta(minutes=10)  # a week's rollup younger than this is used as it is
 FINAL_AFTER = timedelta(days=8)  # from a week's Sunday: the next nudge has closed its reflections
 NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # a week whose figures were never worked out
+SHOWN_WEEKS = 12  # the school weeks the console's dashboard shows (jobs.keep_fresh keeps them)
 VISIT_WEEKS = 3  # no meeting and no one trying the activity for this many school weeks: a visit
 WROTE = "sathi_wrote_figures"  # Session.info key: this transaction refreshed a week
 WORK_MEM = "256MB"  # PostgreSQL memory for the refresh's joins and sorts (its default is 4MB,
@@ -82,6 +85,17 @@ def schools_moved(db: Session) -> int:
     for week in weeks:
         _sum_areas(db, week)
     return len(weeks)
+
+
+def shown_weeks(cal: Calendar, week: str, n: int = SHOWN_WEEKS) -> list[str]:
+    """`week` and the n - 1 weeks before it, oldest first (holiday weeks too: a chart's gap)."""
+    return [cal.next_week(week, -i) for i in range(n - 1, -1, -1)]
+
+
+def refreshed_at(db: Session, week: str) -> datetime | None:
+    """When the week's figures were last worked out (None: never)."""
+    mark = db.get(FigureRefresh, week)
+    return mark.refreshed_at if mark is not None and mark.refreshed_at > NEVER else None
 
 
 def final_at(cal: Calendar, week: str) -> datetime:
@@ -149,6 +163,17 @@ def totals(db: Session, area: Area, weeks: list[str], by_upazila: bool = False) 
         *where, week, metric, value = row
         holder = out.setdefault(where[0], {}) if by_upazila else out
         holder.setdefault(week, Counter())[metric] += int(value)
+    return out
+
+
+def by_area(db: Session, area: Area, week: str) -> dict:
+    """{(district, upazila): Counter(metric: sum)} of the area's upazilas in a week (an upazila
+    is named with its district: names repeat), from area_figure."""
+    out: dict = {}
+    for district, upazila, metric, value in db.execute(
+            select(AreaFigure.district, AreaFigure.upazila, AreaFigure.metric, AreaFigure.value)
+            .where(AreaFigure.week == week, *_area(area))):
+        out.setdefault((district, upazila), Counter())[metric] += int(value)
     return out
 
 

@@ -71,19 +71,12 @@ class Turn:
                 self._unknown()
             return
         if kind == "stop":
-            if person.opted_out_at is None:
-                person.opted_out_at = self.now
-                self._interrupt()
-                self.say(STOP_CONFIRMED)
+            self.opt_out()
         elif kind == "help":
             self.say(HELP)
         elif person.opted_out:
             if kind == "start":
-                person.opted_out_at = None
-                if person.onboarded_at is None:
-                    self._onboard()
-                else:
-                    self.say(START_CONFIRMED)
+                self.opt_in()
             # anything else from an opted-out person is recorded and left unanswered
         elif kind == "start" and person.onboarded_at is not None:
             self.say(START_ALREADY)
@@ -122,6 +115,28 @@ class Turn:
                 replies.respond(self, heard)
             else:
                 self.say(NO_FLOW)
+
+    def opt_out(self) -> None:
+        """STOP: nothing more is sent (the active flow ends), said once. The console's
+        "opt out" button is this same step, in a turn of its own."""
+        if self.person.opted_out_at is None:
+            self.person.opted_out_at = self.now
+            self._interrupt()
+            self.say(STOP_CONFIRMED)
+
+    def opt_in(self) -> None:
+        """START from someone who stopped: back in (onboarding, if they never finished it).
+        The console's "opt back in" button is this same step, in a turn with no message: then
+        someone never onboarded is only back on the roster (consent is their own reply, so the
+        invitations ask them again)."""
+        if self.person.opted_out_at is None:
+            return
+        self.person.opted_out_at = None
+        if self.person.onboarded_at is None:
+            if self.msg is not None:
+                self._onboard()
+        else:
+            self.say(START_CONFIRMED)
 
     def _obstacle_coder(self):
         """HOOK for the NLU's obstacle classifier (issue 17): `bot.nlu.obstacle(rt, text)`,

@@ -134,7 +134,8 @@ class Message(Base):
     # queued: an outbound message not sent by then has lost its job (`outbox.sweep`);
     # sending: the lease, after which its outcome counts as unknown
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # indexed: the weekly figures count a week's SMS segments by time (the console's cost)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     person: Mapped[Person | None] = relationship()
@@ -501,4 +502,28 @@ class Recognition(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+STAFF_ROLES = ("admin", "programme", "officer")
+"""Who signs in to the console (console/): admin (everything, the staff accounts), programme (the
+programme team: every area), officer (a district or an upazila of it: jurisdiction.py)."""
+
+
+class Staff(Base):
+    """A console account. The password is kept only as a hash (werkzeug's scrypt); failed
+    sign-ins are counted here, so a lockout holds across processes and restarts."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # kept lower-case
+    role: Mapped[str] = mapped_column(String(16))  # STAFF_ROLES
+    district: Mapped[str | None] = mapped_column(String(100))  # an officer's area
+    upazila: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(8), default="bn")  # the console's: bn | en
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # in a row
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
