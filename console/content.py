@@ -28,7 +28,7 @@ from bot.campaigns.content import (
 )
 from bot.channels.segments import count
 from bot.i18n import LANGUAGES, N_
-from bot.store.models import ContentAudit
+from bot.store.models import ContentAudit, ContentEdit
 
 from . import ui
 
@@ -49,6 +49,7 @@ STRINGS = (
     N_("console.content.what"), N_("console.content.before"), N_("console.content.after"),
     N_("console.content.no_text"), N_("console.content.week"), N_("console.content.takes_effect"),
     N_("console.content.placeholders"), N_("console.content.no_changes"),
+    N_("console.content.edited"),
 )
 """The page's texts (the templates say them by key through the catalogues)."""
 
@@ -73,9 +74,12 @@ def _rows(section: str) -> list[dict]:
     rt = runtime.current()
     content, catalogues = rt.content, rt.catalogues
 
+    edited = _edited()
+
     def row(kind, item, name, label, texts):
         return {"kind": kind, "item": item, "field": name, "label": label,
-                "texts": {lang: (texts[lang], count(texts[lang])) if lang in texts else None
+                "texts": {lang: (texts[lang], count(texts[lang]),
+                                 (kind, item, name, lang) in edited) if lang in texts else None
                           for lang in LANGUAGES}}
 
     rows = []
@@ -94,6 +98,13 @@ def _rows(section: str) -> list[dict]:
             rows.append(row("message", key, "", ("message", key, ""),
                             texts_of(content, catalogues, "message", key, "")))
     return rows
+
+
+def _edited() -> set[tuple[str, str, str, str]]:
+    """The texts an edit of the console is laid over: (kind, item, field, language)."""
+    with runtime.current().db.session() as db:
+        return set(db.execute(select(ContentEdit.kind, ContentEdit.item, ContentEdit.field,
+                                     ContentEdit.language)).all())
 
 
 def _message_keys() -> list[str]:

@@ -64,6 +64,8 @@ STRINGS = (
     N_("console.simulator.busy"), N_("console.simulator.nothing_leaves"),
     N_("console.simulator.you"), N_("console.simulator.service"),
     N_("console.simulator.real_person"), N_("console.simulator.record_waiting"),
+    N_("console.role.teacher"), N_("console.role.headteacher"), N_("console.role.officer"),
+    N_("console.role.ambassador"),
 )
 """The page's texts (the templates say them by key through the catalogues)."""
 

@@ -72,6 +72,7 @@ def test_a_good_edit_takes_effect_for_the_next_send_and_is_audited(
     assert r.status_code == 302
     page = console.get(r.headers["Location"]).get_data(as_text=True)
     assert "পাথর গুনে খেলি" in Page(page).texts("text")
+    assert Page(page).texts("edited") == ["কনসোলে বদলানো"]  # that one cell, marked
     assert _nudge(rt, tw, work, twilio, clock).startswith("এ সপ্তাহের কাজ: পাথর গুনে খেলি (মডিউল ১)")
     with rt.db.session() as db:
         audit = db.execute(select(ContentAudit)).scalar_one()
@@ -149,3 +150,27 @@ def test_the_pages_speak_the_staffs_language(rt, roster, console, lang, title):
     sim = console.get("/console/simulator/", query_string={"phone": "01711000003"})
     assert sim.status_code == 200  # the language stays chosen (the session)
     assert ("কল নিন" in sim.get_data(as_text=True)) == (lang == "bn")
+
+
+def test_every_form_carries_the_csrf_token_when_the_console_protects_them(rt, roster):
+    """The console core's CSRFProtect (Flask-WTF) gives templates csrf_token(): every form that
+    posts carries it as the field csrf_token."""
+    import re
+
+    app = _app(rt)
+    app.jinja_env.globals["csrf_token"] = lambda: "token-from-csrfprotect"
+    client = app.test_client()
+    client.post("/console/simulator/send", data={"phone": "01711000003", "text": "hi"})
+    pages = [client.get("/console/simulator/?phone=01711000003").get_data(as_text=True),
+             client.post("/console/simulator/call", data={"phone": "01711000003",
+                                                          "kind": "callback"}
+                         ).get_data(as_text=True),
+             client.get(EDIT, query_string={"kind": "tip", "item": "staff_meeting.1",
+                                            "field": "text", "language": "bn"}
+                        ).get_data(as_text=True)]
+    for html in pages:
+        forms = re.findall(r'<form method="post".*?</form>', html, re.S)
+        assert forms
+        for form in forms:
+            assert '<input type="hidden" name="csrf_token" value="token-from-csrfprotect">' \
+                in form
