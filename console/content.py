@@ -22,8 +22,7 @@ from bot.campaigns.content import (
     EDIT_KINDS,
     Edit,
     budget,
-    check_edit,
-    record_edit,
+    save_edit,
     texts_of,
 )
 from bot.channels.segments import count
@@ -175,18 +174,15 @@ def save():
     texts = _texts(kind, item, name)
     text = (request.form.get("text") or "").replace("\r\n", "\n").strip()
     rt = runtime.current()
-    change = Edit(kind, item, name, language, text)
-    problems = check_edit(rt.content, rt.catalogues, rt.levels, change)
+    with rt.db.session() as db:
+        problems = save_edit(db, rt.content, rt.catalogues, rt.levels,
+                             Edit(kind, item, name, language, text), _who(), rt.now())
     if problems:
         return render_template("console/content.html", section=None, editing={
             "kind": kind, "item": item, "field": name, "language": language, "text": text,
             "texts": texts, "segments": count(text)}, problems=problems,
             sections=SECTIONS), 422
-    before = texts.get(language)
-    if text != before:
-        with rt.db.session() as db:
-            record_edit(db, change, before, _who(), rt.now())
-        rt.content_changed()
+    rt.content_changed()
     section = {"module": "modules", "activity": "modules", "tip": "tips"}.get(kind, "messages")
     return redirect(url_for("content.index", section=section, saved=f"{kind}:{item}")
                     + f"#{kind}-{item}-{name}")

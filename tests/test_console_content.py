@@ -174,3 +174,34 @@ def test_every_form_carries_the_csrf_token_when_the_console_protects_them(rt, ro
         for form in forms:
             assert '<input type="hidden" name="csrf_token" value="token-from-csrfprotect">' \
                 in form
+
+
+def test_the_cli_edits_as_the_console_does_and_lints_the_content_as_sent(rt, database_url,
+                                                                          tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from bot.config import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "TWILIO_"))}
+    env.update(DATABASE_URL=database_url, SATHI_INSTANCE=str(tmp_path / "instance"))
+
+    def sathi(*args):
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    refused = sathi("content", "edit", "tip", "staff_meeting.1", "en", "")
+    assert refused.returncode == 1
+    assert "tip staff_meeting.1 has no en text" in refused.stderr
+    assert "nothing changed" in refused.stderr
+    saved = sathi("content", "edit", "activity", "1.1", "bn", "পাথর গুনে খেলি", "--field",
+                  "title")
+    assert saved.returncode == 0, saved.stderr
+    rt.content_changed()  # another process: seen at its next look (CONTENT_RECHECK)
+    assert rt.content.activity("1.1").title["bn"] == "পাথর গুনে খেলি"
+    with rt.db.session() as db:
+        assert db.execute(select(ContentAudit.who)).scalar_one() == "cli"
+    linted = sathi("content", "lint", "--edits")
+    assert linted.returncode == 0, linted.stderr
+    assert linted.stdout.startswith("OK: 9 modules, 32 activities")

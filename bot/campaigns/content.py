@@ -519,3 +519,24 @@ def record_edit(db: Session, edit: Edit, before: str | None, who: str, now) -> C
     else:
         row.text, row.audit_id = edit.text, audit.id
     return audit
+
+
+def save_edit(db: Session, content: Content, catalogues: Catalogues, scale: Scale | None,
+              edit: Edit, who: str, now) -> list[str]:
+    """Lint the content as it would be after `edit`; with no problem, write it and its audit row
+    (who, when, before, after) in the caller's transaction. The problems ([] when saved); a
+    text that does not change is not written. KeyError for an item or field that does not exist."""
+    before = texts_of(content, catalogues, edit.kind, edit.item, edit.field).get(edit.language)
+    problems = check_edit(content, catalogues, scale, edit)
+    if not problems and edit.text != before:
+        record_edit(db, edit, before, who, now)
+    return problems
+
+
+def laid_over(db: Session, content: Content, catalogues: Catalogues
+              ) -> tuple[Content, Catalogues]:
+    """The content and catalogues as sent: the files with the console's edits laid over them."""
+    _, edits = load_overrides(db)
+    return (apply_overrides(content, edits),
+            catalogues.overlaid({(e.item, e.language): e.text for e in edits
+                                 if e.kind == "message"}))
