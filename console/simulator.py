@@ -148,12 +148,9 @@ def send():
 def campaign():
     page = _page(request.form.get("phone"), request.form.get("channel"))
     name = request.form.get("campaign", "")
-    if page.problem or name not in runtime.current().campaigns:
+    if page.problem or page.person is None or name not in runtime.current().campaigns:
         return _render(page, 400)
-    outcome, replies = _sim().campaign(page.phone, name)
-    page = _page(page.phone, page.channel)
-    page.new, page.outcome = len(replies), outcome
-    return _render(page)
+    return _campaign(page, name)
 
 
 # -- a call --------------------------------------------------------------------------------------
@@ -237,10 +234,8 @@ def _answered(call_id: int, twiml_of) -> Heard:
     said = heard(twiml, sim.catalogues)
     _log(call_id, "service", said.said)
     if said.waits == "hangup":
-        call = _own_call(call_id)
         with runtime.using(sim):
-            dialer.on_status(call_id, call.attempts, {"CallStatus": "completed",
-                                                      "CallSid": call.provider_sid})
+            dialer.end_simulated(call_id)
     return said
 
 
@@ -251,27 +246,48 @@ def call():
     rt = runtime.current()
     if page.problem or page.person is None or (kind != CALLBACK and kind not in rt.campaigns):
         return _render(page, 400)
-    sim = _sim()
     if kind == CALLBACK:
         with rt.db.session() as db:
             person = db.get(Person, page.person.id)
             call_id = owed.queue_call(db, person=person, purpose=owed.CALLBACK, flow="callback",
                                       now=rt.now()).id
-    else:
-        outcome, _ = sim.campaign(page.phone, kind)
-        page.outcome = outcome
-        if outcome != "calling":
-            return _render(page)
-        with rt.db.session() as db:
+        return _take_call(page, call_id)
+    return _campaign(page, kind)
+
+
+def _campaign(page: Page, name: str):
+    """This week's campaign for the person now: messages to the phone, or, for a person on
+    voice, the call it owes them, taken in the page."""
+    outcome, replies = _sim().campaign(page.phone, name)
+    if outcome == "calling":
+        with runtime.current().db.session() as db:
             call_id = db.execute(select(Call.id).where(
                 Call.person_id == page.person.id, Call.status == "queued")
                 .order_by(Call.id.desc()).limit(1)).scalar()
+        page.outcome = outcome
+        return _take_call(page, call_id)
+    page = _page(page.phone, page.channel)
+    page.new, page.outcome = len(replies), outcome
+    return _render(page)
+
+
+def _take_call(page: Page, call_id: int):
+    """The dialer places the call (through the simulator's voice adapter) and the page answers
+    it. A call that cannot be placed now (outside the sending window) is ended, never left for
+    the real dialer."""
+    rt, sim = runtime.current(), _sim()
     with rt.db.session() as db:
         db.execute(update(Call).where(Call.id == call_id, Call.status == "queued")
                    .values(status="placing", updated_at=rt.now()))
     with runtime.using(sim):
         placed = dialer.place(call_id)
     if placed != "placed":
+        with rt.db.session() as db:
+            call_row = db.get(Call, call_id)
+            if call_row.status not in dialer.DONE:
+                call_row.provider_sid = call_row.provider_sid or sim_channel.sid("CA")
+        with runtime.using(sim):
+            dialer.end_simulated(call_id, f"simulator_{placed}")
         page.outcome = f"call:{placed}"
         return _render(page)
     call_row = _own_call(call_id)
@@ -291,9 +307,9 @@ def call_turn(call_id: int):
     form = {"CallSid": call_row.provider_sid}
     action = request.form.get("action", "key")
     if action == "hangup":
+        _log(call_id, "caller", ["—"])
         with runtime.using(_sim()):
-            dialer.on_status(call_id, call_row.attempts, {"CallStatus": "completed",
-                                                          "CallSid": call_row.provider_sid})
+            dialer.end_simulated(call_id, "hung_up")
         page.call = _call_view(call_id, None)
         return _render(page)
     if action == "no_message":

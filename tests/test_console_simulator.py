@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.store.models import Answer, Call, FlowRun, Message, Person
 from console.simulator import heard
+from ivr import dialer
 
 TRANSCRIPTS = Path(__file__).parent / "testdata" / "transcripts"
 CALLS = Path(__file__).parent / "testdata" / "calls"
@@ -148,3 +149,48 @@ def test_a_real_call_cannot_be_driven_from_the_page(rt, roster, console, clock):
     r = console.post(f"/console/simulator/call/{call_id}",
                      data={"phone": "01711000003", "step": "0", "digits": "1"})
     assert r.status_code == 404
+
+
+def _latest_call(rt) -> Call:
+    with rt.db.session() as db:
+        call = db.execute(select(Call).order_by(Call.id.desc()).limit(1)).scalar_one()
+        db.expunge(call)
+        return call
+
+
+def test_a_call_hung_up_mid_way_is_never_tried_again_for_real(rt, roster, console, twilio,
+                                                              clock):
+    r = console.post("/console/simulator/call", data={"phone": "01711000003",
+                                                      "kind": "callback"})
+    assert r.status_code == 200 and "কীপ্যাড" in r.get_data(as_text=True)
+    call = _latest_call(rt)
+    r = console.post(f"/console/simulator/call/{call.id}", data={
+        "phone": "01711000003", "step": "0", "action": "hangup"})
+    assert "কল শেষ।" in r.get_data(as_text=True)
+    call = _latest_call(rt)
+    assert (call.status, call.note) == ("cancelled", "hung_up")
+    clock.advance(hours=2)
+    assert dialer.dispatch(rt, clock()) == 0  # nothing queued for the real dialer
+    assert twilio.requests == []
+
+
+def test_a_simulated_call_left_open_is_settled_by_the_sweep_without_asking_twilio(
+        rt, roster, console, twilio, clock):
+    console.post("/console/simulator/call", data={"phone": "01711000003", "kind": "callback"})
+    assert _latest_call(rt).status == "in-progress"
+    clock.advance(hours=1)
+    assert dialer.sweep(rt) == 1
+    call = _latest_call(rt)
+    assert (call.status, call.note) == ("cancelled", "simulator_left")
+    assert twilio.requests == []
+
+
+def test_a_voice_persons_campaign_is_taken_as_a_call_in_the_page(rt, roster, console, twilio,
+                                                                 clock):
+    clock.current = datetime.fromisoformat("2026-11-26T10:30:00+00:00")  # Thursday 16:30
+    r = console.post("/console/simulator/campaign", data={"phone": "01711000003",
+                                                          "campaign": "checkin"})
+    said = _said(r.get_data(as_text=True))
+    assert said[0] == "হ্যালো, মোঃ করিম উদ্দিন। শিক্ষক সাথী থেকে বলছি।"
+    assert _latest_call(rt).provider_sid.startswith("SIM")
+    assert twilio.requests == []
