@@ -38,11 +38,19 @@ class Reply:
 
 class ThreadWorker(SimpleWorker):
     """RQ's in-process worker for any thread (a web request's): no signal handlers (only the
-    main thread may set them), and job timeouts by timer instead of SIGALRM."""
+    main thread may set them), job timeouts by timer instead of SIGALRM, and no commands
+    channel (its pub/sub thread can take up to a minute to stop, which a page would wait for;
+    nothing sends commands to a worker that lives for one request)."""
 
     death_penalty_class = TimerDeathPenalty
 
     def _install_signal_handlers(self):
+        pass
+
+    def subscribe(self):
+        pass
+
+    def unsubscribe(self):
         pass
 
 

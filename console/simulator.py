@@ -129,7 +129,14 @@ def _render(page: Page, status: int = 200):
 
 @bp.get("/")
 def index():
-    return _render(_page(request.args.get("phone"), request.args.get("channel")))
+    return _render(Page())
+
+
+@bp.post("/")
+def open_phone():
+    """The phone of a number: posted, so a phone number never sits in a URL (or a log of one)."""
+    page = _page(request.form.get("phone"), request.form.get("channel"))
+    return _render(page, 400 if page.problem else 200)
 
 
 @bp.post("/send")

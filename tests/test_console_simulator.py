@@ -3,6 +3,7 @@ jobs, the engine, the outbox; the dialer and ivr's conversation for a call), and
 the Twilio double is never asked for anything."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def test_a_reflection_through_the_simulator_gets_the_golden_transcripts_replies(
     script = yaml.safe_load((TRANSCRIPTS / "reflection_not_tried_other.yaml").read_text("utf-8"))
     clock.current = datetime.fromisoformat(script["clock"])
     phone = script["phone"]
-    page = console.get("/console/simulator/", query_string={"phone": "০১৭১১০০০০০১"})
+    page = console.post("/console/simulator/", data={"phone": "০১৭১১০০০০০১"})
     assert page.status_code == 200 and "রহিমা বেগম" in page.get_data(as_text=True)
     for turn in script["turns"]:
         if "at" in turn:
@@ -194,3 +195,10 @@ def test_a_voice_persons_campaign_is_taken_as_a_call_in_the_page(rt, roster, con
     assert said[0] == "হ্যালো, মোঃ করিম উদ্দিন। শিক্ষক সাথী থেকে বলছি।"
     assert _latest_call(rt).provider_sid.startswith("SIM")
     assert twilio.requests == []
+
+
+def test_a_phone_number_never_sits_in_a_url(rt, roster, console):
+    page = console.post("/console/simulator/", data={"phone": "01711000001"})
+    html = page.get_data(as_text=True)
+    assert 'method="get"' not in html
+    assert "01711000001" not in "".join(re.findall(r'(?:action|href)="([^"]*)"', html))
