@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 from sqlalchemy import select, update
 
 from bot import runtime
@@ -39,6 +39,7 @@ from . import ui
 
 bp = Blueprint("simulator", __name__, url_prefix="/console/simulator", template_folder="templates")
 
+ACTORS = (None, "admin", "programme")  # staff roles that may use it (None: no sign-in at all)
 HISTORY = 40  # messages of the person shown on the phone, newest last
 CALL_LOG_TTL = 3600  # seconds the page keeps a simulated call's transcript (Redis)
 CALL_LOG = "sathi:simulator:call:{}"
@@ -73,6 +74,14 @@ STRINGS = (
 @bp.context_processor
 def _helpers():
     return ui.context()
+
+
+@bp.before_request
+def _programme_staff_only():
+    """Acting as anyone and reading their messages is for the programme team: an officer sees
+    people only in their own area, through the console's people pages."""
+    if getattr(g.get("staff"), "role", None) not in ACTORS:
+        abort(403)
 
 
 # -- the page ----------------------------------------------------------------------------------

@@ -202,3 +202,22 @@ def test_a_phone_number_never_sits_in_a_url(rt, roster, console):
     html = page.get_data(as_text=True)
     assert 'method="get"' not in html
     assert "01711000001" not in "".join(re.findall(r'(?:action|href)="([^"]*)"', html))
+
+
+def test_an_officer_may_not_act_as_a_teacher(rt, roster):
+    from types import SimpleNamespace
+
+    from flask import g
+
+    app = console_app(rt)
+
+    @app.before_request
+    def _officer():
+        g.staff = SimpleNamespace(email="uno@example.org", role="officer")
+
+    client = app.test_client()
+    assert client.get("/console/simulator/").status_code == 403
+    assert client.post("/console/simulator/send", data={"phone": "01711000001",
+                                                        "text": "hi"}).status_code == 403
+    with rt.db.session() as db:
+        assert db.execute(select(Message.id)).first() is None
