@@ -184,5 +184,5 @@ def save():
             sections=SECTIONS), 422
     rt.content_changed()
     section = {"module": "modules", "activity": "modules", "tip": "tips"}.get(kind, "messages")
-    return redirect(url_for("content.index", section=section, saved=f"{kind}:{item}")
+    return redirect(url_for(".index", section=section, saved=f"{kind}:{item}")
                     + f"#{kind}-{item}-{name}")

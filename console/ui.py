@@ -11,12 +11,13 @@ LANGUAGE_NAMES = {"bn": "বাংলা", "en": "English", "bn-Latn": "Banglish
 
 
 def language() -> str:
-    """The staff's language: ?lang= (kept in the session), else the console core's choice, else
-    Bangla."""
+    """The staff's language: ?lang= (kept in the session), else the one kept on their account
+    (the console core's switch), else the session's, else Bangla."""
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked
-    chosen = session.get("lang") or getattr(g, "language", None)
+        return asked
+    chosen = getattr(g.get("staff"), "language", None) or session.get("lang")
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 

@@ -8,16 +8,27 @@ SECRET = "console-test-secret-not-a-secret"
 
 
 def console_app(rt, **config):
-    """The service's app with the console's blueprints (registered here when the console core
-    does not register them itself), for the test client or a real server."""
+    """The service's app with the console's blueprints, mounted as the console core mounts them
+    (console.register: one "console" blueprint at /console with these nested in it), for the
+    test client or a real server. Without the core, nothing signs in: a test sets `g.staff`
+    itself when it needs an account."""
     from app import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": SECRET, **config}, rt=rt)
-    from console import content, simulator
+    import console
 
-    for bp in (simulator.bp, content.bp):
-        if bp.name not in app.blueprints:
-            app.register_blueprint(bp)
+    if "console" not in app.blueprints:
+        if hasattr(console, "register"):  # the console core: sign-in, CSRF, every page
+            console.register(app)
+        else:
+            from flask import Blueprint
+
+            from console import content, simulator
+
+            parent = Blueprint("console", __name__, url_prefix="/console")
+            parent.register_blueprint(simulator.bp, url_prefix="/simulator")
+            parent.register_blueprint(content.bp, url_prefix="/content")
+            app.register_blueprint(parent)
     return app
 
 
