@@ -48,7 +48,11 @@ STRINGS = (
     N_("console.content.what"), N_("console.content.before"), N_("console.content.after"),
     N_("console.content.no_text"), N_("console.content.week"), N_("console.content.takes_effect"),
     N_("console.content.placeholders"), N_("console.content.no_changes"),
-    N_("console.content.edited"),
+    N_("console.content.edited"), N_("console.content.kind.module"),
+    N_("console.content.kind.activity"), N_("console.content.kind.tip"),
+    N_("console.content.kind.message"), N_("console.content.field.title"),
+    N_("console.content.field.description"), N_("console.content.field.materials"),
+    N_("console.content.field.try_it"), N_("console.content.field.text"),
 )
 """The page's texts (the templates say them by key through the catalogues)."""
 

@@ -51,7 +51,7 @@ def test_a_reflection_exchange_typed_in_the_simulator(page, rt, roster, clock, t
 def test_a_content_edit_saved_and_one_refused(page, rt, roster):
     page.goto(page.base + "/console/content/")
     assert page.locator("td", has_text="Counting stones").count() == 1
-    page.get_by_label("বদলান: activity 1.1 title বাংলা").click()
+    page.get_by_label("বদলান: কাজ ১.১ শিরোনাম বাংলা").click()
     page.locator("#text").fill("পাথর গুনে খেলি")
     page.get_by_role("button", name="রাখুন").click()
     assert "রাখা হয়েছে" in page.get_by_role("status").inner_text()
@@ -59,7 +59,7 @@ def test_a_content_edit_saved_and_one_refused(page, rt, roster):
     assert page.evaluate(UNLABELLED) == []
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(DOCS / "console-content.png"))
-    page.get_by_label("বদলান: activity 1.1 title English").click()
+    page.get_by_label("বদলান: কাজ ১.১ শিরোনাম English").click()
     page.locator("#text").fill("")
     page.get_by_role("button", name="রাখুন").click()
     alert = page.get_by_role("alert").inner_text()
