@@ -3,11 +3,8 @@ segments; an edit is linted as `sathi content lint` lints, takes effect for the 
 without a deploy (every process), and is audited; a refused edit changes nothing."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
-from console_pages import Page, console_app
-from flask import g
+from console_pages import Client, Page, console_app
 from sqlalchemy import func, select
 
 from bot import runtime
@@ -18,19 +15,13 @@ RAHIMA = "+8801711000001"
 EDIT = "/console/content/edit"
 
 
-def _app(rt, staff=None):
-    app = console_app(rt)
-    if staff is not None:  # as the console core's sign-in would set it
-        @app.before_request
-        def _signed_in():
-            g.staff = staff
-    return app
+def _client(rt, role="programme", email="programme@sathi.example.org", **area):
+    return Client(console_app(rt), rt, role=role, email=email, **area)
 
 
 @pytest.fixture
 def console(rt):
-    return _app(rt, SimpleNamespace(email="programme@sathi.example.org", role="programme")
-                ).test_client()
+    return _client(rt)
 
 
 def _nudge(rt, tw, work, twilio, clock):
@@ -90,7 +81,7 @@ def test_a_good_edit_takes_effect_for_the_next_send_and_is_audited(
 
 
 def test_a_flow_text_edit_is_said_from_the_next_reply(rt, roster, tw, work, twilio, clock):
-    console = _app(rt).test_client()  # no sign-in: the CLI's "cli"
+    console = _client(rt, email="second@sathi.example.org")
     r = console.post(EDIT, data={"kind": "message", "item": "onboarding.ask_channel", "field": "",
                                  "language": "bn",
                                  "text": "বার্তা কোথায় চান? SMS হলে ১, WhatsApp হলে ২ লিখুন।"})
@@ -100,7 +91,7 @@ def test_a_flow_text_edit_is_said_from_the_next_reply(rt, roster, tw, work, twil
         work()
     assert twilio.messages()[-1]["Body"] == "বার্তা কোথায় চান? SMS হলে ১, WhatsApp হলে ২ লিখুন।"
     with rt.db.session() as db:
-        assert db.execute(select(ContentAudit.who)).scalar_one() == "cli"
+        assert db.execute(select(ContentAudit.who)).scalar_one() == "second@sathi.example.org"
 
 
 @pytest.mark.parametrize("form, reason", [
@@ -130,7 +121,8 @@ def test_an_edit_the_lint_refuses_changes_nothing(rt, roster, console, tw, work,
 
 
 def test_an_officer_may_read_but_not_edit(rt):
-    client = _app(rt, SimpleNamespace(email="uno@example.org", role="officer")).test_client()
+    client = _client(rt, role="officer", email="uno@example.org", district="ভোলা",
+                     upazila="চরফ্যাশন")
     html = client.get("/console/content/").get_data(as_text=True)
     assert "পাথর গুনি" in html and f'href="{EDIT}' not in html
     r = client.post(EDIT, data={"kind": "activity", "item": "1.1", "field": "title",
@@ -157,9 +149,8 @@ def test_every_form_carries_the_csrf_token_when_the_console_protects_them(rt, ro
     posts carries it as the field csrf_token."""
     import re
 
-    app = _app(rt)
-    app.jinja_env.globals["csrf_token"] = lambda: "token-from-csrfprotect"
-    client = app.test_client()
+    client = _client(rt)
+    client.app.jinja_env.globals["csrf_token"] = lambda: "token-from-csrfprotect"
     client.post("/console/simulator/send", data={"phone": "01711000003", "text": "hi"})
     pages = [client.post("/console/simulator/", data={"phone": "01711000003"}).get_data(as_text=True),
              client.post("/console/simulator/call", data={"phone": "01711000003",

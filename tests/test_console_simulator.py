@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from console_pages import Page, console_app, new_replies
+from console_pages import Client, Page, console_app, new_replies
 from golden_voice import Player
 from sqlalchemy import select
 
@@ -23,7 +23,7 @@ CALLS = Path(__file__).parent / "testdata" / "calls"
 
 @pytest.fixture
 def console(rt):
-    return console_app(rt).test_client()
+    return Client(console_app(rt), rt)
 
 
 def test_a_reflection_through_the_simulator_gets_the_golden_transcripts_replies(
@@ -205,17 +205,8 @@ def test_a_phone_number_never_sits_in_a_url(rt, roster, console):
 
 
 def test_an_officer_may_not_act_as_a_teacher(rt, roster):
-    from types import SimpleNamespace
-
-    from flask import g
-
-    app = console_app(rt)
-
-    @app.before_request
-    def _officer():
-        g.staff = SimpleNamespace(email="uno@example.org", role="officer")
-
-    client = app.test_client()
+    client = Client(console_app(rt), rt, role="officer", email="uno@example.org",
+                    district="ভোলা", upazila="চরফ্যাশন")
     assert client.get("/console/simulator/").status_code == 403
     assert client.post("/console/simulator/send", data={"phone": "01711000001",
                                                         "text": "hi"}).status_code == 403

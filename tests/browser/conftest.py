@@ -6,10 +6,9 @@ Playwright's own browser downloads are never used.
 Every test here is marked `browser`. Without /usr/bin/chromium they skip, except under CI
 (CI=true), where a missing browser is a failure.
 
-Signing in: when the app has the console core's /console/login, `page` signs in there as an
-admin made with `sathi staff add` (SIGN_IN below is the one place to adapt); otherwise the
-console's blueprints are registered on the service's own app with no sign-in
-(tests/console_pages.py: `console_app`).
+Signing in: when the app has the console core's sign-in page (/console/signin), `page` signs in
+there as an admin made by the core's `auth.add` (tests/console_pages.py); otherwise the
+console's blueprints are mounted on the service's own app with no sign-in (`console_app`).
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from console_pages import console_app
+from console_pages import STAFF_PASSWORD, add_staff, console_app, sign_in_path
 from werkzeug.serving import make_server
 
 from bot.config import ROOT
@@ -27,8 +26,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 DOCS = ROOT / "docs"  # the screenshots each run saves, for the README
 PHONE = {"width": 390, "height": 844}  # a phone-sized screen (CSS pixels)
 DESKTOP = {"width": 1280, "height": 900}
-STAFF = ("admin@sathi.example.org", "browser-test-password-not-a-secret")
-SIGN_IN = "/console/login"
+STAFF = ("admin@sathi.example.org",)
 TIMEOUT = 60_000  # ms a page may take: a turn runs the worker's jobs in the request
 
 
@@ -51,7 +49,7 @@ def server(rt):
     thread.start()
     base = f"http://127.0.0.1:{httpd.server_port}"
     base_app = app
-    yield base, base_app
+    yield base, base_app, rt
     httpd.shutdown()
     thread.join(timeout=10)
     httpd.server_close()
@@ -72,18 +70,16 @@ def browser():
         browser.close()
 
 
-def _sign_in(page, base: str, app) -> None:
-    """Through the console core's sign-in page, when the app has one."""
-    if SIGN_IN not in {r.rule for r in app.url_map.iter_rules()}:
+def _sign_in(page, base: str, app, rt) -> None:
+    """Through the console core's sign-in page, when the app has one, as an admin."""
+    path = sign_in_path(app)
+    if path is None:
         return
-    runner = app.test_cli_runner()
-    result = runner.invoke(args=["staff", "add", STAFF[0], "--role", "admin"],
-                           input=f"{STAFF[1]}\n{STAFF[1]}\n")
-    assert result.exit_code == 0, result.output
-    page.goto(base + SIGN_IN)
-    page.get_by_label("email", exact=False).first.fill(STAFF[0])
-    page.get_by_label("password", exact=False).first.fill(STAFF[1])
-    page.keyboard.press("Enter")
+    add_staff(rt, STAFF[0], "admin")
+    page.goto(base + path)
+    page.locator("input[name=email]").fill(STAFF[0])
+    page.locator("input[name=password]").fill(STAFF_PASSWORD)
+    page.locator("input[name=password]").press("Enter")
     page.wait_for_load_state()
 
 
@@ -91,11 +87,11 @@ def _sign_in(page, base: str, app) -> None:
 def page(browser, server):
     """A fresh page (desktop size), signed in when the console has sign-in; `page.base` is the
     server's URL."""
-    base, app = server
+    base, app, rt = server
     context = browser.new_context(viewport=DESKTOP, locale="bn-BD")
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
-    _sign_in(page, base, app)
+    _sign_in(page, base, app, rt)
     page.base = base
     yield page
     context.close()
