@@ -524,7 +524,9 @@ def _content_checks(settings: Settings):
               help="The content directory  [default: SATHI_FLOWS/content]")
 @click.option("--figures", is_flag=True, help="Also print the SMS cost of each weekly message "
               "(JSON).")
-def content_lint(directory: Path | None, figures: bool):
+@click.option("--edits", is_flag=True, help="Lint the content as it is sent: the files with the "
+              "edits made in the console (DATABASE_URL) laid over them.")
+def content_lint(directory: Path | None, figures: bool, edits: bool):
     """Check the content: schema, every text in bn, en and bn-Latn, romanised Bangla in GSM-7,
     every assessment level suited by at least 3 activities, and that each weekly message fits 2
     SMS segments and a teacher's week 6."""
@@ -545,11 +547,20 @@ def content_lint(directory: Path | None, figures: bool):
         click.echo(str(e), err=True)
         sys.exit(1)
     catalogues, levels = _content_checks(settings)
+    if edits:
+        from .campaigns.content import laid_over
+        from .store.db import Database
+
+        database = Database(settings.database_url)
+        with database.session() as db:
+            content, catalogues = laid_over(db, content, catalogues)
+        database.dispose()
     problems = lint(content, catalogues, levels)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
-        click.echo(f"{len(problems)} problem(s) in {directory}", err=True)
+        click.echo(f"{len(problems)} problem(s) in {directory}"
+                   + (" with the console's edits" if edits else ""), err=True)
         sys.exit(1)
     figures_ = budget(content, catalogues)[0]
     weeks = ", ".join(f"{lang} {s}" for lang, (s, _) in figures_.week.items())
@@ -636,6 +647,34 @@ def content_import(path: Path, directory: Path | None, draft: str | None):
     content = load_content(directory)
     click.echo(f"imported {len(content.modules)} modules, {len(content.activities)} activities "
                f"from {path} into {target}" + (" (draft)" if draft else ""))
+
+
+@content_group.command("edit")
+@click.argument("kind", type=click.Choice(["module", "activity", "tip", "message"]))
+@click.argument("item")
+@click.argument("language", type=click.Choice(["bn", "en", "bn-Latn"]))
+@click.argument("text")
+@click.option("--field", default=None, help="title, description, materials or try_it (an "
+              "activity's); a module's title and a tip's text need none")
+def content_edit(kind: str, item: str, language: str, text: str, field: str | None):
+    """Change one text as the console does: linted first (nothing changes on a problem), then
+    laid over the files for the next sends and audited as made by "cli"."""
+    from .campaigns.content import EDIT_KINDS, Edit, save_edit
+
+    name = field if field is not None else EDIT_KINDS[kind][0]
+    rt = runtime.current()
+    try:
+        with rt.db.session() as db:
+            problems = save_edit(db, rt.content, rt.catalogues, rt.levels,
+                                 Edit(kind, item, name, language, text.strip()), "cli", rt.now())
+    except KeyError:
+        raise click.BadParameter(f"no {kind} {item} with a {name or 'text'}") from None
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s): nothing changed", err=True)
+        sys.exit(1)
+    click.echo(f"{kind} {item} {name} ({language}) saved: used from the next send")
 
 
 @main.group("sms")

@@ -7,6 +7,7 @@ back to the Bangla text for a key it lacks, and keeps ASCII digits.
 """
 from __future__ import annotations
 
+import copy
 import io
 import unicodedata
 from datetime import date
@@ -74,6 +75,7 @@ class Catalogues:
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
+        self.overrides: dict[tuple[str, str], str] = {}  # (key, language) -> an edited text
         self._translations: dict[str, Translations] = {}
         for lang in LANGUAGES:
             po = self.directory / catalogue_dir(lang) / "LC_MESSAGES" / "messages.po"
@@ -84,8 +86,25 @@ class Catalogues:
             buf.seek(0)
             self._translations[lang] = Translations(buf)
 
+    def overlaid(self, overrides: dict[tuple[str, str], str]) -> "Catalogues":
+        """These catalogues with `overrides` ((key, language) -> text: the console's edits)
+        said instead of the .po files' texts; the .po files are not read again."""
+        other = copy.copy(self)
+        other.overrides = dict(overrides)
+        return other
+
+    def shipped(self, key: str, language: str) -> str | None:
+        """The .po file's own text for `key`, whatever was edited."""
+        if language not in self._translations:
+            return None
+        template = self._translations[language].gettext(key)
+        return None if template == key else template
+
     def template(self, key: str, language: str) -> str | None:
         """`language`'s own text for `key`, placeholders unfilled; None if it has none."""
+        edited = self.overrides.get((key, language))
+        if edited is not None:
+            return edited
         if language not in self._translations:
             return None
         template = self._translations[language].gettext(key)

@@ -5,7 +5,10 @@ and the catalogues through `current()`; tests install their own with `install()`
 """
 from __future__ import annotations
 
+import contextvars
 import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -18,7 +21,7 @@ from .campaigns.calendar import load as load_calendar
 from .campaigns.campaign import Campaign, load_campaigns
 from .campaigns import cycle
 from .campaigns.plans import DayWords, day_words
-from .campaigns.content import Content, load_content
+from .campaigns.content import Content, apply_overrides, load_content, load_overrides
 from .channels.base import Adapter
 from .channels.gateway_config import Gateway
 from .channels.gateway_config import load as load_gateways
@@ -35,6 +38,8 @@ from .store.db import Database
 QUEUES = ("inbound", "outbound", "default")
 """Queue names, most urgent first: a worker drains them in this order."""
 
+CONTENT_RECHECK = 10.0  # seconds between looks at the content edits made in the console (a
+# process picks up another process's edit within this; the editing process at once)
 REDIS_TIMEOUT = 2.0  # seconds a Redis command (or connecting) may take before Redis counts as
 # down; RQ's worker sets a longer one for its own blocking pop
 REDIS_RETRIES = 1  # a dropped connection is tried once more at once (a Redis restart), no more
@@ -78,8 +83,12 @@ class Runtime:
         self.actions = ACTIONS
         self.preparations = PREPARATIONS
         self.flows: dict[str, Flow] = load_flows(settings.flows_dir, actions=set(ACTIONS))
-        self.content: Content = load_content(settings.flows_dir / "content")
-        self.catalogues: Catalogues = catalogues(str(settings.locales_dir))
+        # the files as shipped; `content` and `catalogues` lay the console's edits over them
+        self.base_content: Content = load_content(settings.flows_dir / "content")
+        self.base_catalogues: Catalogues = catalogues(str(settings.locales_dir))
+        self._content, self._catalogues = self.base_content, self.base_catalogues
+        self._edits_seen: int | None = 0  # the last content edit laid over the files
+        self._edits_checked = float("-inf")  # when (monotonic) the edits were last looked at
         self.keywords: Keywords = keywords(str(settings.flows_dir / "keywords.yaml"))
         # school days, holidays and the sending window; a broken holiday file stops start-up
         self.calendar: Calendar = load_calendar(str(settings.holidays_file), settings.tz,
@@ -95,6 +104,42 @@ class Runtime:
                                              if settings.channels_file else {})
         self._adapters: dict[str, Adapter] = {}
         self._voice = None  # the Calls API adapter, made on first use
+
+    @property
+    def content(self) -> Content:
+        """The modules, activities and tips, with the edits made in the console."""
+        self._refresh_content()
+        return self._content
+
+    @property
+    def catalogues(self) -> Catalogues:
+        """The message texts, with the edits made in the console."""
+        self._refresh_content()
+        return self._catalogues
+
+    def content_changed(self) -> None:
+        """An edit was saved: look at the edits again on the next use."""
+        self._edits_checked = float("-inf")
+
+    def _refresh_content(self) -> None:
+        """Lay the saved edits over the files when there are new ones, looking at most every
+        CONTENT_RECHECK seconds. A database that cannot say keeps what is laid now."""
+        if time.monotonic() - self._edits_checked < CONTENT_RECHECK:
+            return
+        self._edits_checked = time.monotonic()
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with self.db.session() as db:
+                revision, edits = load_overrides(db, since=self._edits_seen)
+        except SQLAlchemyError:  # not migrated yet, or down: the files (or the last edits)
+            return
+        if edits is None:  # nothing new
+            return
+        self._content = apply_overrides(self.base_content, edits)
+        self._catalogues = self.base_catalogues.overlaid(
+            {(e.item, e.language): e.text for e in edits if e.kind == "message"})
+        self._edits_seen = revision
 
     @property
     def redis(self) -> redis.Redis:
@@ -176,9 +221,13 @@ class Runtime:
 
 _current: Runtime | None = None
 _lock = threading.Lock()
+_here: contextvars.ContextVar = contextvars.ContextVar("sathi_runtime", default=None)
 
 
 def current() -> Runtime:
+    here = _here.get()
+    if here is not None:  # `using`: this thread's own view (the console's simulator)
+        return here
     global _current
     with _lock:
         if _current is None:
@@ -190,3 +239,15 @@ def install(runtime: Runtime | None) -> None:
     global _current
     with _lock:
         _current = runtime
+
+
+@contextmanager
+def using(rt):
+    """Within the block, `current()` in this thread (and the jobs it runs in-line) is `rt`,
+    while every other thread keeps the process's runtime: the console's simulator runs a turn
+    through its own view of the running service (bot/simulate.py) beside real requests."""
+    token = _here.set(rt)
+    try:
+        yield rt
+    finally:
+        _here.reset(token)

@@ -11,14 +11,20 @@ officers (issue 18). Flask blueprints, Jinja templates (templates/console/), pla
     people.py     search by phone or school, a person's messages, flow runs and answers, opt
                   out or back in (the same step as STOP / START)
     roster.py     a roster CSV: every bad row shown before anything is saved, then confirmed
+    simulator.py  the phone simulator: chat and take a call as a person, through the same
+                  inbound, engine, outbox and ivr conversation as a real phone; nothing leaves
+    content.py    modules, activities, flow texts and leadership tips side by side in bn, en
+                  and bn-Latn with SMS segments; edits linted, laid over the files, audited
+    ui.py         what the simulator's and content's templates share
     cli.py        `sathi staff add`
 
 `register(app)` mounts all of it under /console. An officer sees only their area:
 contacts.jurisdiction's `schools_in` (the digests' one rule) decides every page and CSV.
 
 May import: anything in bot/ (config, i18n, store, contacts, digests, campaigns, msgs,
-assessment, channels, runtime). Nothing in bot/ imports console, except the entry points that
-wire it in: app.py (the blueprints) and bot/cli.py (the `sathi staff` commands).
+assessment, channels, runtime) and ivr/ (the simulator takes calls through its conversation).
+Nothing in bot/ or ivr/ imports console, except the entry points that wire it in: app.py (the
+blueprints) and bot/cli.py (the `sathi staff` commands).
 """
 from __future__ import annotations
 
@@ -27,24 +33,11 @@ from flask import Blueprint, Flask
 STATIC_MAX_AGE = 3600  # seconds a browser keeps the console's CSS
 
 
-def _optional(name: str):
-    """A console module another part of the work adds (the simulator, the content editor):
-    mounted when it is there."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"console.{name}")
-    except ModuleNotFoundError as e:
-        if e.name != f"console.{name}":
-            raise
-        return None
-
-
 def register(app: Flask) -> None:
     """Mount the console under /console: sign-in, dashboard, people, roster, and the
-    simulator and content editor when present. Every page but the sign-in needs a signed-in
+    simulator and content editor. Every page but the sign-in needs a signed-in
     account (auth.require_staff runs before each), every POST a CSRF token."""
-    from . import auth, dashboard, people, roster
+    from . import auth, content, dashboard, people, roster, simulator
 
     auth.setup(app)
     console = Blueprint("console", __name__, url_prefix="/console",
@@ -55,8 +48,6 @@ def register(app: Flask) -> None:
         console.register_error_handler(code, auth.error_page)
     for module in (auth, dashboard, people, roster):
         console.register_blueprint(module.bp)
-    for name, prefix in (("simulator", "/simulator"), ("content", "/content")):
-        module = _optional(name)
-        if module is not None:
-            console.register_blueprint(module.bp, url_prefix=prefix)
+    console.register_blueprint(simulator.bp, url_prefix="/simulator")
+    console.register_blueprint(content.bp, url_prefix="/content")
     app.register_blueprint(console)

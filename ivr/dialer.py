@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from bot import runtime
 from bot.campaigns.calendar import Calendar
 from bot.channels.base import Failed, RetryLater, Sent, Unknown
+from bot.channels.simulator import SID_PREFIX as SIMULATED
 from bot.channels.twilio_voice import CallState, OutgoingCall
 from bot.logs import mask
 from bot.msgs import session
@@ -342,6 +343,26 @@ def _ended(db: Session, rt: runtime.Runtime, call: Call, status: str, duration: 
              call.attempts + 1, call.next_attempt_at.isoformat())
 
 
+def end_simulated(call_id: int, note: str = "simulator") -> str:
+    """A call the console's simulator placed is over (hung up, ended, or never answered): it is
+    completed when its flow ended, else cancelled; never tried again, so no real call follows.
+    Returns its status."""
+    rt = runtime.current()
+    now = rt.now()
+    with rt.db.session() as db:
+        call = db.execute(select(Call).where(Call.id == call_id).with_for_update()).scalar_one()
+        if call.status in DONE:
+            return call.status
+        db.add(CallAttempt(call_id=call.id, attempt=call.attempts, at=now, outcome="status",
+                           status="completed", provider_sid=call.provider_sid))
+        run = db.get(FlowRun, call.flow_run_id) if call.flow_run_id else None
+        if run is not None and run.status != session.ACTIVE:
+            call.status, call.updated_at = "completed", now
+        else:
+            _give_up(db, call, "cancelled", note, now)
+        return call.status
+
+
 def _give_up(db: Session, call: Call, status: str, note: str, now: datetime) -> None:
     call.status, call.note, call.updated_at = status, note[:32], now
     run = db.get(FlowRun, call.flow_run_id) if call.flow_run_id else None
@@ -396,7 +417,15 @@ def sweep(rt: runtime.Runtime | None = None) -> int:
             moved += 1
         silent = db.execute(select(Call.id, Call.provider_sid, Call.attempts).where(
             Call.status.in_(("dialling", "ringing", "in-progress")),
-            Call.provider_sid.is_not(None), Call.updated_at < now - SILENT)).all()
+            Call.provider_sid.is_not(None), Call.provider_sid.not_like(f"{SIMULATED}%"),
+            Call.updated_at < now - SILENT)).all()
+        # a call the console's simulator took and left mid-way: no provider to ask, no retry
+        for call in db.execute(select(Call).where(
+                Call.status.in_(("dialling", "ringing", "in-progress")),
+                Call.provider_sid.like(f"{SIMULATED}%"),
+                Call.updated_at < now - SILENT)).scalars().all():
+            _give_up(db, call, "cancelled", "simulator_left", now)
+            moved += 1
     for call_id, sid, attempt in silent:
         state = rt.voice().fetch(sid)
         if isinstance(state, CallState) and state.status in FINAL:

@@ -79,7 +79,10 @@ class Prompts:
         return template is not None and not placeholders(template)
 
     def has_audio(self, key: str, language: str = "bn") -> bool:
+        """A recording of the key's text: never for a text edited in the console since (the
+        recording says the old words; speech says the new ones)."""
         return (language in AUDIO_LANGUAGES and self.recordable(key, language)
+                and (key, language) not in self.catalogues.overrides
                 and self.audio_path(key, language).is_file())
 
     def speech(self, key: str, language: str, params: dict | None = None) -> Speech:

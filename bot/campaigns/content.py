@@ -10,11 +10,14 @@ enough activities, and the SMS budget of the weekly messages rendered with every
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
-from datetime import date
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ..assessment.levels import Scale
 from ..channels.segments import count, is_gsm7
@@ -28,6 +31,7 @@ from ..i18n import (
     weekday_name,
 )
 from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_problem
+from ..store.models import ContentAudit, ContentEdit
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "content.schema.json"
 ACTIVITY_FIELDS = ("title", "description", "materials", "try_it")
@@ -350,3 +354,189 @@ def lint(content: Content, catalogues: Catalogues, scale: Scale | None = None,
                 problems.append(f"{po}: {key} ({lang}) is not GSM-7: {_not_gsm7(template)!r}")
     problems.extend(budget(content, catalogues, max_segments, max_week)[1])
     return problems
+
+
+# -- the console's edits ---------------------------------------------------------------------
+# An edit made in the console is a row of `content_edit` (and one of `content_audit`), laid over
+# the shipped files by every process (runtime: `content`, `catalogues`) for the next sends: no
+# deploy, and every web host and worker sees the same texts. The files stay as shipped, so a
+# deploy never overwrites an edit and an edit is never lost to a machine that is replaced.
+@dataclass(frozen=True)
+class Edit:
+    kind: str  # module | activity | tip | message
+    item: str  # "3", "3.2", "staff_meeting.1", "weekly.nudge"
+    field: str  # title, description, materials, try_it, text; "" for a message
+    language: str
+    text: str
+
+
+EDIT_KINDS = {"module": ("title",), "activity": ACTIVITY_FIELDS, "tip": ("text",),
+              "message": ("",)}
+"""What can be edited: each kind's fields."""
+
+
+def load_overrides(db: Session, since: int | None = None) -> tuple[int, list[Edit] | None]:
+    """(the latest audit id, every edit in force); the edits are None when nothing was changed
+    since the audit id `since`."""
+    revision = db.execute(select(func.max(ContentAudit.id))).scalar() or 0
+    if since is not None and revision == since:
+        return revision, None
+    rows = db.execute(select(ContentEdit).order_by(ContentEdit.id)).scalars().all()
+    return revision, [Edit(r.kind, r.item, r.field, r.language, r.text) for r in rows]
+
+
+def apply_overrides(content: Content, edits: list[Edit]) -> Content:
+    """`content` with the edited texts of modules, activities and tips (an edit of something no
+    longer in the files is left out)."""
+    texts: dict[tuple[str, str, str], dict] = {}
+    for e in edits:
+        if e.kind != "message":
+            texts.setdefault((e.kind, e.item, e.field), {})[e.language] = e.text
+    if not texts:
+        return content
+
+    def edited(kind: str, item: str, name: str, current: dict) -> dict:
+        return {**current, **texts.get((kind, item, name), {})}
+
+    modules = []
+    for m in content.modules.values():
+        activities = tuple(dataclasses.replace(a, **{
+            name: edited("activity", a.id, name, getattr(a, name)) for name in ACTIVITY_FIELDS})
+            for a in m.activities)
+        modules.append(dataclasses.replace(m, title=edited("module", str(m.id), "title", m.title),
+                                           activities=activities))
+    tips = [dataclasses.replace(t, text=edited("tip", t.id, "text", t.text))
+            for t in content.tips()]
+    return Content(modules, tips, content.draft)
+
+
+def texts_of(content: Content, catalogues: Catalogues, kind: str, item: str,
+             name: str) -> dict[str, str]:
+    """Every language's text in force (edited or shipped) for one editable text; KeyError for
+    an item or field that does not exist."""
+    if name not in EDIT_KINDS.get(kind, ()):
+        raise KeyError(name)
+    if kind == "message":
+        if catalogues.shipped(item, DEFAULT_LANGUAGE) is None:
+            raise KeyError(item)
+        return {lang: text for lang in LANGUAGES
+                if (text := catalogues.template(item, lang)) is not None}
+    if kind == "module":
+        module = content.modules.get(int(item)) if item.isdigit() else None
+        if module is None:
+            raise KeyError(item)
+        return dict(module.title)
+    if kind == "activity":
+        return dict(getattr(content.activity(item), name))
+    tip = next((t for t in content.tips() if t.id == item), None)
+    if tip is None:
+        raise KeyError(item)
+    return dict(tip.text)
+
+
+def check_edit(content: Content, catalogues: Catalogues, scale: Scale | None,
+               edit: Edit) -> list[str]:
+    """The lint's problems with the content as it would be after `edit` (an empty text takes
+    that language away); an empty list when the edit may take effect."""
+    if edit.kind == "message":
+        return message_problems(catalogues, edit.item, edit.language, edit.text)
+    texts = texts_of(content, catalogues, edit.kind, edit.item, edit.field)  # KeyError: none
+    if edit.text.strip():
+        texts[edit.language] = edit.text
+    else:
+        texts.pop(edit.language, None)
+    after = _with_texts(content, edit.kind, edit.item, edit.field, texts)
+    return lint(after, catalogues, scale)
+
+
+def _with_texts(content: Content, kind: str, item: str, name: str, texts: dict) -> Content:
+    """`content` with one text's languages replaced by `texts` (languages may be missing)."""
+    modules = []
+    for m in content.modules.values():
+        activities = tuple(dataclasses.replace(a, **{name: texts})
+                           if kind == "activity" and a.id == item else a for a in m.activities)
+        title = texts if kind == "module" and str(m.id) == item else m.title
+        modules.append(dataclasses.replace(m, title=title, activities=activities))
+    tips = [dataclasses.replace(t, text=texts) if kind == "tip" and t.id == item else t
+            for t in content.tips()]
+    return Content(modules, tips, content.draft)
+
+
+def message_problems(catalogues: Catalogues, key: str, language: str, text: str,
+                     max_segments: int = MAX_SEGMENTS) -> list[str]:
+    """What the lint says of one catalogue text as edited: the same placeholders as the Bangla
+    text (a send fills in exactly those), Bengali digits in Bangla, GSM-7 in romanised Bangla, and
+    no more SMS segments than MAX_SEGMENTS (or than the shipped text, if that was longer)."""
+    where = f"{key} ({language})"
+    problems = []
+    if not text.strip():
+        problems.append(f"{where} is empty")
+    shipped = catalogues.shipped(key, language) or catalogues.shipped(key, DEFAULT_LANGUAGE) or ""
+    want, got = _placeholders(shipped), _placeholders(text)
+    if got is None:
+        problems.append(f"{where} has a broken {{placeholder}}: use {{name}} as written")
+    elif want is not None and got != want:
+        named = ", ".join("{%s}" % n for n in sorted(want)) or "no {placeholder}"
+        given = ", ".join("{%s}" % n for n in sorted(got)) or "none"
+        problems.append(f"{where} must name exactly {named}; it names {given}")
+    if language == "bn" and re.search(r"[0-9]", re.sub(r"\{[^}]*\}", "", text)):
+        problems.append(f"{where} has ASCII digits: use ০-৯ in Bangla")
+    if language in ("en", "bn-Latn") and _not_gsm7(text):
+        problems.append(f"{where} is not GSM-7, so each SMS holds 70 characters, not 160: "
+                        f"{_not_gsm7(text)!r}")
+    bound = max(max_segments, count(shipped).segments if shipped else 0)
+    segments = count(text).segments
+    if segments > bound:
+        problems.append(f"{where} needs {segments} SMS segments; at most {bound}")
+    return problems
+
+
+def _placeholders(template: str) -> set[str] | None:
+    """The {names} a template fills in; None when its braces are broken."""
+    from string import Formatter
+
+    try:
+        return {name for _, name, _, _ in Formatter().parse(template) if name is not None
+                and name != ""}
+    except ValueError:
+        return None
+
+
+def record_edit(db: Session, edit: Edit, before: str | None, who: str, now) -> ContentAudit:
+    """Write the edit in force and its audit row, in the caller's transaction."""
+    audit = ContentAudit(kind=edit.kind, item=edit.item, field=edit.field,
+                         language=edit.language, before=before, after=edit.text, who=who[:254],
+                         at=now)
+    db.add(audit)
+    db.flush()
+    row = db.execute(select(ContentEdit).where(
+        ContentEdit.kind == edit.kind, ContentEdit.item == edit.item,
+        ContentEdit.field == edit.field, ContentEdit.language == edit.language)
+        .with_for_update()).scalar_one_or_none()
+    if row is None:
+        db.add(ContentEdit(kind=edit.kind, item=edit.item, field=edit.field,
+                           language=edit.language, text=edit.text, audit_id=audit.id))
+    else:
+        row.text, row.audit_id = edit.text, audit.id
+    return audit
+
+
+def save_edit(db: Session, content: Content, catalogues: Catalogues, scale: Scale | None,
+              edit: Edit, who: str, now) -> list[str]:
+    """Lint the content as it would be after `edit`; with no problem, write it and its audit row
+    (who, when, before, after) in the caller's transaction. The problems ([] when saved); a
+    text that does not change is not written. KeyError for an item or field that does not exist."""
+    before = texts_of(content, catalogues, edit.kind, edit.item, edit.field).get(edit.language)
+    problems = check_edit(content, catalogues, scale, edit)
+    if not problems and edit.text != before:
+        record_edit(db, edit, before, who, now)
+    return problems
+
+
+def laid_over(db: Session, content: Content, catalogues: Catalogues
+              ) -> tuple[Content, Catalogues]:
+    """The content and catalogues as sent: the files with the console's edits laid over them."""
+    _, edits = load_overrides(db)
+    return (apply_overrides(content, edits),
+            catalogues.overlaid({(e.item, e.language): e.text for e in edits
+                                 if e.kind == "message"}))

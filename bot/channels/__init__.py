@@ -7,6 +7,7 @@ result leads to is decided by the outbox, never here.
     twilio_voice.py      voice calls through Twilio's Calls API: place, fetch, redirect
     twilio_errors.py     what each Twilio error code means: retry, permanent, opted out
     loopback.py          the local outbox: nothing leaves the machine (no Twilio account)
+    simulator.py         the console's phone simulator: replies and calls kept for the page
     signature.py         Twilio's webhook signatures (twilio's RequestValidator)
     segments.py          SMS segments counted as Twilio counts them (GSM-7 / UCS-2)
     gateway_config.py    the channels file (SATHI_CHANNELS): local SMS gateways, configured

@@ -527,3 +527,39 @@ class Staff(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ContentEdit(Base):
+    """A text of the content as edited in the console, laid over the shipped files for every send
+    from then on (bot/campaigns/content.py: `load_overrides`): one row per text and language.
+    `kind` is module, activity or tip (`field`: title, description, materials, try_it, text) or
+    message (a catalogue key of locales/*/messages.po; `field` is "")."""
+
+    __tablename__ = "content_edit"
+    __table_args__ = (UniqueConstraint("kind", "item", "field", "language",
+                                       name="uq_content_edit_text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item: Mapped[str] = mapped_column(String(100))  # "3", "3.2", "staff_meeting.1", "weekly.nudge"
+    field: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    audit_id: Mapped[int] = mapped_column(Integer)  # the ContentAudit row that set it
+
+
+class ContentAudit(Base):
+    """Every change made to the content: who (a staff email, or "cli"), when, the text before and
+    after. Append-only; its highest id is the revision every process compares with its own."""
+
+    __tablename__ = "content_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item: Mapped[str] = mapped_column(String(100))
+    field: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+    who: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
