@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import metrics, runtime
@@ -64,43 +64,48 @@ class Incoming:
                    provider=data.get("provider") or "twilio")
 
 
-def receive(db: Session, inc: Incoming, now: datetime) -> Message | None:
-    """Record an inbound message; None when this provider sid was already recorded. It is
-    stamped with the time it arrived, which for a spooled message is before `now`."""
-    person = db.execute(select(Person).where(Person.phone == inc.sender)).scalar_one_or_none()
-    at = inc.received_at or now
-    msg = Message(direction="in", channel=inc.channel, person_id=person.id if person else None,
-                  address=inc.sender, provider=inc.provider, provider_sid=inc.sid, body=inc.body,
-                  status="received", media=[asdict(m) for m in inc.media] or None, attempts=0,
-                  created_at=at, updated_at=now)
-    try:
-        with db.begin_nested():
-            db.add(msg)
-    except IntegrityError:
-        return None
-    return msg
+def insert_statement(dialect: str, inc: Incoming, now: datetime):
+    """The whole of recording an inbound message, as one statement: INSERT .. ON CONFLICT DO
+    NOTHING RETURNING id, the person found by phone inside it. No savepoint, no row read
+    first: a provider's retry (the same sid) inserts nothing and returns no id."""
+    values = dict(direction="in", channel=inc.channel, address=inc.sender,
+                  person_id=select(Person.id).where(Person.phone == inc.sender)
+                  .scalar_subquery(),
+                  provider=inc.provider, provider_sid=inc.sid, body=inc.body,
+                  status="received", attempts=0, created_at=inc.received_at or now,
+                  updated_at=now)
+    if inc.media:
+        values["media"] = [asdict(m) for m in inc.media]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(Message).values(**values)
+            .on_conflict_do_nothing(index_elements=["direction", "provider_sid"])
+            .returning(Message.id))
 
 
 def accept(inc: Incoming, deadline: float | None = None) -> bool:
     """The webhook's whole job: record durably, then enqueue. False for a duplicate.
-    `deadline`: seconds the database may take (it raises OperationalError past them)."""
+    `deadline`: seconds the database may take (it raises OperationalError past them).
+
+    One database round trip on PostgreSQL (Database.write_once: one autocommitted INSERT ..
+    RETURNING), then one Redis round trip: the job and the counter in one pipeline."""
     rt = runtime.current()
-    with rt.db.session(deadline=deadline) as db:
-        msg = receive(db, inc, rt.now())
-    if msg is None:
+    rows = rt.db.write_once(insert_statement(rt.db.engine.dialect.name, inc, rt.now()),
+                            deadline=deadline)
+    if not rows:
         log.info("duplicate %s from %s ignored", inc.sid, mask(inc.sender))
         metrics.record(rt.redis, lambda p: metrics.count(
             p, "sathi_messages_in", channel=inc.channel, status="duplicate"))
         return False
+    message_id = rows[0][0]
     try:
         pipe = rt.redis.pipeline()
-        rt.queue("inbound").enqueue(handle, msg.id, job_id=f"in-{msg.id}",
-                                    retry=session.BUSY_RETRY, pipeline=pipe)
+        rt.queue("inbound").enqueue_call(handle, (message_id,), job_id=f"in-{message_id}",
+                                         retry=session.BUSY_RETRY, pipeline=pipe)
         metrics.count(pipe, "sathi_messages_in", channel=inc.channel, status="recorded")
         pipe.execute()
     except Exception:  # Redis down: the message is recorded; `sweep` enqueues it later
         log.warning("could not enqueue inbound message %s (Redis unavailable); it will be "
-                    "swept", msg.id)
+                    "swept", message_id)
     return True
 
 
