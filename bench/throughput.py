@@ -390,17 +390,20 @@ def main() -> None:
             if "a" in args.only:
                 results["webhook"] = measure_webhook(args, port, people, rt.db.engine, instance,
                                                      tmp)
+                report(results, args, "webhook")
                 conn.flushdb()  # the jobs (a) queued: nobody handles them
                 seed_teachers(rt.db.engine, args.teachers)
             if "b" in args.only:
                 results["drain"] = measure_drain(args, port, rt, settings, conn, double,
                                                  arrivals, people)
+                report(results, args, "drain")
             web.stop()
             web = None
         runtime.install(None)
         rt.close()
         if "c" in args.only and args.campaign_sizes:
             results["campaign"] = measure_campaign(args, db_url, conn, tmp)
+            report(results, args, "campaign")
     finally:
         if web is not None:
             web.stop()
@@ -410,13 +413,12 @@ def main() -> None:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
-    report(results, args)
-
-
-def report(results: dict, args) -> None:
     print(json.dumps(results, indent=2, default=str))
-    print()
-    if "webhook" in results:
+
+
+def report(results: dict, args, part: str) -> None:
+    """Print one part's figures as soon as they are measured."""
+    if part == "webhook":
         t, w = results["webhook"]["trivial"], results["webhook"]["webhook"]
         print(f"(a) gunicorn {results['gunicorn']}, wrk {args.connections} connections, "
               f"{args.rounds} × {args.seconds:g} s each, alternated")
@@ -427,7 +429,7 @@ def report(results: dict, args) -> None:
         print(f"    webhook ÷ trivial {w['rps'] / t['rps']:8.1%}   (goal ≥ 40 %, p99 < 100 ms)"
               f"   stored {w['stored']:,} of {w['accepted']:,} accepted, spooled "
               f"{w['spooled']}, each once: {w['stored_once']}")
-    if "drain" in results:
+    if part == "drain":
         d = results["drain"]
         print(f"(b) {d['teachers']:,} teachers text \"hi\", {args.workers} worker processes: "
               f"{d['inbound_per_s']:.1f} inbound messages/s ({d['replies_per_s']:.1f} replies/s, "
@@ -436,7 +438,7 @@ def report(results: dict, args) -> None:
               f"p99 {d['p99_ms']:.0f} ms; all handled {d['all_handled']}, sent once "
               f"{d['sent_once']}, in order {d['in_order']}, every teacher answered "
               f"{d['every_teacher_answered']}")
-    if "campaign" in results:
+    if part == "campaign":
         print("(c) campaign plan + enqueue (bench/campaign.py's)")
         for r in results["campaign"]:
             total = r["plan"] + r["enqueue"]
@@ -448,6 +450,7 @@ def report(results: dict, args) -> None:
         if len(cs) > 1:
             print(f"    memory: {cs[-1]['n'] // cs[0]['n']}× the teachers, "
                   f"{cs[-1]['peak_mib'] / cs[0]['peak_mib']:.2f}× the peak")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -23,15 +23,15 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from rq import Queue
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Interval, and_, func, literal, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import runtime
 from ..msgs import outbox, session
 from ..msgs.calls import CAMPAIGN, queue_call
 from ..msgs.turn import Turn
-from ..store.models import CampaignRun, Message, Person
+from ..store.models import CampaignRun, Message, Person, UTCDateTime
 from .calendar import Calendar
 from .campaign import Campaign
 from .cycle import Preparing, Skip
@@ -95,6 +95,9 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
     if total == 0:
         return report
     step = (end - start) / total
+    if rt.db.engine.dialect.name == "postgresql":
+        _plan_in_database(rt, campaign, period, start, step, report, progress)
+        return report
     index = 0
     for ids in _eligible_ids(rt, campaign, period):
         rows = [dict(campaign=name, week=period, person_id=pid, status="planned",
@@ -105,6 +108,42 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
         if progress:
             progress(len(ids))
     return report
+
+
+def _plan_in_database(rt: runtime.Runtime, campaign: Campaign, period: str, start: datetime,
+                      step: timedelta, report: PlanReport,
+                      progress: Callable[[int], None] | None) -> None:
+    """PostgreSQL: each page of PLAN_CHUNK eligible people is planned by one set-based
+    statement, where no row passes through Python: a CTE pages the people (keyset, as
+    `_eligible_ids`), an INSERT .. SELECT .. ON CONFLICT DO NOTHING writes their rows, each
+    `planned_at` worked out from the person's place in the audience, and the statement
+    answers how many people the page held, the last one's id and how many rows it inserted."""
+    last, index = 0, 0
+    while True:
+        page = (select(Person.id.label("pid"),
+                       func.row_number().over(order_by=Person.id).label("rn"))
+                .where(*_eligible(campaign, period, last), Person.id > last)
+                .order_by(Person.id).limit(PLAN_CHUNK).cte("page"))
+        planned_at = (literal(start, UTCDateTime())
+                      + (page.c.rn + (index - 1)) * literal(step, Interval()))
+        inserted = (postgresql.insert(CampaignRun)
+                    .from_select(["campaign", "week", "person_id", "status", "planned_at"],
+                                 select(literal(campaign.id), literal(period), page.c.pid,
+                                        literal("planned"), planned_at))
+                    .on_conflict_do_nothing(index_elements=["campaign", "week", "person_id"])
+                    .returning(CampaignRun.id).cte("inserted"))
+        with rt.db.session() as db:
+            people, last_id, new = db.execute(select(
+                select(func.count()).select_from(page).scalar_subquery(),
+                select(func.max(page.c.pid)).scalar_subquery(),
+                select(func.count()).select_from(inserted).scalar_subquery())).one()
+        if not people:
+            return
+        report.planned += new
+        index += people
+        last = last_id
+        if progress:
+            progress(people)
 
 
 def _eligible(campaign: Campaign, period: str, after: int = 0) -> tuple:
