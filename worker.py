@@ -22,6 +22,7 @@ import redis
 from rq import SimpleWorker
 
 from bot import logs, runtime
+from bot.store.db import Database
 
 
 class Worker(SimpleWorker):
@@ -40,6 +41,7 @@ def preload() -> runtime.Runtime:
     """Load, once per process, what every job needs (the runtime is made here: settings,
     flows, content, catalogues, calendar, campaigns; then the NLU models)."""
     rt = runtime.current()
+    rt.db = Database(rt.settings.database_url, pre_ping=False)  # see Database's pre_ping
     from bot.msgs import inbound, outbox  # noqa: F401  (job modules, imported once)
     from bot.campaigns import fanout  # noqa: F401
     from bot.nlu import embedded, obstacles

@@ -295,7 +295,7 @@ def deliver(run_ids: list[int]) -> dict[str, int]:
                                                      CampaignRun.status == "queued")
                            .values(status="planned", planned_at=rt.now() + BUSY_DELAY))
             outcome, queued = "deferred", []
-        outbox.enqueue(queued)
+        outbox.enqueue(queued, people[run_id])
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
@@ -337,11 +337,12 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
             channel = outbox.first_contact_channel(rt.settings, channel)
         turn = Turn(db, None, now, person=person, channel=channel)
         run = turn.start_flow(campaign.flow, fields)
+        ids = turn.reply_ids()
         if campaign.first_contact:
             outbox.as_template(db, turn.replies, now)
         row.status, row.done_at, row.flow_run_id = "sent", now, run.id
         row.activity, row.variant = fields.get("activity"), fields.get("variant")
-        return "sent", [m.id for m in turn.replies]
+        return "sent", ids
 
 
 def _call(rt: runtime.Runtime, db: Session, row: CampaignRun, person: Person,

@@ -79,7 +79,7 @@ def insert_statement(dialect: str, inc: Incoming, now: datetime):
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (insert(Message).values(**values)
             .on_conflict_do_nothing(index_elements=["direction", "provider_sid"])
-            .returning(Message.id))
+            .returning(Message.id, Message.person_id))
 
 
 def accept(inc: Incoming, deadline: float | None = None) -> bool:
@@ -96,11 +96,13 @@ def accept(inc: Incoming, deadline: float | None = None) -> bool:
         metrics.record(rt.redis, lambda p: metrics.count(
             p, "sathi_messages_in", channel=inc.channel, status="duplicate"))
         return False
-    message_id = rows[0][0]
+    message_id, person_id = rows[0]
     try:
         pipe = rt.redis.pipeline()
-        rt.queue("inbound").enqueue_call(handle, (message_id,), job_id=f"in-{message_id}",
-                                         retry=session.BUSY_RETRY, pipeline=pipe)
+        rt.queue("inbound").enqueue_call(handle, (message_id,),
+                                         {"person_id": person_id} if person_id else None,
+                                         job_id=f"in-{message_id}", retry=session.BUSY_RETRY,
+                                         pipeline=pipe)
         metrics.count(pipe, "sathi_messages_in", channel=inc.channel, status="recorded")
         pipe.execute()
     except Exception:  # Redis down: the message is recorded; `sweep` enqueues it later
@@ -109,51 +111,73 @@ def accept(inc: Incoming, deadline: float | None = None) -> bool:
     return True
 
 
-def handle(message_id: int) -> int:
+def handle(message_id: int, person_id: int | None = None) -> int:
     """RQ job: act on an inbound message. Returns how many replies it queued.
 
     Under the person's lock, their oldest unhandled message goes first, so "1" then "2" is
     never applied as "2" then "1" even when two workers or a retried job race each other.
-    """
+    Each turn's replies go to one send job. `person_id` comes from the webhook's INSERT .. RETURNING (None from an older job or the
+    sweep: it is looked up)."""
     rt = runtime.current()
-    with rt.db.session() as db:
-        person_id = db.execute(select(Message.person_id).where(Message.id == message_id)).scalar()
+    if person_id is None:
+        with rt.db.read() as db:
+            person_id = db.execute(select(Message.person_id)
+                                   .where(Message.id == message_id)).scalar()
     if person_id is None:  # an unknown number: no turn to keep in order
         return _handle_one(rt, message_id)
     total = 0
     with session.locked(rt.redis, person_id):
         while True:
-            with rt.db.session() as db:
-                oldest = db.execute(select(Message.id).where(
-                    Message.person_id == person_id, Message.direction == "in",
-                    Message.status == "received", Message.id <= message_id)
-                    .order_by(Message.id).limit(1)).scalar()
-            if oldest is None:
+            queued = _handle_next(rt, person_id, message_id)
+            if queued is None:
                 return total
-            total += _handle_one(rt, oldest)
+            total += len(queued)
+            outbox.enqueue(queued, person_id)
+
+
+def _handle_next(rt: runtime.Runtime, person_id: int, up_to: int) -> list[int] | None:
+    """Claim the person's oldest unhandled message (up to id `up_to`) and act on it, in one
+    transaction: the claim is one UPDATE .. RETURNING the message. None when none is left."""
+    oldest = (select(Message.id).where(
+        Message.person_id == person_id, Message.direction == "in",
+        Message.status == "received", Message.id <= up_to)
+        .order_by(Message.id).limit(1).scalar_subquery())
+    with rt.db.session() as db:
+        msg = db.execute(update(Message).where(Message.id == oldest,
+                                               Message.status == "received")
+                         .values(status="handled", updated_at=rt.now())
+                         .returning(Message)).scalar()
+        if msg is None:
+            return None
+        return _act(rt, db, msg)
 
 
 def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
     """Claim one message and act on it; the claim and the replies commit together."""
     with rt.db.session() as db:
-        claimed = db.execute(update(Message).where(Message.id == message_id,
-                                                   Message.status == "received")
-                             .values(status="handled", updated_at=rt.now())).rowcount
-        if not claimed:
+        msg = db.execute(update(Message).where(Message.id == message_id,
+                                               Message.status == "received")
+                         .values(status="handled", updated_at=rt.now())
+                         .returning(Message)).scalar()
+        if msg is None:
             return 0
-        msg = db.get(Message, message_id)
-        turn = Turn(db, msg, rt.now())
-        # STOP is honoured whatever else is going on; anything else is counted first
-        verdict = abuse.OK if turn.is_stop() else abuse.check_inbound(rt.redis, msg.address,
-                                                                       rt.now())
-        if verdict.act:
-            turn.run()
-            turn.guard_loop()
-        else:
-            _hold_back(rt, turn, verdict)
-        queued = [m.id for m in turn.replies]
+        queued = _act(rt, db, msg)
     outbox.enqueue(queued)
     return len(queued)
+
+
+def _act(rt: runtime.Runtime, db: Session, msg: Message) -> list[int]:
+    """The turn on a claimed message; the ids of the replies it wrote (in `db`)."""
+    turn = Turn(db, msg, rt.now())
+    # STOP is honoured whatever else is going on; anything else is counted first
+    verdict = abuse.OK if turn.is_stop() else abuse.check_inbound(rt.redis, msg.address,
+                                                                   rt.now())
+    if verdict.act:
+        turn.run()
+        turn.guard_loop()
+    else:
+        _hold_back(rt, turn, verdict)
+    return turn.reply_ids()
 
 
 def _hold_back(rt: runtime.Runtime, turn: Turn, verdict: abuse.Verdict) -> None:
@@ -191,8 +215,8 @@ def expire(run_id: int) -> int:
             new_session, events = engine.resume(rt.flows[run.flow], run.session,
                                                 engine.Input(timeout=True), now)
             turn.apply(run, new_session, events)
-            queued = [m.id for m in turn.replies]
-        outbox.enqueue(queued)
+            queued = turn.reply_ids()
+        outbox.enqueue(queued, person_id)
         return len(queued)
 
 

@@ -38,7 +38,10 @@ _deadline: ContextVar[float | None] = ContextVar("sathi_db_deadline", default=No
 class Database:
     """One engine and its session factory."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, pre_ping: bool = True):
+        """`pre_ping`: test each pooled connection with a round trip before lending it (the
+        web process's default). A worker turns it off: its jobs are retried, so a connection
+        the server dropped costs one job's retry instead of a round trip per transaction."""
         self.url = url
         # hide_parameters: an error's message never carries a row's values (a message body, a
         # phone number) into a log or a traceback
@@ -47,7 +50,7 @@ class Database:
             self.engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = self._server_engine(url, pool_pre_ping=True)
+            self.engine = self._server_engine(url, pool_pre_ping=pre_ping)
         self._autocommit: Engine | None = None  # write_once's, made on first use
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -103,6 +106,20 @@ class Database:
         finally:
             if token is not None:
                 _deadline.reset(token)
+
+    @contextmanager
+    def read(self):
+        """A session for reading only. On PostgreSQL its connection autocommits, so no BEGIN
+        and no COMMIT travel to the server (each statement sees what is committed when it
+        runs); elsewhere it is an ordinary session. Nothing written in it is kept."""
+        if self.engine.dialect.name == "sqlite":
+            with self.sessions() as s:
+                yield s
+            return
+        with self.engine.connect() as conn:
+            with Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT"),
+                         expire_on_commit=False) as s:
+                yield s
 
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(alembic_config(self.url), revision)
