@@ -14,7 +14,7 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,22 +64,35 @@ class Incoming:
                    provider=data.get("provider") or "twilio")
 
 
-def insert_statement(dialect: str, inc: Incoming, now: datetime):
+def insert_statement(dialect: str):
     """The whole of recording an inbound message, as one statement: INSERT .. ON CONFLICT DO
-    NOTHING RETURNING id, the person found by phone inside it. No savepoint, no row read
-    first: a provider's retry (the same sid) inserts nothing and returns no id."""
-    values = dict(direction="in", channel=inc.channel, address=inc.sender,
-                  person_id=select(Person.id).where(Person.phone == inc.sender)
-                  .scalar_subquery(),
-                  provider=inc.provider, provider_sid=inc.sid, body=inc.body,
-                  status="received", attempts=0, created_at=inc.received_at or now,
-                  updated_at=now)
-    if inc.media:
-        values["media"] = [asdict(m) for m in inc.media]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(Message).values(**values)
+    NOTHING RETURNING (id, person_id), the person found by phone inside it. No savepoint, no
+    row read first: a provider's retry (the same sid) inserts nothing and returns no row.
+    Built once per dialect, with bound parameters (`_values`), so a webhook only binds them."""
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _INSERTS[dialect] = (
+            insert(Message).values(
+                direction="in", channel=bindparam("channel"), address=bindparam("address"),
+                person_id=select(Person.id).where(Person.phone == bindparam("address"))
+                .scalar_subquery(),
+                provider=bindparam("provider"), provider_sid=bindparam("sid"),
+                body=bindparam("body"), status="received", media=bindparam("media"),
+                attempts=0, created_at=bindparam("created_at"),
+                updated_at=bindparam("updated_at"))
             .on_conflict_do_nothing(index_elements=["direction", "provider_sid"])
             .returning(Message.id, Message.person_id))
+    return stmt
+
+
+_INSERTS: dict = {}
+
+
+def _values(inc: Incoming, now: datetime) -> dict:
+    return dict(channel=inc.channel, address=inc.sender, provider=inc.provider, sid=inc.sid,
+                body=inc.body, media=[asdict(m) for m in inc.media] if inc.media else None,
+                created_at=inc.received_at or now, updated_at=now)
 
 
 def accept(inc: Incoming, deadline: float | None = None) -> bool:
@@ -89,8 +102,8 @@ def accept(inc: Incoming, deadline: float | None = None) -> bool:
     One database round trip on PostgreSQL (Database.write_once: one autocommitted INSERT ..
     RETURNING), then one Redis round trip: the job and the counter in one pipeline."""
     rt = runtime.current()
-    rows = rt.db.write_once(insert_statement(rt.db.engine.dialect.name, inc, rt.now()),
-                            deadline=deadline)
+    rows = rt.db.write_once(insert_statement(rt.db.engine.dialect.name),
+                            _values(inc, rt.now()), deadline=deadline)
     if not rows:
         log.info("duplicate %s from %s ignored", inc.sid, mask(inc.sender))
         metrics.record(rt.redis, lambda p: metrics.count(

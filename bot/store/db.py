@@ -62,7 +62,8 @@ class Database:
             event.listen(engine, "do_connect", _connect_with_deadline)
         return engine
 
-    def write_once(self, statement, deadline: float | None = None) -> list:
+    def write_once(self, statement, params: dict | None = None,
+                   deadline: float | None = None) -> list:
         """Run one statement that is a whole transaction by itself and return its rows: on
         PostgreSQL in one round trip (see the module's docstring), elsewhere in a transaction.
         With a `deadline` (seconds), waiting on PostgreSQL past it raises OperationalError."""
@@ -74,13 +75,13 @@ class Database:
         try:
             if self.engine.dialect.name == "sqlite":
                 with self.engine.begin() as conn:
-                    return conn.execute(statement).all()
+                    return conn.execute(statement, params).all()
             if self._autocommit is None:
                 self._autocommit = self._server_engine(self.url, isolation_level="AUTOCOMMIT")
             for attempt in (1, 2):
                 try:
                     with self._autocommit.connect() as conn:
-                        return conn.execute(statement).all()
+                        return conn.execute(statement, params).all()
                 except DBAPIError as exc:
                     until = _deadline.get()
                     if (attempt == 2 or not exc.connection_invalidated
