@@ -337,6 +337,8 @@ def main() -> None:
     ap.add_argument("--only", default="abc", help="which parts: any of a, b, c")
     ap.add_argument("--redis-db", type=int, default=int(os.environ.get("SATHI_TEST_REDIS_DB", 3)))
     ap.add_argument("--gunicorn-config", default=str(ROOT / "gunicorn.conf.py"))
+    ap.add_argument("--gunicorn-args", default="", help="more gunicorn options, e.g. "
+                    "'--threads 8' (they override the config file's)")
     args = ap.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgresql") or not os.environ.get("REDIS_URL"):
@@ -382,6 +384,7 @@ def main() -> None:
             conf = Path(args.gunicorn_config)
             argv = [str(Path(sys.executable).parent / "gunicorn")]
             argv += (["-c", str(conf)] if conf.exists() else ["--workers", "4", "--timeout", "30"])
+            argv += args.gunicorn_args.split()
             argv += ["--bind", f"127.0.0.1:{port}", "--pythonpath", str(ROOT / "bench"),
                      "throughput_app:create_app()"]
             web = Process("bench-gunicorn", argv, env)
