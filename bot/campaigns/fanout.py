@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from rq import Queue
-from sqlalchemy import Interval, and_, func, literal, or_, select, text, update
+from sqlalchemy import Interval, and_, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -223,21 +223,28 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
         _reclaim_lost(db, now)
     claimed = 0
     q = rt.queue("default")
+    after = None  # (planned_at, id) of the last row this call claimed: the next claim starts
+    # past it, so an index scan never walks again over the rows it has just claimed (their
+    # old versions stay in the index until vacuum, and would make each claim slower)
     while claimed < limit:
         with rt.db.session() as db:
             due = select(CampaignRun.id).where(CampaignRun.status == "planned",
                                                CampaignRun.planned_at <= now)
             if only is not None:
                 due = due.where(CampaignRun.campaign.in_(only))
+            if after is not None:
+                due = due.where(tuple_(CampaignRun.planned_at, CampaignRun.id)
+                                > tuple_(literal(after[0], UTCDateTime()), literal(after[1])))
             due = (due.order_by(CampaignRun.planned_at, CampaignRun.id)
                    .limit(min(CLAIM, limit - claimed)).with_for_update(skip_locked=True))
-            ids = db.execute(update(CampaignRun).where(CampaignRun.id.in_(due.scalar_subquery()),
-                                                       CampaignRun.status == "planned")
-                             .values(status="queued", claimed_at=now)
-                             .returning(CampaignRun.id)).scalars().all()
-        if not ids:
+            rows = db.execute(update(CampaignRun).where(
+                CampaignRun.id.in_(due.scalar_subquery()), CampaignRun.status == "planned")
+                .values(status="queued", claimed_at=now)
+                .returning(CampaignRun.id, CampaignRun.planned_at)).all()
+        if not rows:
             break
-        ids = sorted(ids)
+        after = max((at, i) for i, at in rows)
+        ids = sorted(i for i, _ in rows)
         batches = [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
         if hand_over is not None:
             for batch in batches:
