@@ -28,14 +28,14 @@ def test_a_job_over_its_timeout_is_stopped_marked_failed_and_the_worker_goes_on(
     q = rt.queue("default")
     slow = q.enqueue("time.sleep", 60, job_timeout=1)
     after = [q.enqueue("time.sleep", 0) for _ in range(3)]
-    started = time.monotonic()
     w = sathi_worker(settings, rt.redis, name="pool-timeout", burst=True, processes=2)
     try:
-        assert w.wait(timeout=60) == 0, w.output()[-3000:]
+        assert w.wait(timeout=180) == 0, w.output()[-3000:]
     finally:
         w.stop()
-    assert time.monotonic() - started < 45  # not the 60 s the job asked for
     assert slow.get_status(refresh=True) == "failed"
+    slow.refresh()
+    assert (slow.ended_at - slow.started_at).total_seconds() < 30  # not the 60 s it asked for
     assert "JobTimeoutException" in slow.latest_result().exc_string
     assert [j.get_status(refresh=True) for j in after] == ["finished"] * 3
 
@@ -60,21 +60,21 @@ def test_a_job_whose_worker_process_is_killed_is_retried_and_its_replies_sent_on
     try:
         holder = wait_until(lambda: next((x for x in Worker.all(connection=rt.redis)
                                           if x.get_current_job_id() == job_id), None),
-                            60, "a worker to take the job")
+                            180, "a worker to take the job")
         assert holder.pid != w.pid  # a process of the pool, not the pool itself
         os.kill(holder.pid, signal.SIGKILL)
         lock.release()
         # the pool starts another process in its place
         wait_until(lambda: len([p for p in w.descendants() if p != holder.pid
-                                and os.path.exists(f"/proc/{p}")]) >= 2, 30,
+                                and os.path.exists(f"/proc/{p}")]) >= 2, 120,
                    "the pool to replace the dead process")
         # RQ's maintenance, once the dead job's lease is over, retries it (BUSY_RETRY)
         registry = StartedJobRegistry(queue=rt.queue("inbound"))
         assert job_id in [j.split(":")[0] for j in registry.get_job_ids()]
         registry.cleanup(time.time() + 3600)
         wait_until(lambda: rt.queue("inbound").fetch_job(job_id).get_status(refresh=True)
-                   == "finished", 60, "the retried job to finish")
-        wait_until(lambda: len(twilio.messages()) >= 1 and _settled(rt), 60, "the replies")
+                   == "finished", 120, "the retried job to finish")
+        wait_until(lambda: len(twilio.messages()) >= 1 and _settled(rt), 120, "the replies")
         time.sleep(1)  # nothing more arrives
     finally:
         w.stop()
