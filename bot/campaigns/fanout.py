@@ -23,15 +23,15 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from rq import Queue
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Interval, and_, func, literal, or_, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import runtime
 from ..msgs import outbox, session
 from ..msgs.calls import CAMPAIGN, queue_call
 from ..msgs.turn import Turn
-from ..store.models import CampaignRun, Message, Person
+from ..store.models import CampaignRun, Message, Person, UTCDateTime
 from .calendar import Calendar
 from .campaign import Campaign
 from .cycle import Preparing, Skip
@@ -95,6 +95,9 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
     if total == 0:
         return report
     step = (end - start) / total
+    if rt.db.engine.dialect.name == "postgresql":
+        _plan_in_database(rt, campaign, period, start, step, report, progress)
+        return report
     index = 0
     for ids in _eligible_ids(rt, campaign, period):
         rows = [dict(campaign=name, week=period, person_id=pid, status="planned",
@@ -105,6 +108,42 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
         if progress:
             progress(len(ids))
     return report
+
+
+def _plan_in_database(rt: runtime.Runtime, campaign: Campaign, period: str, start: datetime,
+                      step: timedelta, report: PlanReport,
+                      progress: Callable[[int], None] | None) -> None:
+    """PostgreSQL: each page of PLAN_CHUNK eligible people is planned by one set-based
+    statement, where no row passes through Python: a CTE pages the people (keyset, as
+    `_eligible_ids`), an INSERT .. SELECT .. ON CONFLICT DO NOTHING writes their rows, each
+    `planned_at` worked out from the person's place in the audience, and the statement
+    answers how many people the page held, the last one's id and how many rows it inserted."""
+    last, index = 0, 0
+    while True:
+        page = (select(Person.id.label("pid"),
+                       func.row_number().over(order_by=Person.id).label("rn"))
+                .where(*_eligible(campaign, period, last), Person.id > last)
+                .order_by(Person.id).limit(PLAN_CHUNK).cte("page"))
+        planned_at = (literal(start, UTCDateTime())
+                      + (page.c.rn + (index - 1)) * literal(step, Interval()))
+        inserted = (postgresql.insert(CampaignRun)
+                    .from_select(["campaign", "week", "person_id", "status", "planned_at"],
+                                 select(literal(campaign.id), literal(period), page.c.pid,
+                                        literal("planned"), planned_at))
+                    .on_conflict_do_nothing(index_elements=["campaign", "week", "person_id"])
+                    .returning(CampaignRun.id).cte("inserted"))
+        with rt.db.session() as db:
+            people, last_id, new = db.execute(select(
+                select(func.count()).select_from(page).scalar_subquery(),
+                select(func.max(page.c.pid)).scalar_subquery(),
+                select(func.count()).select_from(inserted).scalar_subquery())).one()
+        if not people:
+            return
+        report.planned += new
+        index += people
+        last = last_id
+        if progress:
+            progress(people)
 
 
 def _eligible(campaign: Campaign, period: str, after: int = 0) -> tuple:
@@ -184,21 +223,28 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
         _reclaim_lost(db, now)
     claimed = 0
     q = rt.queue("default")
+    after = None  # (planned_at, id) of the last row this call claimed: the next claim starts
+    # past it, so an index scan never walks again over the rows it has just claimed (their
+    # old versions stay in the index until vacuum, and would make each claim slower)
     while claimed < limit:
         with rt.db.session() as db:
             due = select(CampaignRun.id).where(CampaignRun.status == "planned",
                                                CampaignRun.planned_at <= now)
             if only is not None:
                 due = due.where(CampaignRun.campaign.in_(only))
+            if after is not None:
+                due = due.where(tuple_(CampaignRun.planned_at, CampaignRun.id)
+                                > tuple_(literal(after[0], UTCDateTime()), literal(after[1])))
             due = (due.order_by(CampaignRun.planned_at, CampaignRun.id)
                    .limit(min(CLAIM, limit - claimed)).with_for_update(skip_locked=True))
-            ids = db.execute(update(CampaignRun).where(CampaignRun.id.in_(due.scalar_subquery()),
-                                                       CampaignRun.status == "planned")
-                             .values(status="queued", claimed_at=now)
-                             .returning(CampaignRun.id)).scalars().all()
-        if not ids:
+            rows = db.execute(update(CampaignRun).where(
+                CampaignRun.id.in_(due.scalar_subquery()), CampaignRun.status == "planned")
+                .values(status="queued", claimed_at=now)
+                .returning(CampaignRun.id, CampaignRun.planned_at)).all()
+        if not rows:
             break
-        ids = sorted(ids)
+        after = max((at, i) for i, at in rows)
+        ids = sorted(i for i, _ in rows)
         batches = [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
         if hand_over is not None:
             for batch in batches:
@@ -256,7 +302,7 @@ def deliver(run_ids: list[int]) -> dict[str, int]:
                                                      CampaignRun.status == "queued")
                            .values(status="planned", planned_at=rt.now() + BUSY_DELAY))
             outcome, queued = "deferred", []
-        outbox.enqueue(queued)
+        outbox.enqueue(queued, people[run_id])
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
@@ -298,11 +344,12 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
             channel = outbox.first_contact_channel(rt.settings, channel)
         turn = Turn(db, None, now, person=person, channel=channel)
         run = turn.start_flow(campaign.flow, fields)
+        ids = turn.reply_ids()
         if campaign.first_contact:
             outbox.as_template(db, turn.replies, now)
         row.status, row.done_at, row.flow_run_id = "sent", now, run.id
         row.activity, row.variant = fields.get("activity"), fields.get("variant")
-        return "sent", [m.id for m in turn.replies]
+        return "sent", ids
 
 
 def _call(rt: runtime.Runtime, db: Session, row: CampaignRun, person: Person,

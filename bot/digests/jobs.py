@@ -73,7 +73,7 @@ def _send(rt, rec_id: int, now) -> list[list[int]]:
             turn.start_flow(FLOW, {"to": to, "nominee": nominee.name, "upazila": rec.upazila,
                                    "school": short_name(school.name), "score": rec.score,
                                    "weeks": rec.weeks})
-            turns.append([m.id for m in turn.replies])
+            turns.append(turn.reply_ids())
     return turns
 
 

@@ -14,8 +14,8 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import metrics, runtime
@@ -64,91 +64,133 @@ class Incoming:
                    provider=data.get("provider") or "twilio")
 
 
-def receive(db: Session, inc: Incoming, now: datetime) -> Message | None:
-    """Record an inbound message; None when this provider sid was already recorded. It is
-    stamped with the time it arrived, which for a spooled message is before `now`."""
-    person = db.execute(select(Person).where(Person.phone == inc.sender)).scalar_one_or_none()
-    at = inc.received_at or now
-    msg = Message(direction="in", channel=inc.channel, person_id=person.id if person else None,
-                  address=inc.sender, provider=inc.provider, provider_sid=inc.sid, body=inc.body,
-                  status="received", media=[asdict(m) for m in inc.media] or None, attempts=0,
-                  created_at=at, updated_at=now)
-    try:
-        with db.begin_nested():
-            db.add(msg)
-    except IntegrityError:
-        return None
-    return msg
+def insert_statement(dialect: str):
+    """The whole of recording an inbound message, as one statement: INSERT .. ON CONFLICT DO
+    NOTHING RETURNING (id, person_id), the person found by phone inside it. No savepoint, no
+    row read first: a provider's retry (the same sid) inserts nothing and returns no row.
+    Built once per dialect, with bound parameters (`_values`), so a webhook only binds them."""
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _INSERTS[dialect] = (
+            insert(Message).values(
+                direction="in", channel=bindparam("channel"), address=bindparam("address"),
+                person_id=select(Person.id).where(Person.phone == bindparam("address"))
+                .scalar_subquery(),
+                provider=bindparam("provider"), provider_sid=bindparam("sid"),
+                body=bindparam("body"), status="received", media=bindparam("media"),
+                attempts=0, created_at=bindparam("created_at"),
+                updated_at=bindparam("updated_at"))
+            .on_conflict_do_nothing(index_elements=["direction", "provider_sid"])
+            .returning(Message.id, Message.person_id))
+    return stmt
+
+
+_INSERTS: dict = {}
+
+
+def _values(inc: Incoming, now: datetime) -> dict:
+    return dict(channel=inc.channel, address=inc.sender, provider=inc.provider, sid=inc.sid,
+                body=inc.body, media=[asdict(m) for m in inc.media] if inc.media else None,
+                created_at=inc.received_at or now, updated_at=now)
 
 
 def accept(inc: Incoming, deadline: float | None = None) -> bool:
     """The webhook's whole job: record durably, then enqueue. False for a duplicate.
-    `deadline`: seconds the database may take (it raises OperationalError past them)."""
+    `deadline`: seconds the database may take (it raises OperationalError past them).
+
+    One database round trip on PostgreSQL (Database.write_once: one autocommitted INSERT ..
+    RETURNING), then one Redis round trip: the job and the counter in one pipeline."""
     rt = runtime.current()
-    with rt.db.session(deadline=deadline) as db:
-        msg = receive(db, inc, rt.now())
-    if msg is None:
+    rows = rt.db.write_once(insert_statement(rt.db.engine.dialect.name),
+                            _values(inc, rt.now()), deadline=deadline)
+    if not rows:
         log.info("duplicate %s from %s ignored", inc.sid, mask(inc.sender))
         metrics.record(rt.redis, lambda p: metrics.count(
             p, "sathi_messages_in", channel=inc.channel, status="duplicate"))
         return False
+    message_id, person_id = rows[0]
     try:
         pipe = rt.redis.pipeline()
-        rt.queue("inbound").enqueue(handle, msg.id, job_id=f"in-{msg.id}",
-                                    retry=session.BUSY_RETRY, pipeline=pipe)
+        rt.queue("inbound").enqueue_call(handle, (message_id,),
+                                         {"person_id": person_id} if person_id else None,
+                                         job_id=f"in-{message_id}", retry=session.BUSY_RETRY,
+                                         pipeline=pipe)
         metrics.count(pipe, "sathi_messages_in", channel=inc.channel, status="recorded")
         pipe.execute()
     except Exception:  # Redis down: the message is recorded; `sweep` enqueues it later
         log.warning("could not enqueue inbound message %s (Redis unavailable); it will be "
-                    "swept", msg.id)
+                    "swept", message_id)
     return True
 
 
-def handle(message_id: int) -> int:
+def handle(message_id: int, person_id: int | None = None) -> int:
     """RQ job: act on an inbound message. Returns how many replies it queued.
 
     Under the person's lock, their oldest unhandled message goes first, so "1" then "2" is
     never applied as "2" then "1" even when two workers or a retried job race each other.
-    """
+    Each turn's replies go to one send job. `person_id` comes from the webhook's INSERT .. RETURNING (None from an older job or the
+    sweep: it is looked up)."""
     rt = runtime.current()
-    with rt.db.session() as db:
-        person_id = db.execute(select(Message.person_id).where(Message.id == message_id)).scalar()
+    if person_id is None:
+        with rt.db.read() as db:
+            person_id = db.execute(select(Message.person_id)
+                                   .where(Message.id == message_id)).scalar()
     if person_id is None:  # an unknown number: no turn to keep in order
         return _handle_one(rt, message_id)
     total = 0
     with session.locked(rt.redis, person_id):
         while True:
-            with rt.db.session() as db:
-                oldest = db.execute(select(Message.id).where(
-                    Message.person_id == person_id, Message.direction == "in",
-                    Message.status == "received", Message.id <= message_id)
-                    .order_by(Message.id).limit(1)).scalar()
-            if oldest is None:
+            queued = _handle_next(rt, person_id, message_id)
+            if queued is None:
                 return total
-            total += _handle_one(rt, oldest)
+            total += len(queued)
+            outbox.enqueue(queued, person_id)
+
+
+def _handle_next(rt: runtime.Runtime, person_id: int, up_to: int) -> list[int] | None:
+    """Claim the person's oldest unhandled message (up to id `up_to`) and act on it, in one
+    transaction: the claim is one UPDATE .. RETURNING the message. None when none is left."""
+    oldest = (select(Message.id).where(
+        Message.person_id == person_id, Message.direction == "in",
+        Message.status == "received", Message.id <= up_to)
+        .order_by(Message.id).limit(1).scalar_subquery())
+    with rt.db.session() as db:
+        msg = db.execute(update(Message).where(Message.id == oldest,
+                                               Message.status == "received")
+                         .values(status="handled", updated_at=rt.now())
+                         .returning(Message)).scalar()
+        if msg is None:
+            return None
+        return _act(rt, db, msg)
 
 
 def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
     """Claim one message and act on it; the claim and the replies commit together."""
     with rt.db.session() as db:
-        claimed = db.execute(update(Message).where(Message.id == message_id,
-                                                   Message.status == "received")
-                             .values(status="handled", updated_at=rt.now())).rowcount
-        if not claimed:
+        msg = db.execute(update(Message).where(Message.id == message_id,
+                                               Message.status == "received")
+                         .values(status="handled", updated_at=rt.now())
+                         .returning(Message)).scalar()
+        if msg is None:
             return 0
-        msg = db.get(Message, message_id)
-        turn = Turn(db, msg, rt.now())
-        # STOP is honoured whatever else is going on; anything else is counted first
-        verdict = abuse.OK if turn.is_stop() else abuse.check_inbound(rt.redis, msg.address,
-                                                                       rt.now())
-        if verdict.act:
-            turn.run()
-            turn.guard_loop()
-        else:
-            _hold_back(rt, turn, verdict)
-        queued = [m.id for m in turn.replies]
+        queued = _act(rt, db, msg)
     outbox.enqueue(queued)
     return len(queued)
+
+
+def _act(rt: runtime.Runtime, db: Session, msg: Message) -> list[int]:
+    """The turn on a claimed message; the ids of the replies it wrote (in `db`)."""
+    turn = Turn(db, msg, rt.now())
+    # STOP is honoured whatever else is going on; anything else is counted first
+    verdict = abuse.OK if turn.is_stop() else abuse.check_inbound(rt.redis, msg.address,
+                                                                   rt.now())
+    if verdict.act:
+        turn.run()
+        turn.guard_loop()
+    else:
+        _hold_back(rt, turn, verdict)
+    return turn.reply_ids()
 
 
 def _hold_back(rt: runtime.Runtime, turn: Turn, verdict: abuse.Verdict) -> None:
@@ -186,8 +228,8 @@ def expire(run_id: int) -> int:
             new_session, events = engine.resume(rt.flows[run.flow], run.session,
                                                 engine.Input(timeout=True), now)
             turn.apply(run, new_session, events)
-            queued = [m.id for m in turn.replies]
-        outbox.enqueue(queued)
+            queued = turn.reply_ids()
+        outbox.enqueue(queued, person_id)
         return len(queued)
 
 

@@ -87,16 +87,20 @@ LOOKUP_SKEW = timedelta(minutes=5)  # the provider's clock may be this far behin
 
 
 def queue_text(db: Session, *, person: Person | None, address: str, channel: str, key: str,
-               body: str, now: datetime, attempts: int = 0, delay: float = 0.0) -> Message:
+               body: str, now: datetime, attempts: int = 0, delay: float = 0.0,
+               flush: bool = True) -> Message:
     """Store one outbound message as queued; the caller enqueues it after commit. A re-send
-    carries the `attempts` already spent and is due `delay` seconds from now."""
+    carries the `attempts` already spent and is due `delay` seconds from now. `flush=False`
+    leaves the INSERT for the session's next flush, so a turn's replies go in one statement
+    (the caller flushes before it reads their ids)."""
     msg = Message(direction="out", channel=channel, person_id=person.id if person else None,
                   address=address, body=body, key=key, segments=count(body).segments,
                   status="queued", attempts=attempts,
                   next_attempt_at=now + timedelta(seconds=delay), created_at=now,
                   updated_at=now)
     db.add(msg)
-    db.flush()
+    if flush:
+        db.flush()
     return msg
 
 
@@ -117,11 +121,13 @@ def as_template(db: Session, messages: list[Message], now: datetime) -> None:
                                    outcome="template"))
 
 
-def enqueue(message_ids: list[int]) -> None:
-    """One job for one turn's replies, so they leave in the order they were written."""
+def enqueue(message_ids: list[int], person_id: int | None = None) -> None:
+    """One job for one turn's replies, so they leave in the order they were written.
+    `person_id`, when the caller knows it, spares the job a query."""
     if message_ids:
-        runtime.current().queue("outbound").enqueue(send, list(message_ids), retry=session.BUSY_RETRY,
-                                                    job_id=f"send-{message_ids[0]}-0")
+        runtime.current().queue("outbound").enqueue_call(
+            send, (list(message_ids),), {"person_id": person_id} if person_id else None,
+            retry=session.BUSY_RETRY, job_id=f"send-{message_ids[0]}-0")
 
 
 @dataclass
@@ -133,12 +139,13 @@ class Step:
     then: int | None = None  # a message to send right after it (the template, the fallback)
 
 
-def send(message_ids: list[int]) -> list[str]:
+def send(message_ids: list[int], person_id: int | None = None) -> list[str]:
     """RQ job: send queued messages (one person's, in order). Returns each step's status."""
     rt = runtime.current()
-    with rt.db.session() as db:
-        person_id = db.execute(select(Message.person_id)
-                               .where(Message.id == message_ids[0])).scalar()
+    if person_id is None:
+        with rt.db.read() as db:
+            person_id = db.execute(select(Message.person_id)
+                                   .where(Message.id == message_ids[0])).scalar()
     started = time.monotonic()
     if person_id is None:  # a stranger told how to join: no turns to keep in order
         return _send_listed(rt, list(message_ids), started)
@@ -148,7 +155,7 @@ def send(message_ids: list[int]) -> list[str]:
 
 def _pending(rt: runtime.Runtime, person_id: int) -> list[tuple[int, str, datetime]]:
     """The person's replies not yet settled (queued, or sending), oldest first."""
-    with rt.db.session() as db:
+    with rt.db.read() as db:
         return [tuple(r) for r in db.execute(
             select(Message.id, Message.status, Message.next_attempt_at).where(
                 Message.person_id == person_id, Message.direction == "out",

@@ -105,7 +105,7 @@ def _repeat(turn) -> None:
     activity, help; not one of this module's own acknowledgements ("thank you too")."""
     last = turn.db.execute(select(Message).where(
         Message.person_id == turn.person.id, Message.direction == "out",
-        Message.id.notin_([m.id for m in turn.replies] or [0]),
+        Message.id.notin_(turn.reply_ids() or [0]),
         Message.key.isnot(None), Message.key.notlike("nlu.%"))
         .order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
     if last is None:

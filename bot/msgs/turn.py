@@ -172,7 +172,13 @@ class Turn:
         body = self.rt.catalogues.text(key, language, **params).strip()
         self.replies.append(outbox.queue_text(
             self.db, person=person, address=self.address, channel=self.channel,
-            key=key, body=body, now=self.now))
+            key=key, body=body, now=self.now, flush=False))
+
+    def reply_ids(self) -> list[int]:
+        """The ids of the replies written so far (one INSERT for those not yet flushed)."""
+        if any(m.id is None for m in self.replies):
+            self.db.flush()
+        return [m.id for m in self.replies]
 
     def notice(self, key: str) -> None:
         """Tell a known person something about the service itself (not their flow)."""

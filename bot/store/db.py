@@ -7,6 +7,12 @@ webhooks use it, because a database that accepts TCP and never answers would oth
 the request until gunicorn kills it (and Twilio gives up after 15 s and does not retry). The
 connection that timed out is closed and the pool replaces it; the caller sees an
 OperationalError, which the spool-or-reject decision treats as "the database is down".
+
+`write_once` runs one statement that is a transaction by itself (the webhook's INSERT .. ON
+CONFLICT DO NOTHING RETURNING) in one round trip on PostgreSQL: an autocommit connection (no
+BEGIN, no COMMIT: the statement commits as it ends, durably) from a pool of its own that does
+not ping a connection before lending it. A connection the server dropped since (a restart)
+fails on use; the statement is then tried once more on a new connection.
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -33,7 +40,10 @@ _deadline: ContextVar[float | None] = ContextVar("sathi_db_deadline", default=No
 class Database:
     """One engine and its session factory."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, pre_ping: bool = True):
+        """`pre_ping`: test each pooled connection with a round trip before lending it (the
+        web process's default). A worker turns it off: its jobs are retried, so a connection
+        the server dropped costs one job's retry instead of a round trip per transaction."""
         self.url = url
         # hide_parameters: an error's message never carries a row's values (a message body, a
         # phone number) into a log or a traceback
@@ -44,11 +54,47 @@ class Database:
                                         hide_parameters=True)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True,
-                                        connect_args={"connect_timeout": CONNECT_TIMEOUT})
-            if self.engine.dialect.driver == "psycopg":
-                event.listen(self.engine, "do_connect", _connect_with_deadline)
+            self.engine = self._server_engine(url, pool_pre_ping=pre_ping)
+        self._autocommit: Engine | None = None  # write_once's, made on first use
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def _server_engine(url: str, **kwargs) -> Engine:
+        engine = create_engine(url, hide_parameters=True,
+                               connect_args={"connect_timeout": CONNECT_TIMEOUT}, **kwargs)
+        if engine.dialect.driver == "psycopg":
+            event.listen(engine, "do_connect", _connect_with_deadline)
+        return engine
+
+    def write_once(self, statement, params: dict | None = None,
+                   deadline: float | None = None) -> list:
+        """Run one statement that is a whole transaction by itself and return its rows: on
+        PostgreSQL in one round trip (see the module's docstring), elsewhere in a transaction.
+        With a `deadline` (seconds), waiting on PostgreSQL past it raises OperationalError."""
+        token = None
+        if deadline is not None:
+            until = time.monotonic() + deadline
+            outer = _deadline.get()
+            token = _deadline.set(until if outer is None else min(outer, until))
+        try:
+            if self.engine.dialect.name == "sqlite":
+                with self.engine.begin() as conn:
+                    return conn.execute(statement, params).all()
+            if self._autocommit is None:
+                self._autocommit = self._server_engine(self.url, isolation_level="AUTOCOMMIT")
+            for attempt in (1, 2):
+                try:
+                    with self._autocommit.connect() as conn:
+                        return conn.execute(statement, params).all()
+                except DBAPIError as exc:
+                    until = _deadline.get()
+                    if (attempt == 2 or not exc.connection_invalidated
+                            or (until is not None and time.monotonic() >= until)):
+                        raise
+            raise AssertionError("unreachable")
+        finally:
+            if token is not None:
+                _deadline.reset(token)
 
     @contextmanager
     def session(self, deadline: float | None = None):
@@ -76,6 +122,20 @@ class Database:
             if token is not None:
                 _deadline.reset(token)
 
+    @contextmanager
+    def read(self):
+        """A session for reading only. On PostgreSQL its connection autocommits, so no BEGIN
+        and no COMMIT travel to the server (each statement sees what is committed when it
+        runs); elsewhere it is an ordinary session. Nothing written in it is kept."""
+        if self.engine.dialect.name == "sqlite":
+            with self.sessions() as s:
+                yield s
+            return
+        with self.engine.connect() as conn:
+            with Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT"),
+                         expire_on_commit=False) as s:
+                yield s
+
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(alembic_config(self.url), revision)
 
@@ -89,6 +149,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._autocommit is not None:
+            self._autocommit.dispose()
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's pooled connections without closing them
+        (they are the parent's), so this process opens its own."""
+        self.engine.dispose(close=False)
+        if self._autocommit is not None:
+            self._autocommit.dispose(close=False)
 
 
 def alembic_config(url: str) -> Config:
