@@ -17,7 +17,8 @@ TEACHER = "+8801711000001"
 SURE = "dhonnobad"  # thanks, far above its bar
 UNSURE_WITH_NUMBER = "xqzv bnmw 01711 000 099"  # keypad slips and a number: no intent
 OTHER = "apnara kothay thaken"  # "where are you based?": whatever it makes of it
-NEW = "hamak ekna alap koribar chao"  # "I'd like a chat" in Rangpur's Bangla: not understood, yet
+NEW = "ai tuar loge kota koite chai"  # "I'd like to talk to you" in Chittagong's Bangla:
+# not understood, yet (the Rangpur line used before came to be read as help)
 
 
 @pytest.fixture

@@ -101,7 +101,9 @@ class Classifier:
         self._parts = []
         offset = 0
         for ch, vec in zip(channels, self.vectorizers):
-            self._parts.append((ch.view, vec.build_analyzer(), vec.vocabulary_, vec.idf_, offset))
+            # idf as Python floats: a numpy scalar per n-gram costs more than the arithmetic
+            self._parts.append((ch.view, vec.build_analyzer(), vec.vocabulary_,
+                                vec.idf_.tolist(), offset))
             offset += len(vec.vocabulary_)
         # the channels whose n-grams say how much of a message is known: those that ignore
         # spaces (a message without them is still known), letters and sound (or without vowels)
@@ -129,17 +131,18 @@ class Classifier:
         known = 0.0
         for i, (view, analyze, vocab, idf, offset) in enumerate(self._parts):
             grams = analyze(view(latin))
+            in_vocab = vocab.__contains__
             if i in self._knowing:
                 seen = set(grams)
-                known = max(known, sum(g in vocab for g in seen) / len(seen) if seen else 0.0)
-            counts = Counter(g for g in grams if g in vocab)
+                known = max(known, sum(map(in_vocab, seen)) / len(seen) if seen else 0.0)
+            counts = Counter(filter(in_vocab, grams))
             if not counts:
                 continue
-            weights = [(vocab[g], (1.0 + math.log(n)) * idf[vocab[g]]) for g, n in counts.items()]
-            norm = math.sqrt(sum(w * w for _, w in weights))
-            for j, w in weights:
-                idx.append(offset + j)
-                vals.append(w / norm)
+            cols = [vocab[g] for g in counts]
+            weights = [(1.0 + math.log(n)) * idf[j] for j, n in zip(cols, counts.values())]
+            norm = math.sqrt(sum(w * w for w in weights))
+            idx += [offset + j for j in cols]
+            vals += [w / norm for w in weights]
         z = self._bias.copy()
         if idx:
             z += np.asarray(vals) @ self._weights[idx]
@@ -159,7 +162,7 @@ _classifiers: dict[Path, Classifier] = {}
 
 def load(path: Path | None = None) -> Classifier:
     """The process's classifier for a training file (default: the intents' data/nlu.yml),
-    trained on first use (about a second)."""
+    trained on first use (3-4 s of CPU for the 2,000 lines of the intents)."""
     path = path or defaults.DATA
     with _lock:
         if path not in _classifiers:
