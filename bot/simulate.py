@@ -36,16 +36,11 @@ class Reply:
     provider: str | None = None  # the gateway it would go out on, or twilio / loopback
 
 
-class ThreadWorker(SimpleWorker):
-    """RQ's in-process worker for any thread (a web request's): no signal handlers (only the
-    main thread may set them), job timeouts by timer instead of SIGALRM, and no commands
-    channel (its pub/sub thread can take up to a minute to stop, which a page would wait for;
-    nothing sends commands to a worker that lives for one request)."""
-
-    death_penalty_class = TimerDeathPenalty
-
-    def _install_signal_handlers(self):
-        pass
+class QuietWorker(SimpleWorker):
+    """RQ's in-process worker without its commands channel: RQ's pub/sub thread for worker
+    commands waits up to a minute for its next message before it notices it should stop, and a
+    drain (a simulated turn, a test's `work()`) would wait for it each time. Nothing sends
+    commands to a worker that lives for one drain."""
 
     def subscribe(self):
         pass
@@ -54,7 +49,17 @@ class ThreadWorker(SimpleWorker):
         pass
 
 
-def drain(rt: runtime.Runtime, worker_class=SimpleWorker) -> None:
+class ThreadWorker(QuietWorker):
+    """A QuietWorker for any thread (a web request's): no signal handlers (only the main
+    thread may set them), job timeouts by timer instead of SIGALRM."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass
+
+
+def drain(rt: runtime.Runtime, worker_class=QuietWorker) -> None:
     """Run every queued job to the end, in this process, on real RQ queues."""
     worker = worker_class([rt.queue(name) for name in runtime.QUEUES], connection=rt.redis)
     worker.work(burst=True, logging_level="WARNING")
@@ -63,7 +68,7 @@ def drain(rt: runtime.Runtime, worker_class=SimpleWorker) -> None:
 
 
 def say(rt: runtime.Runtime, phone: str, text: str, channel: str = "sms",
-        worker_class=SimpleWorker) -> list[Reply]:
+        worker_class=QuietWorker) -> list[Reply]:
     """Send `text` as `phone` would and return the replies it caused, in order. `channel` is
     sms or whatsapp (as through Twilio) or a gateway of the channels file (an SMS to it)."""
     with rt.db.session() as db:

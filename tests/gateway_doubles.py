@@ -67,7 +67,8 @@ class GatewayDouble:
     def start(self):
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
                                    request_handler=_Quiet)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self._thread.start()
         return self
 
