@@ -125,10 +125,10 @@ def _turn(person_id: int, step: str) -> None:
             channel = person.channel if person.channel in TEXT_CHANNELS else "sms"
             turn = Turn(db, None, rt.now(), person=person, channel=channel)
             getattr(turn, step)()
-            replies = [m.id for m in turn.replies]
+            replies = turn.reply_ids()  # written in one insert, at the first flush
     except session.Busy:
         abort(409)
-    outbox.enqueue(replies)
+    outbox.enqueue(replies, person_id)
     log.info("console: account %s: %s for person %s", g.staff.id, step, person_id)
 
 
