@@ -86,7 +86,7 @@ def test_a_visitor_is_sent_to_sign_in(rt, console):
     resp = console.get("/console/dashboard")
     assert resp.status_code == 302 and "/console/signin" in resp.headers["Location"]
     page = text(console.get("/console/signin"))
-    assert "সাইন ইন" in page and 'lang="bn"' in page  # Bangla first
+    assert "লগ ইন" in page and 'lang="bn"' in page  # Bangla first
     assert '<label for="email">' in page and '<label for="password">' in page
 
 
@@ -212,7 +212,7 @@ def test_an_upazila_officer_sees_only_their_upazila(rt, console, world):
         assert console.get("/console/dashboard", query_string=query).status_code == 403
         assert console.get("/console/dashboard.csv", query_string=query).status_code == 403
     refused = console.get("/console/dashboard", query_string={"district": "রাঙ্গামাটি"})
-    assert "এই পাতা আপনার এলাকার বা ভূমিকার বাইরে" in text(refused)  # in their language
+    assert "এই পাতাটি আপনার এলাকা বা দায়িত্বের বাইরে" in text(refused)  # in their language
     assert console.get("/console/dashboard").status_code == 200
     # the roster is the programme office's
     assert console.get("/console/roster").status_code == 403
@@ -309,7 +309,7 @@ def test_a_page_only_reads_the_figures_the_cron_job_keeps_fresh(rt, console, wor
                                 query_string={**query, "table": "weeks"}))[-1]
 
     before = this_week()
-    assert "হিসাব করা হয়েছে ২০২৬-১২-০৩ ১৭:০০-এ" in text(console.get("/console/dashboard",
+    assert "হিসাবের সময়: ২০২৬-১২-০৩ ১৭:০০।" in text(console.get("/console/dashboard",
                                                                        query_string=query))
     with rt.db.session() as db:
         db.get(Person, world.people["রহিমা বেগম"]).opted_out_at = rt.now()
@@ -333,7 +333,7 @@ def test_a_persons_history_and_opting_out_from_the_console_stops_sends(rt, conso
     with rt.db.session() as db:
         pid = db.execute(select(Person.id).where(Person.phone == teacher)).scalar()
     page = text(console.get(f"/console/people/{pid}"))
-    assert "hi" in page and "onboarding" in page and "এসেছে" in page and "গেছে" in page
+    assert "hi" in page and "onboarding" in page and "এসেছে" in page and "পাঠানো হয়েছে" in page
     resp = console.post(f"/console/people/{pid}/opt-out", {},
                         token_from=f"/console/people/{pid}")
     assert resp.status_code == 302
@@ -373,13 +373,13 @@ def test_a_roster_is_previewed_with_every_bad_row_and_saved_only_when_confirmed(
     assert resp.status_code == 200
     assert "ফোন নম্বরটি ঠিক নয়: 12345".replace("12345", "১২৩৪৫") in page  # line 3, in Bangla
     assert "কর্মকর্তার জেলা লাগবে" in page  # line 4
-    assert "ঠিক আছে, ১টি সারি রাখুন" in page
+    assert "ঠিক থাকা ১টি সারি সংরক্ষণ করুন" in page
     with rt.db.session() as db:  # nothing saved yet
         assert db.execute(select(func.count(Person.id))).scalar() == 0
         assert db.execute(select(func.count(School.id))).scalar() == 0
     token = re.search(r'name="token" value="([^"]+)"', page).group(1)
     resp = console.post("/console/roster/confirm", {"token": token}, token_from="/console/roster")
-    assert resp.status_code == 200 and "রোস্টার রাখা হয়েছে" in text(resp)
+    assert resp.status_code == 200 and "রোস্টার সংরক্ষণ হয়েছে" in text(resp)
     with rt.db.session() as db:
         assert db.execute(select(Person.name)).scalars().all() == ["নতুন শিক্ষক"]
     # a token is used once

@@ -63,7 +63,7 @@ def test_a_good_edit_takes_effect_for_the_next_send_and_is_audited(
     assert r.status_code == 302
     page = console.get(r.headers["Location"]).get_data(as_text=True)
     assert "পাথর গুনে খেলি" in Page(page).texts("text")
-    assert Page(page).texts("edited") == ["কনসোলে বদলানো"]  # that one cell, marked
+    assert Page(page).texts("edited") == ["কনসোলে সম্পাদিত"]  # that one cell, marked
     assert _nudge(rt, tw, work, twilio, clock).startswith("এ সপ্তাহের কাজ: পাথর গুনে খেলি (মডিউল ১)")
     with rt.db.session() as db:
         audit = db.execute(select(ContentAudit)).scalar_one()
@@ -113,7 +113,7 @@ def test_an_edit_the_lint_refuses_changes_nothing(rt, roster, console, tw, work,
     assert r.status_code == 422
     problems = Page(r.get_data(as_text=True)).texts("problem")
     assert reason in problems[0]
-    assert "রাখা হয়নি" in problems[0]
+    assert "সংরক্ষণ হয়নি" in problems[0]
     assert _counts(rt) == (0, 0)
     assert rt.content.activity("1.1").title == {"bn": "পাথর গুনি", "en": "Counting stones",
                                                 "bn-Latn": "Pathor guni"}
@@ -141,7 +141,7 @@ def test_the_pages_speak_the_staffs_language(rt, roster, console, lang, title):
     assert edit.status_code == 200
     sim = console.post(f"/console/simulator/?lang={lang}", data={"phone": "01711000003"})
     assert sim.status_code == 200
-    assert ("কল নিন" in sim.get_data(as_text=True)) == (lang == "bn")
+    assert ("কল ধরুন" in sim.get_data(as_text=True)) == (lang == "bn")
 
 
 def test_every_form_carries_the_csrf_token_when_the_console_protects_them(rt, roster):

@@ -51,17 +51,17 @@ def test_a_reflection_exchange_typed_in_the_simulator(page, rt, roster, clock, t
 def test_a_content_edit_saved_and_one_refused(page, rt, roster):
     page.goto(page.base + "/console/content/")
     assert page.locator("td", has_text="Counting stones").count() == 1
-    page.get_by_label("বদলান: কাজ ১.১ শিরোনাম বাংলা").click()
+    page.get_by_label("সম্পাদনা: কাজ ১.১ শিরোনাম বাংলা").click()
     page.locator("#text").fill("পাথর গুনে খেলি")
-    page.get_by_role("button", name="রাখুন").click()
-    assert "রাখা হয়েছে" in page.get_by_role("status").inner_text()
+    page.get_by_role("button", name="সংরক্ষণ করুন").click()
+    assert "সংরক্ষণ হয়েছে" in page.get_by_role("status").inner_text()
     assert page.locator("tr#activity-1\\.1-title td").first.inner_text().startswith("পাথর গুনে খেলি")
     assert page.evaluate(UNLABELLED) == []
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(DOCS / "console-content.png"))
-    page.get_by_label("বদলান: কাজ ১.১ শিরোনাম English").click()
+    page.get_by_label("সম্পাদনা: কাজ ১.১ শিরোনাম English").click()
     page.locator("#text").fill("")
-    page.get_by_role("button", name="রাখুন").click()
+    page.get_by_role("button", name="সংরক্ষণ করুন").click()
     alert = page.get_by_role("alert").inner_text()
     assert "রাখা হয়নি" in alert and "activity 1.1 title has no en text" in alert
     page.set_viewport_size(PHONE)
