@@ -70,17 +70,30 @@ def browser():
         browser.close()
 
 
-def _sign_in(page, base: str, app, rt) -> None:
-    """Through the console core's sign-in page, when the app has one, as an admin."""
-    path = sign_in_path(app)
-    if path is None:
-        return
-    add_staff(rt, STAFF[0], "admin")
-    page.goto(base + path)
-    page.locator("input[name=email]").fill(STAFF[0])
-    page.locator("input[name=password]").fill(STAFF_PASSWORD)
+def sign_in(page, base: str, email: str, password: str = STAFF_PASSWORD) -> None:
+    """Through the console core's sign-in page, as a person types it: the email, the password,
+    Enter."""
+    page.goto(base + "/console/signin")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
     page.locator("input[name=password]").press("Enter")
     page.wait_for_load_state()
+
+
+def _sign_in(page, base: str, app, rt) -> None:
+    """Through the console core's sign-in page, when the app has one, as an admin."""
+    if sign_in_path(app) is None:
+        return
+    add_staff(rt, STAFF[0], "admin")
+    sign_in(page, base, STAFF[0])
+
+
+def _new_page(browser, base: str):
+    context = browser.new_context(viewport=DESKTOP, locale="bn-BD")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.base = base
+    return context, page
 
 
 @pytest.fixture
@@ -88,10 +101,19 @@ def page(browser, server):
     """A fresh page (desktop size), signed in when the console has sign-in; `page.base` is the
     server's URL."""
     base, app, rt = server
-    context = browser.new_context(viewport=DESKTOP, locale="bn-BD")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
+    context, page = _new_page(browser, base)
     _sign_in(page, base, app, rt)
-    page.base = base
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def visitor(browser, server):
+    """A fresh page (desktop size) of a browser that has not signed in; `page.base` is the
+    server's URL. Skips when the console has no sign-in page."""
+    base, app, rt = server
+    if sign_in_path(app) is None:
+        pytest.skip("the console core (sign-in) is not there")
+    context, page = _new_page(browser, base)
     yield page
     context.close()
