@@ -63,7 +63,7 @@ def test_a_content_edit_saved_and_one_refused(page, rt, roster):
     page.locator("#text").fill("")
     page.get_by_role("button", name="সংরক্ষণ করুন").click()
     alert = page.get_by_role("alert").inner_text()
-    assert "রাখা হয়নি" in alert and "activity 1.1 title has no en text" in alert
+    assert "সংরক্ষণ হয়নি" in alert and "activity 1.1 title has no en text" in alert
     page.set_viewport_size(PHONE)
     assert page.evaluate(OVERFLOW) <= 0
     with rt.db.session() as db:

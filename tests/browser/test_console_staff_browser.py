@@ -82,13 +82,14 @@ def people(rt) -> list[str]:
 def test_a_roster_with_a_bad_row_previewed_then_confirmed(page, rt):
     page.goto(page.base + "/console/dashboard")
     page.get_by_role("link", name="রোস্টার", exact=True).click()
-    page.get_by_label("রোস্টারের সিএসভি ফাইল").set_input_files(files=[{
+    page.get_by_label("রোস্টারের CSV ফাইল").set_input_files(files=[{
         "name": "ফেনী.csv", "mimeType": "text/csv", "buffer": ROSTER.encode("utf-8")}])
     page.get_by_role("button", name="যাচাই করুন").click()
     page.wait_for_load_state()
     assert page.get_by_role("status").inner_text() == (
-        "রাখলে: ২ জন নতুন, ০ জন বদলাবে, ০ জন আগের মতো, ১টি সারি বাদ যাবে।")
-    assert "এখনো কিছুই রাখা হয়নি।" in page.content()
+        "সংরক্ষণ করলে: ২ জন নতুন যোগ হবেন, ০ জনের তথ্য হালনাগাদ হবে, ০ জন আগের মতো থাকবেন, "
+        "১টি সারি বাদ যাবে।")
+    assert "এখনো কিছুই সংরক্ষণ হয়নি।" in page.content()
     bad = page.locator("table tbody tr")
     assert bad.count() == 1
     assert [c.strip() for c in bad.first.locator("td").all_inner_texts()] == [
@@ -97,13 +98,14 @@ def test_a_roster_with_a_bad_row_previewed_then_confirmed(page, rt):
     with rt.db.session() as db:
         assert db.execute(select(func.count(School.id))).scalar() == 0
     page.screenshot(path=str(DOCS / "console-roster.png"), full_page=True)
-    page.get_by_role("button", name="ঠিক আছে, ২টি সারি রাখুন").click()
+    page.get_by_role("button", name="ঠিক থাকা ২টি সারি সংরক্ষণ করুন").click()
     page.wait_for_load_state()
     assert page.get_by_role("status").inner_text() == (
-        "রোস্টার রাখা হয়েছে: ২ জন নতুন, ০ জন বদলেছে, ০ জন আগের মতো, ১টি সারি বাদ।")
+        "রোস্টার সংরক্ষণ হয়েছে: ২ জন নতুন যোগ হয়েছেন, ০ জনের তথ্য হালনাগাদ হয়েছে, "
+        "০ জন আগের মতো, ১টি সারি বাদ।")
     assert people(rt) == ["আরেক শিক্ষক", "নতুন শিক্ষক"]
     # and the people page finds them, by the number as the roster wrote it
-    page.get_by_role("link", name="মানুষ", exact=True).click()
+    page.get_by_role("link", name="ব্যবহারকারী", exact=True).click()
     page.locator("#q").fill("01811-000003")
     page.locator("#q").press("Enter")
     page.wait_for_load_state()
@@ -141,7 +143,7 @@ def test_an_upazila_officer_cannot_open_another_upazilas_teacher(visitor, rt, wo
     # another district's dashboard, asked for in the address, is refused in their language
     resp = page.goto(page.base + "/console/dashboard?district=রাঙ্গামাটি")
     assert resp.status == 403
-    assert page.locator("h1").inner_text() == "এই পাতা আপনার এলাকার বা ভূমিকার বাইরে।"
+    assert page.locator("h1").inner_text() == "এই পাতাটি আপনার এলাকা বা দায়িত্বের বাইরে।"
 
 
 def test_a_form_posted_without_its_token_is_refused(page, rt, roster):
@@ -161,7 +163,7 @@ def test_a_form_posted_without_its_token_is_refused(page, rt, roster):
     page.goto(page.base + "/console/people")
     assert page.url.endswith("/console/people")  # still signed in
     # the page's own form, token and all, does sign out
-    page.get_by_role("button", name="সাইন আউট").click()
+    page.get_by_role("button", name="লগ আউট").click()
     page.wait_for_load_state()
     assert "/console/signin" in page.url
     page.goto(page.base + "/console/people")
