@@ -17,6 +17,7 @@ reply still `sending`) and enqueue it again; each job's claim makes a second run
 from __future__ import annotations
 
 import os
+import time
 
 import redis
 from rq import SimpleWorker
@@ -25,16 +26,41 @@ from bot import logs, runtime
 from bot.store.db import Database
 
 
+HEARTBEAT_EVERY = 5.0  # seconds: an idle worker's heartbeat is sent at most this often
+
+
 class Worker(SimpleWorker):
     """RQ's SimpleWorker that, in a process forked by the pool, drops the connections it
     inherited (the database pool, the Redis pool) so it never shares a socket with its parent
-    or a sibling."""
+    or a sibling.
+
+    RQ sends the worker's heartbeat (three commands, one round trip each) before and after
+    every dequeue, six round trips a job on top of the job's own bookkeeping. Here the three go
+    in one pipeline, and the one after a dequeue that returned at once is left out: the worker's
+    key then lives `worker_ttl + 60` s (480) from a heartbeat under HEARTBEAT_EVERY s old, and
+    a blocking dequeue waits at most `worker_ttl - 15` s, so the key never runs out while the
+    worker lives. A heartbeat with its own timeout or pipeline (a job's start, a long job's
+    monitor) always goes, and the next idle one after it too."""
 
     def __init__(self, *args, **kwargs):
         rt = runtime.current()
         if rt.pid != os.getpid():  # forked by the pool from the process that loaded it
             rt.after_fork()
         super().__init__(*args, **kwargs)
+
+    _idle_beat_at = float("-inf")  # when the last idle heartbeat went (time.monotonic())
+
+    def heartbeat(self, timeout: int | None = None, pipeline=None):
+        if timeout is not None or pipeline is not None:
+            self._idle_beat_at = float("-inf")
+            return super().heartbeat(timeout, pipeline=pipeline)
+        if time.monotonic() - self._idle_beat_at < HEARTBEAT_EVERY:
+            return None
+        pipe = self.connection.pipeline(transaction=False)
+        super().heartbeat(pipeline=pipe)
+        pipe.execute()
+        self._idle_beat_at = time.monotonic()
+        return None
 
 
 def preload() -> runtime.Runtime:
