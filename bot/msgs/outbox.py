@@ -153,6 +153,18 @@ def send(message_ids: list[int], person_id: int | None = None) -> list[str]:
         return _send_in_order(rt, person_id, list(message_ids), started)
 
 
+def _person(db: Session, person_id: int | None, known: dict | None) -> Person | None:
+    """The message's person, read once per job (`known`): the job holds their turn, so
+    nothing that changes them (a STOP, a new channel) is handled before it ends."""
+    if person_id is None:
+        return None
+    if known is None:
+        return db.get(Person, person_id)
+    if ("row", person_id) not in known:
+        known[("row", person_id)] = db.get(Person, person_id)
+    return known[("row", person_id)]
+
+
 def _pending(rt: runtime.Runtime, person_id: int) -> list[tuple[int, str, datetime]]:
     """The person's replies not yet settled (queued, or sending), oldest first."""
     with rt.db.read() as db:
@@ -168,7 +180,7 @@ def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
     job's own `ids` go whenever they come; another job's go once they are due. A reply that
     is not due (a retry's backoff, an unknown outcome's lease) holds back everything behind
     it: the job that is scheduled for it sends those after it."""
-    mine = set(ids)
+    mine, known = set(ids), {}
     todo = deque(_pending(rt, person_id))
     statuses: list[str] = []
     then: int | None = None
@@ -181,7 +193,7 @@ def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
                                                              or mid not in mine):
                 statuses.append("waiting")
                 break
-        step = _send_one(rt, mid, max_wait=_budget(started))
+        step = _send_one(rt, mid, max_wait=_budget(started), known=known)
         statuses.append(step.status)
         if step.retry is not None:  # this one and those behind it wait, to keep their order
             delay, job_id = step.retry
@@ -195,9 +207,9 @@ def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
 def _send_listed(rt: runtime.Runtime, ids: list[int], started: float) -> list[str]:
     """Send `ids` in the order given (messages with no person: nothing to keep in order)."""
     statuses: list[str] = []
-    i = 0
+    i, known = 0, {}
     while i < len(ids):
-        step = _send_one(rt, ids[i], max_wait=_budget(started))
+        step = _send_one(rt, ids[i], max_wait=_budget(started), known=known)
         statuses.append(step.status)
         if step.then is not None:
             ids.insert(i + 1, step.then)
@@ -214,9 +226,11 @@ def _budget(started: float) -> float:
     return max(0.0, min(SLEEP_MAX, TURN_SLEEP_BUDGET - (time.monotonic() - started)))
 
 
-def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX) -> Step:
+def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX,
+              known: dict | None = None) -> Step:
     """Claim, check, settle an unknown outcome, wait for the sender's rate (at most
-    `max_wait` s), send, record."""
+    `max_wait` s), send, record. `known`: what this job has read already (the person, their
+    last inbound provider), shared by a turn's replies."""
     now = rt.now()
     with rt.db.session() as db:
         msg = db.get(Message, message_id)
@@ -224,29 +238,34 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX)
             return Step("skipped")
         # a `sending` row is claimable only once its lease is over: its outcome is unknown
         unknown, since = msg.status == "sending", msg.updated_at - LOOKUP_SKEW
+        person = _person(db, msg.person_id, known)
+        refused = None if unknown else _refusal(msg, person)
+        # Twilio or a gateway, written on the message by the claim itself
+        way = None if refused else routing.route(rt, db, msg, known)
         claim = update(Message).where(Message.id == message_id, Message.status == msg.status,
                                       Message.attempts == msg.attempts)
         if unknown:
             claim = claim.where(Message.next_attempt_at <= now)
         claimed = db.execute(claim.values(
             status="sending", updated_at=now, attempts=msg.attempts + 1,
-            next_attempt_at=now + SENDING_LEASE)).rowcount
+            next_attempt_at=now + SENDING_LEASE,
+            **({"provider": way.provider} if way is not None else {}))).rowcount
         if not claimed:
             return Step("skipped")
-        person = db.get(Person, msg.person_id) if msg.person_id else None
-        refused = None if unknown else _refuse(msg, person)
         if refused:
+            _refuse(msg, person)
             _count_out(rt, msg.channel, refused)
             return Step(refused)
         templated = msg.channel == "whatsapp" and _template_tried(db, msg.id)
         template = _template(rt.settings, msg, person) if templated else None
-        way = routing.route(rt, db, msg)  # Twilio or a gateway; written on the message
         outgoing = Outgoing(to=msg.address, channel=msg.channel, body=msg.body,
                             status_callback=way.status_callback, template=template,
                             ref=str(msg.id))
         attempts, channel = msg.attempts, msg.channel
     adapter, sender = way.adapter, way.sender
     if unknown:  # settled first: it may be at the provider already
+        if known is not None:  # what it settles to may change the person (21610)
+            known.pop(("row", msg.person_id), None)
         settled = reconcile(rt, message_id, outgoing, since, adapter)
         if settled is not None:
             return settled
@@ -275,7 +294,10 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX)
     took = time.monotonic() - called
 
     with rt.db.session() as db:
-        msg = db.get(Message, message_id)
+        if unknown:  # read again: it was settled in a session of its own
+            msg = db.get(Message, message_id)
+        else:  # as claimed: under the person's turn, and with no sid yet nothing else writes it
+            db.add(msg)
         msg.updated_at = now = rt.now()
         code = None if isinstance(result, (Sent, Unknown)) else result.code
         row = DeliveryAttempt(message_id=msg.id, attempt=attempts, channel=channel, at=now,
@@ -288,7 +310,8 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX)
             db.add(row)
             db.flush()
             step = Step("sent")
-            _apply_early_status(rt, db, msg, now)
+            if _apply_early_status(rt, db, msg, now) and known is not None:
+                known.pop(("row", msg.person_id), None)  # a report may have opted them out
         elif isinstance(result, Unknown):
             # the provider may have it: look it up once the lease is over, never re-send blind
             msg.next_attempt_at = now + RECONCILE_AFTER
@@ -323,6 +346,8 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX)
                 row.outcome = "failed"
                 db.add(row)
             step.then = fallback
+        if step.status != "sent" and known is not None:  # it may have changed them (21610)
+            known.pop(("row", msg.person_id), None)
         log.info("message %s to %s: %s%s", message_id, mask(msg.address), step.status,
                  f" ({msg.error_code})" if msg.error_code else "")
 
@@ -381,26 +406,37 @@ def reconcile(rt: runtime.Runtime, message_id: int, outgoing: Outgoing,
     return Step("sent")
 
 
-def _refuse(msg: Message, person: Person | None) -> str | None:
-    """Why `msg` must not go at all (its row is marked so), or None: the person opted out
-    (only the STOP confirmation and HELP's answer still go), or the address is no number."""
+def _refusal(msg: Message, person: Person | None) -> str | None:
+    """Why `msg` must not go at all, or None: the person opted out (only the STOP
+    confirmation and HELP's answer still go), or the address is no number."""
     if person is not None and person.opted_out and msg.key not in ALWAYS_SENT:
-        msg.status = "suppressed"
-    elif not is_e164(msg.address):  # recorded as it came; never sent to
-        msg.status = "failed"
+        return "suppressed"
+    if not is_e164(msg.address):  # recorded as it came; never sent to
+        return "failed"
+    return None
+
+
+def _refuse(msg: Message, person: Person | None) -> str | None:
+    """`_refusal`, and the row marked so."""
+    refused = _refusal(msg, person)
+    if refused == "failed":
         log.warning("message %s: %s is not a phone number; not sent", msg.id, mask(msg.address))
-    else:
-        return None
-    return msg.status
+    if refused:
+        msg.status = refused
+    return refused
 
 
-def _apply_early_status(rt: runtime.Runtime, db: Session, msg: Message, now: datetime) -> None:
+def _apply_early_status(rt: runtime.Runtime, db: Session, msg: Message, now: datetime) -> int:
     """The status reports that arrived before we stored the sid, applied in the order they
-    came (each one kept: "delivered" then a stale "undelivered" must not become a re-send)."""
+    came (each one kept: "delivered" then a stale "undelivered" must not become a re-send).
+    Returns how many there were."""
+    applied = 0
     for key in early_keys(msg):
         for early in _take_early(rt, key):
             status, early_code = json.loads(early)
             _on_status(db, msg, status, early_code, now)
+            applied += 1
+    return applied
 
 
 def _take_early(rt: runtime.Runtime, key: str) -> list[bytes]:

@@ -32,9 +32,11 @@ class Route:
     status_callback: str | None  # Twilio's per-message StatusCallback; gateways have theirs set up
 
 
-def route(rt, db: Session, msg: Message) -> Route:
-    """The provider for `msg` (now written on it), with its adapter, sender and rate."""
-    provider = msg.provider = provider_for(rt, db, msg)
+def route(rt, db: Session, msg: Message, known: dict | None = None) -> Route:
+    """The provider for `msg`, with its adapter, sender and rate; the caller writes it on the
+    message (outbox writes it with its claim). `known`: what one job has already looked up
+    for the same person (their last inbound provider), so a turn's replies ask once."""
+    provider = provider_for(rt, db, msg, known)
     adapter = rt.adapter(msg.channel, provider)
     gateway = rt.gateways.get(provider)
     if gateway is not None:
@@ -45,17 +47,23 @@ def route(rt, db: Session, msg: Message) -> Route:
     return Route(provider, adapter, adapter.sender(msg.channel), rate, callback)
 
 
-def provider_for(rt, db: Session, msg: Message) -> str:
+def provider_for(rt, db: Session, msg: Message, known: dict | None = None) -> str:
     if msg.provider is not None and sends(rt, msg.provider):
         return msg.provider
     if msg.channel != "sms":
         return rt.default_provider
-    last = db.execute(
-        select(Message.provider).where(
-            Message.person_id == msg.person_id if msg.person_id is not None
-            else Message.address == msg.address,
-            Message.direction == "in", Message.channel == "sms")
-        .order_by(Message.id.desc()).limit(1)).scalar()
+    who = ("person", msg.person_id) if msg.person_id is not None else ("address", msg.address)
+    if known is not None and who in known:
+        last = known[who]
+    else:
+        last = db.execute(
+            select(Message.provider).where(
+                Message.person_id == msg.person_id if msg.person_id is not None
+                else Message.address == msg.address,
+                Message.direction == "in", Message.channel == "sms")
+            .order_by(Message.id.desc()).limit(1)).scalar()
+        if known is not None:
+            known[who] = last
     if last is not None and sends(rt, last):
         return last
     return serving(rt, msg.address) or rt.default_provider
