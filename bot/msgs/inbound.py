@@ -141,16 +141,21 @@ def handle(message_id: int, person_id: int | None = None) -> int:
     total = 0
     with session.locked(rt.redis, person_id):
         while True:
-            queued = _handle_next(rt, person_id, message_id)
-            if queued is None:
+            handled = _handle_next(rt, person_id, message_id)
+            if handled is None:
                 return total
+            claimed, queued = handled
             total += len(queued)
             outbox.enqueue(queued, person_id)
+            if claimed == message_id:  # the oldest first: none is left up to this one
+                return total
 
 
-def _handle_next(rt: runtime.Runtime, person_id: int, up_to: int) -> list[int] | None:
+def _handle_next(rt: runtime.Runtime, person_id: int,
+                 up_to: int) -> tuple[int, list[int]] | None:
     """Claim the person's oldest unhandled message (up to id `up_to`) and act on it, in one
-    transaction: the claim is one UPDATE .. RETURNING the message. None when none is left."""
+    transaction: the claim is one UPDATE .. RETURNING the message. (Its id, the ids of its
+    replies), or None when none is left."""
     oldest = (select(Message.id).where(
         Message.person_id == person_id, Message.direction == "in",
         Message.status == "received", Message.id <= up_to)
@@ -162,7 +167,7 @@ def _handle_next(rt: runtime.Runtime, person_id: int, up_to: int) -> list[int] |
                          .returning(Message)).scalar()
         if msg is None:
             return None
-        return _act(rt, db, msg)
+        return msg.id, _act(rt, db, msg)
 
 
 def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
