@@ -282,7 +282,8 @@ def _claim(db: Session, now: datetime, only: list[str] | None,
 
 
 def _claim_in_database(db: Session, now: datetime, only: list[str] | None,
-                       after: tuple[datetime, int] | None, n: int) -> tuple[list[int], tuple | None]:
+                       after: tuple[datetime, int] | None,
+                       n: int) -> tuple[list[int], tuple | None]:
     """PostgreSQL: one statement that claims the rows and answers one row, the claimed ids
     as one array and the last (planned_at, id), so no claimed row passes through the ORM.
     The due rows are locked (FOR UPDATE SKIP LOCKED: two dispatchers never wait on, or get,
