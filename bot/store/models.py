@@ -181,7 +181,8 @@ class CampaignRun(Base):
 
     __tablename__ = "campaign_run"
     __table_args__ = (UniqueConstraint("campaign", "week", "person_id", name="uq_campaign_run_once"),
-                      Index("ix_campaign_run_due", "status", "planned_at"))
+                      # dispatch claims in (planned_at, id) order: the index gives that order
+                      Index("ix_campaign_run_due", "status", "planned_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign: Mapped[str] = mapped_column(String(16))  # nudge | reminder | reflection
