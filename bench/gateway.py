@@ -27,7 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import redis  # noqa: E402
 from redisdb import redis_db  # noqa: E402
 from gateway_doubles import SmsGateDouble  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
