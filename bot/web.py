@@ -47,8 +47,12 @@ def verified_form():
     return request.form
 
 
+_EMPTY_TWIML = str(MessagingResponse())  # the answer to every message: no reply in the HTTP
+# response (replies go out through the API, from a worker); made once, not per request
+
+
 def _twiml() -> Response:
-    return Response(str(MessagingResponse()), mimetype="text/xml")
+    return Response(_EMPTY_TWIML, mimetype="text/xml")
 
 
 def _media(form) -> tuple:

@@ -82,3 +82,36 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_message_recorded(rt
                                            body="hi"))
     with rt.db.session() as db:
         assert db.execute(select(func.count(Message.id))).scalar() == 2
+
+
+def test_media_and_times_are_stored_as_sqlalchemy_would_and_faults_keep_their_kind(rt):
+    """write_once runs its statement on the driver connection (PostgreSQL): the JSON column,
+    the aware datetimes and an error's kind are as SQLAlchemy's own execution makes them."""
+    from datetime import timedelta
+
+    from sqlalchemy import exc as sa_exc
+
+    from bot.msgs import spool
+
+    p = person(rt)
+    at = rt.now() - timedelta(seconds=5)
+    media = (inbound.Media(url="https://api.twilio.com/m/1", type="image/jpeg"),)
+    assert inbound.accept(inbound.Incoming(sid="SMmedia", channel="whatsapp", sender=p.phone,
+                                           body="ছবি", received_at=at, media=media))
+    with rt.db.session() as db:
+        m = db.execute(select(Message).where(Message.provider_sid == "SMmedia")).scalar_one()
+        assert m.media == [{"url": "https://api.twilio.com/m/1", "type": "image/jpeg"}]
+        assert m.created_at == at and m.person_id == p.id and m.channel == "whatsapp"
+    stmt = inbound.insert_statement(rt.db.engine.dialect.name)
+    values = inbound._values(inbound.Incoming(sid="SMlong", channel="sms", sender=p.phone,
+                                              body="hi"), rt.now())
+    values["channel"] = "x" * 100  # longer than the column: the row's fault, not the server's
+    if POSTGRES:  # (SQLite keeps it)
+        with pytest.raises(sa_exc.DataError) as caught:
+            rt.db.write_once(stmt, values)
+        assert not spool.storage_down(caught.value)
+        assert "SMlong" not in str(caught.value)  # hide_parameters: no row values in errors
+    with pytest.raises(sa_exc.SQLAlchemyError):
+        rt.db.write_once(stmt, {"channel": "sms"})  # a parameter missing
+    assert inbound.accept(inbound.Incoming(sid="SMafter", channel="sms", sender=p.phone,
+                                           body="hi"))  # the pool still lends a good one

@@ -22,7 +22,7 @@ from .. import metrics, runtime
 from ..flows import engine
 from ..logs import mask
 from ..store.models import FlowRun, Message, Person
-from . import abuse, outbox, session
+from . import abuse, handoff, outbox, session
 from .turn import SLOW_DOWN, Turn
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ def accept(inc: Incoming, deadline: float | None = None) -> bool:
     `deadline`: seconds the database may take (it raises OperationalError past them).
 
     One database round trip on PostgreSQL (Database.write_once: one autocommitted INSERT ..
-    RETURNING), then one Redis round trip: the job and the counter in one pipeline."""
+    RETURNING), then one Redis round trip: RQ's job for `handle` (handoff.py: the commands
+    RQ's enqueue sends, prepared once) and the counter, in one MULTI/EXEC."""
     rt = runtime.current()
     rows = rt.db.write_once(insert_statement(rt.db.engine.dialect.name),
                             _values(inc, rt.now()), deadline=deadline)
@@ -111,17 +112,34 @@ def accept(inc: Incoming, deadline: float | None = None) -> bool:
         return False
     message_id, person_id = rows[0]
     try:
-        pipe = rt.redis.pipeline()
-        rt.queue("inbound").enqueue_call(handle, (message_id,),
-                                         {"person_id": person_id} if person_id else None,
-                                         job_id=f"in-{message_id}", retry=session.BUSY_RETRY,
-                                         pipeline=pipe)
-        metrics.count(pipe, "sathi_messages_in", channel=inc.channel, status="recorded")
-        pipe.execute()
+        counter = _Commands()
+        metrics.count(counter, "sathi_messages_in", channel=inc.channel, status="recorded")
+        _handoff(rt).enqueue(rt.redis, f"in-{message_id}", (message_id,),
+                             {"person_id": person_id} if person_id else None, extra=counter)
     except Exception:  # Redis down: the message is recorded; `sweep` enqueues it later
         log.warning("could not enqueue inbound message %s (Redis unavailable); it will be "
                     "swept", message_id)
     return True
+
+
+_HANDOFFS: dict[str, handoff.Handoff] = {}
+
+
+def _handoff(rt: runtime.Runtime) -> handoff.Handoff:
+    """The hand-off of `handle` to the inbound queue (the simulator's queues have their own)."""
+    name = rt.queue_prefix + "inbound"
+    h = _HANDOFFS.get(name)
+    if h is None:
+        h = _HANDOFFS[name] = handoff.Handoff(rt.queue("inbound"), handle,
+                                              retry=session.BUSY_RETRY)
+    return h
+
+
+class _Commands(list):
+    """Commands for a hand-off's transaction, written as to a pipeline (metrics.count)."""
+
+    def hincrby(self, key: str, field: str, amount: int = 1) -> None:
+        self.append(("HINCRBY", key, field, amount))
 
 
 def handle(message_id: int, person_id: int | None = None) -> int:
