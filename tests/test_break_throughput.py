@@ -1,0 +1,33 @@
+"""Hostile tests of issue 16's throughput changes (break16): each one a defect found, or a
+guarantee checked that the new fast paths could have lost."""
+import pytest
+from sqlalchemy import select
+
+from bot.msgs import outbox
+from bot.store.models import Message, Person
+from test_outbound import callback, message_creates, people, queue, rows, run_jobs
+
+
+# the send job reads the person once -------------------------------------------------------
+
+def test_a_21610_status_callback_mid_turn_stops_the_rest_of_the_turn(rt, twilio, tw,
+                                                                      monkeypatch):
+    """Twilio reports 21610 (the person texted STOP to Twilio) on a turn's first reply while
+    the send job is still sending the turn: the status callback is applied by the webhook,
+    outside the person's turn lock, so the job's copy of the person is stale. None of the
+    turn's later replies may go to someone who opted out."""
+    (teacher,) = people(rt, 1)
+    ids = queue(rt, teacher, ["এক", "দুই", "তিন"])
+    real = outbox._send_one
+
+    def send_one(rt_, mid, *args, **kwargs):
+        step = real(rt_, mid, *args, **kwargs)
+        if mid == ids[0]:  # the provider's report comes in while the job goes on
+            callback(tw, twilio, rows(rt, id=mid)[0].provider_sid, "undelivered", 21610)
+        return step
+
+    monkeypatch.setattr(outbox, "_send_one", send_one)
+    run_jobs(rt)
+    assert rows(rt, Person)[0].opted_out
+    assert len(message_creates(twilio)) == 1
+    assert [m.status for m in rows(rt)] == ["undelivered", "suppressed", "suppressed"]
