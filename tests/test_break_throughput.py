@@ -31,3 +31,29 @@ def test_a_21610_status_callback_mid_turn_stops_the_rest_of_the_turn(rt, twilio,
     assert rows(rt, Person)[0].opted_out
     assert len(message_creates(twilio)) == 1
     assert [m.status for m in rows(rt)] == ["undelivered", "suppressed", "suppressed"]
+
+
+# the hand-off's prepared commands ----------------------------------------------------------
+
+def test_the_console_simulator_does_not_grow_the_webhooks_hand_off_cache(rt, roster):
+    """The console makes a Simulator (queues with a fresh random prefix) for every request;
+    a hand-off prepared and kept per queue name would be kept for each of them, for the web
+    process's life. Its messages still reach the simulator's own queue and are handled."""
+    from bot import runtime
+    from bot.msgs import inbound
+    from bot.msgs.inbound import Incoming
+    from bot.simulate import Simulator
+
+    before = len(inbound._HANDOFFS)
+    for n in range(3):
+        sim = Simulator(rt)
+        with runtime.using(sim):
+            assert inbound.accept(Incoming(sid=f"SMsim{n}", channel="sms",
+                                           sender="+8801711000001", body="hi",
+                                           received_at=rt.now()))
+        assert len(sim.queue("inbound")) == 1
+        sim.drain()
+    assert len(inbound._HANDOFFS) <= before + 1
+    with rt.db.session() as db:
+        assert db.execute(select(Message.status).where(Message.direction == "in")
+                          ).scalars().all() == ["handled"] * 3

@@ -126,12 +126,15 @@ _HANDOFFS: dict[str, handoff.Handoff] = {}
 
 
 def _handoff(rt: runtime.Runtime) -> handoff.Handoff:
-    """The hand-off of `handle` to the inbound queue (the simulator's queues have their own)."""
+    """The hand-off of `handle` to the inbound queue, prepared once. The simulator's queues
+    have their own, made for each call and not kept: the console makes a Simulator, with a
+    fresh queue prefix, for every request, so kept ones would pile up for the process's life."""
     name = rt.queue_prefix + "inbound"
     h = _HANDOFFS.get(name)
     if h is None:
-        h = _HANDOFFS[name] = handoff.Handoff(rt.queue("inbound"), handle,
-                                              retry=session.BUSY_RETRY)
+        h = handoff.Handoff(rt.queue("inbound"), handle, retry=session.BUSY_RETRY)
+        if not rt.queue_prefix:
+            _HANDOFFS[name] = h
     return h
 
 
