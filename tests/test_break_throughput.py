@@ -57,3 +57,41 @@ def test_the_console_simulator_does_not_grow_the_webhooks_hand_off_cache(rt, ros
     with rt.db.session() as db:
         assert db.execute(select(Message.status).where(Message.direction == "in")
                           ).scalars().all() == ["handled"] * 3
+
+
+# write_once on the pooled driver connection ------------------------------------------------
+
+POSTGRES = __import__("os").environ.get("DATABASE_URL", "").startswith("postgresql")
+
+
+@pytest.mark.skipif(not POSTGRES, reason="write_once's pool exists on PostgreSQL only")
+def test_after_a_server_restart_the_first_webhooks_are_recorded_not_spooled(rt):
+    """A restart ends every pooled connection. The first webhook after it finds a dead one
+    and tries once more; that try must get a new connection, not the next dead one from the
+    pool (SQLAlchemy invalidates the whole pool on a disconnect), or each of the pool's idle
+    connections costs one teacher's message a trip through the spool."""
+    from sqlalchemy import text
+
+    from bot.msgs import inbound, spool
+
+    with rt.db.session() as db:
+        db.add(Person(phone="+8801711000001", name="রহিমা", role="teacher", language="bn",
+                      channel="sms", created_at=rt.now()))
+    inbound.accept(inbound.Incoming(sid="SMwarm", channel="sms", sender="+8801711000001",
+                                    body="hi"))
+    held = [rt.db._autocommit.raw_connection() for _ in range(4)]  # four idle in the pool
+    pids = []
+    for c in held:
+        cur = c.dbapi_connection.cursor()
+        cur.execute("SELECT pg_backend_pid()")
+        pids.append(cur.fetchone()[0])
+        cur.close()
+    for c in held:
+        c.close()
+    with rt.db.engine.connect() as admin:
+        for pid in pids:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    outcomes = [spool.take(inbound.Incoming(sid=f"SMafter{n}", channel="sms",
+                                            sender="+8801711000001", body="hi",
+                                            received_at=rt.now())) for n in range(4)]
+    assert outcomes == ["recorded"] * 4

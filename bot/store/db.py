@@ -209,8 +209,9 @@ class _DriverForm:
         except self.dialect.loaded_dbapi.Error as exc:
             gone = pooled is not None and self.dialect.is_disconnect(
                 exc, pooled.dbapi_connection, None)
-            if gone:
-                pooled.invalidate(exc)
+            if gone:  # as SQLAlchemy does: every connection the pool held before this one
+                # is dropped too (a restart ended them all), so the retry gets a new one
+                engine.pool._invalidate(pooled, exc)
             raise DBAPIError.instance(self.sql, None, exc, self.dialect.loaded_dbapi.Error,
                                       hide_parameters=True, connection_invalidated=gone,
                                       dialect=self.dialect) from exc
