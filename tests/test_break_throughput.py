@@ -95,3 +95,128 @@ def test_after_a_server_restart_the_first_webhooks_are_recorded_not_spooled(rt):
                                             sender="+8801711000001", body="hi",
                                             received_at=rt.now())) for n in range(4)]
     assert outcomes == ["recorded"] * 4
+
+
+def test_a_21610_that_beats_its_send_being_recorded_stops_the_rest_of_the_turn(rt, twilio, tw):
+    """The status callback comes before the send's answer (kept early, applied when the sid
+    is recorded): the turn's later replies are suppressed all the same."""
+    (teacher,) = people(rt, 1)
+    ids = queue(rt, teacher, ["এক", "দুই", "তিন"])
+    first = []
+
+    def early(sid, form):
+        if not first:
+            first.append(sid)
+            callback(tw, twilio, sid, "undelivered", 21610)
+
+    twilio.before_answer = early
+    run_jobs(rt)
+    assert rows(rt, Person)[0].opted_out
+    assert len(message_creates(twilio)) == 1
+    assert [m.status for m in rows(rt)] == ["undelivered", "suppressed", "suppressed"]
+    assert ids
+
+
+# the signature shortcut ----------------------------------------------------------------------
+
+SIGNING_CASES = [  # (url signed, url checked, params signed, params checked, token)
+    ("https://sathi.example/twilio/messaging", "https://sathi.example/twilio/messaging",
+     {"A": "1", "B": "2"}, {"B": "2", "A": "1"}, "tok"),  # reordered: still valid
+    ("https://sathi.example:443/twilio/messaging", "https://sathi.example/twilio/messaging",
+     {"A": "1"}, {"A": "1"}, "tok"),
+    ("https://sathi.example/twilio/messaging", "https://sathi.example:443/twilio/messaging",
+     {"A": "1"}, {"A": "1"}, "tok"),
+    ("https://sathi.example:8443/twilio/messaging", "https://sathi.example/twilio/messaging",
+     {"A": "1"}, {"A": "1"}, "tok"),  # another port: invalid
+    ("https://sathi.example/twilio/messaging", "https://sathi.example:8443/twilio/messaging",
+     {"A": "1"}, {"A": "1"}, "tok"),
+    ("http://sathi.example/twilio/messaging", "https://sathi.example/twilio/messaging",
+     {"A": "1"}, {"A": "1"}, "tok"),  # another scheme
+    ("https://sathi.example/twilio/messaging", "https://sathi.example/twilio/messaging",
+     {"A": "1"}, {"A": "2"}, "tok"),  # tampered
+    ("https://sathi.example/twilio/messaging", "https://sathi.example/twilio/messaging",
+     {"A": "1", "A2": ""}, {"A": "1"}, "tok"),  # a field dropped
+    ("https://sathi.example/twilio/messaging?x=1", "https://sathi.example/twilio/messaging",
+     {"A": "1"}, {"A": "1"}, "tok"),  # the query string
+]
+
+
+@pytest.mark.parametrize("signed_url, url, signed, params, token", SIGNING_CASES)
+@pytest.mark.parametrize("checked_token", ["tok", "other"])
+def test_the_signature_shortcut_agrees_with_twilio_on_ports_schemes_and_tokens(
+        signed_url, url, signed, params, token, checked_token):
+    from twilio.request_validator import RequestValidator
+
+    from bot.channels import signature
+
+    sig = signature.sign(token, signed_url, signed)
+    assert signature.valid(checked_token, url, params, sig) == RequestValidator(
+        checked_token).validate(url, params, sig)
+    if checked_token != token:
+        assert not signature.valid(checked_token, url, params, sig)
+
+
+@pytest.mark.parametrize("raw", [
+    "+8801711000001", "+৮৮০১৭১১০০০০০১", "8801711000001", " +8801711000001 ",
+    "+880 1711 000001", "+88001711000001", "+880171100000", "+88017110000011",
+    "+8801211000001", "+8801311000001", "+8801911000001", "whatsapp:+8801711000001",
+    "০১৭১১০০০০০১", "01711000001", "+8801711000001\u200b",
+])
+def test_the_e164_shortcut_agrees_with_phonenumbers(raw):
+    import phonenumbers
+
+    from bot.contacts import phones
+
+    def slow(text):
+        text = text.strip().removeprefix("whatsapp:").strip()
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if text and not text.startswith("+") and digits.startswith("880"):
+            text = "+" + digits
+        try:
+            n = phonenumbers.parse(text, "BD")
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(n):
+            return None
+        return phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
+
+    try:
+        fast = phones.e164(raw)
+    except phones.InvalidPhone:
+        fast = None
+    assert fast == slow(raw)
+
+
+# handle stops at its own message -------------------------------------------------------------
+
+def test_a_newer_messages_job_first_then_the_older_ones_each_handled_once_in_order(
+        rt, roster, tw):
+    """Three messages from one teacher; their jobs run newest first, then the others, then
+    the newest again (a retry): each message handled once, oldest first, and no job is left
+    with work another would have had to do."""
+    from bot.msgs import inbound
+    from bot.store.models import Message as M
+
+    teacher = "+8801711000001"
+    for n, body in enumerate(["hi", "1", "2"]):
+        assert tw.sms(teacher, body, sid=f"SMorder{n}").status_code == 200
+    with rt.db.session() as db:
+        ids, person_id = zip(*db.execute(select(M.id, M.person_id).where(
+            M.direction == "in").order_by(M.id)).all())
+    handled = []
+    real = inbound._act
+
+    def act(rt_, db, msg):
+        handled.append(msg.id)
+        return real(rt_, db, msg)
+
+    import unittest.mock as mock
+    with mock.patch.object(inbound, "_act", act):
+        inbound.handle(ids[2], person_id[0])
+        assert handled == list(ids)
+        for mid in (ids[0], ids[1], ids[2]):
+            inbound.handle(mid, person_id[0])
+    assert handled == list(ids)
+    with rt.db.session() as db:
+        assert db.execute(select(M.status).where(M.direction == "in")).scalars().all() == [
+            "handled"] * 3
