@@ -220,3 +220,36 @@ def test_a_newer_messages_job_first_then_the_older_ones_each_handled_once_in_ord
     with rt.db.session() as db:
         assert db.execute(select(M.status).where(M.direction == "in")).scalars().all() == [
             "handled"] * 3
+
+
+# a write that committed but whose answer was lost ------------------------------------------
+
+def test_a_message_whose_insert_committed_after_the_deadline_is_handled_on_replay(
+        rt, roster, tw, work, twilio, monkeypatch):
+    """On a slow database the webhook gives up at its deadline and spools the message; but
+    the autocommitted INSERT goes on on the server and commits. The replay then finds it
+    'already there' (a duplicate) and records nothing, so no job was ever queued for it: the
+    teacher waits for the inbound sweep (a minute or more) instead of getting the answer
+    when the replay runs."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.msgs import spool
+
+    real = rt.db.write_once
+
+    def committed_then_cut(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        raise OperationalError("INSERT", None, Exception("the database did not answer before "
+                                                         "the deadline"))
+        return rows
+
+    monkeypatch.setattr(rt.db, "write_once", committed_then_cut)
+    assert tw.sms("+8801711000001", "hi", sid="SMlate1").status_code == 200
+    monkeypatch.setattr(rt.db, "write_once", real)
+    assert spool.files(spool.IN)  # spooled, as the deadline says
+    spool.replay()
+    work()
+    with rt.db.session() as db:
+        assert db.execute(select(Message.status).where(
+            Message.provider_sid == "SMlate1")).scalar() == "handled"
+    assert twilio.messages()
