@@ -253,3 +253,38 @@ def test_a_message_whose_insert_committed_after_the_deadline_is_handled_on_repla
         assert db.execute(select(Message.status).where(
             Message.provider_sid == "SMlate1")).scalar() == "handled"
     assert twilio.messages()
+
+
+@pytest.mark.skipif(not POSTGRES, reason="write_once's pool exists on PostgreSQL only")
+def test_the_first_webhooks_at_once_make_one_write_pool_not_one_each(rt, monkeypatch):
+    """write_once makes its autocommit engine on first use. Webhook threads that arrive
+    together at a fresh process each made one; all but the last were dropped with their
+    connections still open (never disposed, never reused)."""
+    import threading
+    import time
+
+    from bot.store.db import Database
+
+    db = Database(rt.settings.database_url)
+    made = []
+    real = Database._server_engine
+
+    def slow(url, **kwargs):
+        engine = real(url, **kwargs)
+        if kwargs.get("isolation_level") == "AUTOCOMMIT":
+            made.append(engine)
+            time.sleep(0.2)  # as a cold import or a busy CPU would
+        return engine
+
+    monkeypatch.setattr(Database, "_server_engine", staticmethod(slow))
+    from sqlalchemy import text
+    threads = [threading.Thread(target=db.write_once, args=(text("SELECT 1"),))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.dispose()
+    for engine in made:
+        engine.dispose()
+    assert len(made) == 1
