@@ -95,9 +95,12 @@ def _values(inc: Incoming, now: datetime) -> dict:
                 created_at=inc.received_at or now, updated_at=now)
 
 
-def accept(inc: Incoming, deadline: float | None = None) -> bool:
+def accept(inc: Incoming, deadline: float | None = None, replaying: bool = False) -> bool:
     """The webhook's whole job: record durably, then enqueue. False for a duplicate.
     `deadline`: seconds the database may take (it raises OperationalError past them).
+    `replaying` (the spool's replay): a "duplicate" may be this very message, whose INSERT
+    committed on the server after the webhook gave up at its deadline (autocommit: nothing
+    rolls it back) and which no job was queued for; if it is still unhandled, it is queued.
 
     One database round trip on PostgreSQL (Database.write_once: one autocommitted INSERT ..
     RETURNING), then one Redis round trip: RQ's job for `handle` (handoff.py: the commands
@@ -109,6 +112,8 @@ def accept(inc: Incoming, deadline: float | None = None) -> bool:
         log.info("duplicate %s from %s ignored", inc.sid, mask(inc.sender))
         metrics.record(rt.redis, lambda p: metrics.count(
             p, "sathi_messages_in", channel=inc.channel, status="duplicate"))
+        if replaying:
+            _enqueue_unhandled(rt, inc.sid)
         return False
     message_id, person_id = rows[0]
     try:
@@ -122,16 +127,35 @@ def accept(inc: Incoming, deadline: float | None = None) -> bool:
     return True
 
 
+def _enqueue_unhandled(rt: runtime.Runtime, sid: str) -> None:
+    """Queue `handle` for the message of provider id `sid` if it is still unhandled (a job for
+    it that is queued already makes this one a no-op: the claim lets one act)."""
+    with rt.db.read() as db:
+        row = db.execute(select(Message.id, Message.person_id).where(
+            Message.direction == "in", Message.provider_sid == sid,
+            Message.status == "received")).first()
+    if row is not None:
+        try:
+            _handoff(rt).enqueue(rt.redis, f"in-{row.id}", (row.id,),
+                                 {"person_id": row.person_id} if row.person_id else None)
+        except Exception:  # Redis down: `sweep` enqueues it later
+            log.warning("could not enqueue inbound message %s (Redis unavailable); it will "
+                        "be swept", row.id)
+
+
 _HANDOFFS: dict[str, handoff.Handoff] = {}
 
 
 def _handoff(rt: runtime.Runtime) -> handoff.Handoff:
-    """The hand-off of `handle` to the inbound queue (the simulator's queues have their own)."""
+    """The hand-off of `handle` to the inbound queue, prepared once. The simulator's queues
+    have their own, made for each call and not kept: the console makes a Simulator, with a
+    fresh queue prefix, for every request, so kept ones would pile up for the process's life."""
     name = rt.queue_prefix + "inbound"
     h = _HANDOFFS.get(name)
     if h is None:
-        h = _HANDOFFS[name] = handoff.Handoff(rt.queue("inbound"), handle,
-                                              retry=session.BUSY_RETRY)
+        h = handoff.Handoff(rt.queue("inbound"), handle, retry=session.BUSY_RETRY)
+        if not rt.queue_prefix:
+            _HANDOFFS[name] = h
     return h
 
 

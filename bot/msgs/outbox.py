@@ -226,11 +226,33 @@ def _budget(started: float) -> float:
     return max(0.0, min(SLEEP_MAX, TURN_SLEEP_BUDGET - (time.monotonic() - started)))
 
 
+class _StalePerson(Exception):
+    """The job's copy of the person is out of date: they opted out since it was read."""
+
+
 def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX,
               known: dict | None = None) -> Step:
     """Claim, check, settle an unknown outcome, wait for the sender's rate (at most
     `max_wait` s), send, record. `known`: what this job has read already (the person, their
-    last inbound provider), shared by a turn's replies."""
+    last inbound provider), shared by a turn's replies.
+
+    The job's copy of the person can be stale: a provider's status callback (21610, opted out
+    at the provider) is applied by the webhook, outside the person's turn. So the claim of a
+    reply checks, in its own statement, that the person has not opted out since; when that
+    is what stopped it, the person is read again and the reply decided on afresh."""
+    try:
+        return _send_one_claimed(rt, message_id, max_wait, known)
+    except _StalePerson:
+        known.pop(("row", _person_of(known, message_id)), None)
+        return _send_one_claimed(rt, message_id, max_wait, known, guard=False)
+
+
+def _person_of(known: dict, message_id: int) -> int | None:
+    return known.get(("person-of", message_id))
+
+
+def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float,
+                      known: dict | None, guard: bool = True) -> Step:
     now = rt.now()
     with rt.db.session() as db:
         msg = db.get(Message, message_id)
@@ -246,11 +268,19 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX,
                                       Message.attempts == msg.attempts)
         if unknown:
             claim = claim.where(Message.next_attempt_at <= now)
+        guarded = (guard and known is not None and person is not None and not refused
+                   and msg.key not in ALWAYS_SENT)
+        if guarded:  # the cached person may have opted out since (see _send_one)
+            known[("person-of", message_id)] = msg.person_id
+            claim = claim.where(~select(Person.id).where(
+                Person.id == msg.person_id, Person.opted_out_at.is_not(None)).exists())
         claimed = db.execute(claim.values(
             status="sending", updated_at=now, attempts=msg.attempts + 1,
             next_attempt_at=now + SENDING_LEASE,
             **({"provider": way.provider} if way is not None else {}))).rowcount
         if not claimed:
+            if guarded:
+                raise _StalePerson()  # or the row moved on; decided again either way
             return Step("skipped")
         if refused:
             _refuse(msg, person)

@@ -97,9 +97,10 @@ def _kind(item) -> str:
     return IN if isinstance(item, inbound.Incoming) else STATUS
 
 
-def _record(item, deadline: float) -> str:
+def _record(item, deadline: float, replaying: bool = False) -> str:
     if isinstance(item, inbound.Incoming):
-        return "recorded" if inbound.accept(item, deadline=deadline) else "duplicate"
+        return ("recorded" if inbound.accept(item, deadline=deadline, replaying=replaying)
+                else "duplicate")
     outbox.apply_report(item, deadline=deadline)
     return "recorded"
 
@@ -256,7 +257,7 @@ def replay() -> int:
                     _bury(path, f"unreadable: {type(exc).__name__}")
                     continue
                 try:
-                    _record(item, REPLAY_DEADLINE)
+                    _record(item, REPLAY_DEADLINE, replaying=True)
                 except Exception as exc:
                     if storage_down(exc):
                         log.info("spool: storage still unavailable (%s); %s waits",

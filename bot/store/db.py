@@ -20,6 +20,7 @@ Errors are SQLAlchemy's (DBAPIError and its kinds, `connection_invalidated` set)
 """
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -60,6 +61,7 @@ class Database:
         else:
             self.engine = self._server_engine(url, pool_pre_ping=pre_ping)
         self._autocommit: Engine | None = None  # write_once's, made on first use
+        self._making = threading.Lock()  # ... by one thread
         self._driver_forms: dict = {}  # write_once's statements, compiled for the driver
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -86,7 +88,10 @@ class Database:
                 with self.engine.begin() as conn:
                     return conn.execute(statement, params).all()
             if self._autocommit is None:
-                self._autocommit = self._server_engine(self.url, isolation_level="AUTOCOMMIT")
+                with self._making:  # webhook threads arriving together make one, not one each
+                    if self._autocommit is None:
+                        self._autocommit = self._server_engine(self.url,
+                                                               isolation_level="AUTOCOMMIT")
             form = self._driver_forms.get(statement)
             if form is None:
                 form = self._driver_forms[statement] = _DriverForm(statement,
@@ -164,6 +169,7 @@ class Database:
         """In a forked child: forget the parent's pooled connections without closing them
         (they are the parent's), so this process opens its own."""
         self.engine.dispose(close=False)
+        self._making = threading.Lock()  # a parent's thread may have held it at the fork
         if self._autocommit is not None:
             self._autocommit.dispose(close=False)
 
@@ -209,8 +215,9 @@ class _DriverForm:
         except self.dialect.loaded_dbapi.Error as exc:
             gone = pooled is not None and self.dialect.is_disconnect(
                 exc, pooled.dbapi_connection, None)
-            if gone:
-                pooled.invalidate(exc)
+            if gone:  # as SQLAlchemy does: every connection the pool held before this one
+                # is dropped too (a restart ended them all), so the retry gets a new one
+                engine.pool._invalidate(pooled, exc)
             raise DBAPIError.instance(self.sql, None, exc, self.dialect.loaded_dbapi.Error,
                                       hide_parameters=True, connection_invalidated=gone,
                                       dialect=self.dialect) from exc
