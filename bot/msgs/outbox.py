@@ -37,7 +37,7 @@ import logging
 import random
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis
@@ -153,16 +153,25 @@ def send(message_ids: list[int], person_id: int | None = None) -> list[str]:
         return _send_in_order(rt, person_id, list(message_ids), started)
 
 
-def _person(db: Session, person_id: int | None, known: dict | None) -> Person | None:
-    """The message's person, read once per job (`known`): the job holds their turn, so
-    nothing that changes them (a STOP, a new channel) is handled before it ends."""
-    if person_id is None:
-        return None
-    if known is None:
-        return db.get(Person, person_id)
-    if ("row", person_id) not in known:
-        known[("row", person_id)] = db.get(Person, person_id)
-    return known[("row", person_id)]
+@dataclass
+class _Reads:
+    """What one send job has read, shared by its replies: each person (the job holds their
+    turn, so nothing that changes them, a STOP or a new channel, is handled before it ends;
+    what the job itself learns, a 21610, makes it `forget` them), and routing's last inbound
+    provider per person."""
+
+    people: dict = field(default_factory=dict)
+    providers: dict = field(default_factory=dict)  # routing.provider_for's
+
+    def person(self, db: Session, person_id: int | None) -> Person | None:
+        if person_id is None:
+            return None
+        if person_id not in self.people:
+            self.people[person_id] = db.get(Person, person_id)
+        return self.people[person_id]
+
+    def forget(self, person_id: int | None) -> None:
+        self.people.pop(person_id, None)
 
 
 def _pending(rt: runtime.Runtime, person_id: int) -> list[tuple[int, str, datetime]]:
@@ -180,7 +189,7 @@ def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
     job's own `ids` go whenever they come; another job's go once they are due. A reply that
     is not due (a retry's backoff, an unknown outcome's lease) holds back everything behind
     it: the job that is scheduled for it sends those after it."""
-    mine, known = set(ids), {}
+    mine, reads = set(ids), _Reads()
     todo = deque(_pending(rt, person_id))
     statuses: list[str] = []
     then: int | None = None
@@ -193,7 +202,7 @@ def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
                                                              or mid not in mine):
                 statuses.append("waiting")
                 break
-        step = _send_one(rt, mid, max_wait=_budget(started), known=known)
+        step = _send_one(rt, mid, _budget(started), reads)
         statuses.append(step.status)
         if step.retry is not None:  # this one and those behind it wait, to keep their order
             delay, job_id = step.retry
@@ -207,9 +216,9 @@ def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
 def _send_listed(rt: runtime.Runtime, ids: list[int], started: float) -> list[str]:
     """Send `ids` in the order given (messages with no person: nothing to keep in order)."""
     statuses: list[str] = []
-    i, known = 0, {}
+    i, reads = 0, _Reads()
     while i < len(ids):
-        step = _send_one(rt, ids[i], max_wait=_budget(started), known=known)
+        step = _send_one(rt, ids[i], _budget(started), reads)
         statuses.append(step.status)
         if step.then is not None:
             ids.insert(i + 1, step.then)
@@ -229,30 +238,29 @@ def _budget(started: float) -> float:
 class _StalePerson(Exception):
     """The job's copy of the person is out of date: they opted out since it was read."""
 
+    def __init__(self, person_id: int):
+        super().__init__(person_id)
+        self.person_id = person_id
 
-def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float = SLEEP_MAX,
-              known: dict | None = None) -> Step:
+
+def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float, reads: _Reads) -> Step:
     """Claim, check, settle an unknown outcome, wait for the sender's rate (at most
-    `max_wait` s), send, record. `known`: what this job has read already (the person, their
-    last inbound provider), shared by a turn's replies.
+    `max_wait` s), send, record. `reads`: what this job has read already, shared by a
+    turn's replies.
 
     The job's copy of the person can be stale: a provider's status callback (21610, opted out
     at the provider) is applied by the webhook, outside the person's turn. So the claim of a
     reply checks, in its own statement, that the person has not opted out since; when that
     is what stopped it, the person is read again and the reply decided on afresh."""
     try:
-        return _send_one_claimed(rt, message_id, max_wait, known)
-    except _StalePerson:
-        known.pop(("row", _person_of(known, message_id)), None)
-        return _send_one_claimed(rt, message_id, max_wait, known, guard=False)
+        return _send_one_claimed(rt, message_id, max_wait, reads)
+    except _StalePerson as stale:
+        reads.forget(stale.person_id)
+        return _send_one_claimed(rt, message_id, max_wait, reads, guard=False)
 
 
-def _person_of(known: dict, message_id: int) -> int | None:
-    return known.get(("person-of", message_id))
-
-
-def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float,
-                      known: dict | None, guard: bool = True) -> Step:
+def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float, reads: _Reads,
+                      guard: bool = True) -> Step:
     now = rt.now()
     with rt.db.session() as db:
         msg = db.get(Message, message_id)
@@ -260,18 +268,16 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float,
             return Step("skipped")
         # a `sending` row is claimable only once its lease is over: its outcome is unknown
         unknown, since = msg.status == "sending", msg.updated_at - LOOKUP_SKEW
-        person = _person(db, msg.person_id, known)
+        person = reads.person(db, msg.person_id)
         refused = None if unknown else _refusal(msg, person)
         # Twilio or a gateway, written on the message by the claim itself
-        way = None if refused else routing.route(rt, db, msg, known)
+        way = None if refused else routing.route(rt, db, msg, reads.providers)
         claim = update(Message).where(Message.id == message_id, Message.status == msg.status,
                                       Message.attempts == msg.attempts)
         if unknown:
             claim = claim.where(Message.next_attempt_at <= now)
-        guarded = (guard and known is not None and person is not None and not refused
-                   and msg.key not in ALWAYS_SENT)
+        guarded = guard and person is not None and not refused and msg.key not in ALWAYS_SENT
         if guarded:  # the cached person may have opted out since (see _send_one)
-            known[("person-of", message_id)] = msg.person_id
             claim = claim.where(~select(Person.id).where(
                 Person.id == msg.person_id, Person.opted_out_at.is_not(None)).exists())
         claimed = db.execute(claim.values(
@@ -280,7 +286,7 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float,
             **({"provider": way.provider} if way is not None else {}))).rowcount
         if not claimed:
             if guarded:
-                raise _StalePerson()  # or the row moved on; decided again either way
+                raise _StalePerson(msg.person_id)  # or the row moved on; decided again
             return Step("skipped")
         if refused:
             _refuse(msg, person)
@@ -294,8 +300,7 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float,
         attempts, channel = msg.attempts, msg.channel
     adapter, sender = way.adapter, way.sender
     if unknown:  # settled first: it may be at the provider already
-        if known is not None:  # what it settles to may change the person (21610)
-            known.pop(("row", msg.person_id), None)
+        reads.forget(msg.person_id)  # what it settles to may change the person (21610)
         settled = reconcile(rt, message_id, outgoing, since, adapter)
         if settled is not None:
             return settled
@@ -340,8 +345,8 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float,
             db.add(row)
             db.flush()
             step = Step("sent")
-            if _apply_early_status(rt, db, msg, now) and known is not None:
-                known.pop(("row", msg.person_id), None)  # a report may have opted them out
+            if _apply_early_status(rt, db, msg, now):
+                reads.forget(msg.person_id)  # a report may have opted them out
         elif isinstance(result, Unknown):
             # the provider may have it: look it up once the lease is over, never re-send blind
             msg.next_attempt_at = now + RECONCILE_AFTER
@@ -376,8 +381,8 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float,
                 row.outcome = "failed"
                 db.add(row)
             step.then = fallback
-        if step.status != "sent" and known is not None:  # it may have changed them (21610)
-            known.pop(("row", msg.person_id), None)
+        if step.status != "sent":  # it may have changed them (21610)
+            reads.forget(msg.person_id)
         log.info("message %s to %s: %s%s", message_id, mask(msg.address), step.status,
                  f" ({msg.error_code})" if msg.error_code else "")
 
