@@ -42,6 +42,22 @@ _deadline: ContextVar[float | None] = ContextVar("sathi_db_deadline", default=No
 """time.monotonic() by which the current session must be done, or None (no limit)."""
 
 
+@contextmanager
+def _within(deadline: float | None):
+    """Waiting on PostgreSQL inside the block raises past `deadline` seconds from now (or an
+    enclosing block's, when that comes first); no deadline: as the enclosing block has it."""
+    if deadline is None:
+        yield
+        return
+    until = time.monotonic() + deadline
+    outer = _deadline.get()
+    token = _deadline.set(until if outer is None else min(outer, until))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 class Database:
     """One engine and its session factory."""
 
@@ -78,12 +94,7 @@ class Database:
         """Run one statement that is a whole transaction by itself and return its rows: on
         PostgreSQL in one round trip (see the module's docstring), elsewhere in a transaction.
         With a `deadline` (seconds), waiting on PostgreSQL past it raises OperationalError."""
-        token = None
-        if deadline is not None:
-            until = time.monotonic() + deadline
-            outer = _deadline.get()
-            token = _deadline.set(until if outer is None else min(outer, until))
-        try:
+        with _within(deadline):
             if self.engine.dialect.name == "sqlite":
                 with self.engine.begin() as conn:
                     return conn.execute(statement, params).all()
@@ -105,35 +116,23 @@ class Database:
                             or (until is not None and time.monotonic() >= until)):
                         raise
             raise AssertionError("unreachable")
-        finally:
-            if token is not None:
-                _deadline.reset(token)
 
     @contextmanager
     def session(self, deadline: float | None = None):
         """A unit of work: committed when the block ends, rolled back on error. With a
         `deadline` (seconds), waiting on PostgreSQL past it raises OperationalError."""
-        token = None
-        if deadline is not None:
-            until = time.monotonic() + deadline
-            outer = _deadline.get()
-            token = _deadline.set(until if outer is None else min(outer, until))
-        try:
-            with self.sessions() as s, s.begin():
-                if deadline is None or not self.sqlite:
-                    yield s
-                    return
-                # SQLite: a write waits for another writer's lock at most until the deadline
-                # (its busy timeout), not SQLITE_TIMEOUT; the connection's own is put back after
-                raw = s.connection().connection.dbapi_connection
-                raw.execute(f"PRAGMA busy_timeout = {max(int(deadline * 1000), 1)}")
-                try:
-                    yield s
-                finally:
-                    raw.execute(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT * 1000}")
-        finally:
-            if token is not None:
-                _deadline.reset(token)
+        with _within(deadline), self.sessions() as s, s.begin():
+            if deadline is None or not self.sqlite:
+                yield s
+                return
+            # SQLite: a write waits for another writer's lock at most until the deadline
+            # (its busy timeout), not SQLITE_TIMEOUT; the connection's own is put back after
+            raw = s.connection().connection.dbapi_connection
+            raw.execute(f"PRAGMA busy_timeout = {max(int(deadline * 1000), 1)}")
+            try:
+                yield s
+            finally:
+                raw.execute(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT * 1000}")
 
     @contextmanager
     def read(self):
