@@ -203,10 +203,7 @@ def _handle_next(rt: runtime.Runtime, person_id: int,
         Message.status == "received", Message.id <= up_to)
         .order_by(Message.id).limit(1).scalar_subquery())
     with rt.db.session() as db:
-        msg = db.execute(update(Message).where(Message.id == oldest,
-                                               Message.status == "received")
-                         .values(status="handled", updated_at=rt.now())
-                         .returning(Message)).scalar()
+        msg = _claim(rt, db, oldest)
         if msg is None:
             return None
         return msg.id, _act(rt, db, msg)
@@ -215,15 +212,21 @@ def _handle_next(rt: runtime.Runtime, person_id: int,
 def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
     """Claim one message and act on it; the claim and the replies commit together."""
     with rt.db.session() as db:
-        msg = db.execute(update(Message).where(Message.id == message_id,
-                                               Message.status == "received")
-                         .values(status="handled", updated_at=rt.now())
-                         .returning(Message)).scalar()
+        msg = _claim(rt, db, message_id)
         if msg is None:
             return 0
         queued = _act(rt, db, msg)
     outbox.enqueue(queued)
     return len(queued)
+
+
+def _claim(rt: runtime.Runtime, db: Session, message_id) -> Message | None:
+    """received -> handled, one UPDATE .. RETURNING the message (`message_id` an id or a
+    subquery for one); None when it is no longer there to claim."""
+    return db.execute(update(Message).where(Message.id == message_id,
+                                            Message.status == "received")
+                      .values(status="handled", updated_at=rt.now())
+                      .returning(Message)).scalar()
 
 
 def _act(rt: runtime.Runtime, db: Session, msg: Message) -> list[int]:
