@@ -81,12 +81,21 @@ def test_429_is_retried_later_with_the_replies_behind_it_in_order(rt, roster, tw
     assert bodies[0].startswith("রহিমা বেগম") and "English" in bodies[1]
 
 
-def test_a_reply_whose_job_was_lost_is_swept(rt, roster, tw, work, twilio, clock, redis_conn):
+def test_a_reply_whose_job_was_lost_is_swept(rt, roster, tw, work, twilio, clock, redis_conn,
+                                             monkeypatch):
+    from bot.msgs import outbox
     tw.sms(TEACHER, "hi")
     from rq import SimpleWorker
-    SimpleWorker([rt.queue("inbound")], connection=rt.redis).work(burst=True)  # handle only
-    redis_conn.flushdb()  # the send job is lost
-    from bot.msgs import outbox
+
+    def broken(*args):  # the turn's own send fails at once: its replies go to a send job
+        raise RuntimeError("the worker lost its database connection")
+
+    with monkeypatch.context() as m:
+        m.setattr(outbox, "_send_in_order", broken)
+        SimpleWorker([rt.queue("inbound")], connection=rt.redis).work(burst=True)
+    assert twilio.messages() == []
+    assert rt.queue("outbound").count == 1  # the send job that takes them over
+    redis_conn.flushdb()  # ... is lost
     assert outbox.sweep() == 0  # not late yet
     clock.advance(minutes=3)
     assert outbox.sweep() == 2

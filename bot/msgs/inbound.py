@@ -11,6 +11,7 @@ flow's wait that ran out; `sweep` enqueues what was recorded while Redis was dow
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from .turn import SLOW_DOWN, Turn
 log = logging.getLogger(__name__)
 
 SWEEP_MAX_ATTEMPTS = 5  # times a recorded message is re-enqueued before it is left for a human
+TURNS_A_JOB = 20  # messages of one person one `handle` job takes in turn; their own jobs do the rest
 
 
 @dataclass(frozen=True)
@@ -171,52 +173,61 @@ def handle(message_id: int, person_id: int | None = None) -> int:
 
     Under the person's lock, their oldest unhandled message goes first, so "1" then "2" is
     never applied as "2" then "1" even when two workers or a retried job race each other.
-    Each turn's replies go to one send job. `person_id` comes from the webhook's INSERT .. RETURNING (None from an older job or the
-    sweep: it is looked up)."""
+    The job goes on with whatever else the person has written by then (their own jobs find
+    nothing left), and only then sends the replies, still under the lock
+    (outbox.send_now): a STOP written before the job ran is honoured before any reply to
+    the messages ahead of it goes out. `person_id` comes from the webhook's
+    INSERT .. RETURNING (None from an older job or the sweep: it is looked up)."""
     rt = runtime.current()
+    started = time.monotonic()
     if person_id is None:
         with rt.db.read() as db:
             person_id = db.execute(select(Message.person_id)
                                    .where(Message.id == message_id)).scalar()
     if person_id is None:  # an unknown number: no turn to keep in order
-        return _handle_one(rt, message_id)
-    total = 0
+        return _handle_one(rt, message_id, started)
+    queued: list[int] = []
     with session.locked(rt.redis, person_id):
-        while True:
-            handled = _handle_next(rt, person_id, message_id)
+        for _ in range(TURNS_A_JOB):
+            handled = _handle_next(rt, person_id)
             if handled is None:
-                return total
-            claimed, queued = handled
-            total += len(queued)
-            outbox.enqueue(queued, person_id)
-            if claimed == message_id:  # the oldest first: none is left up to this one
-                return total
+                break
+            replies, more = handled
+            queued += replies
+            if not more:
+                break
+        outbox.send_now(rt, queued, person_id, started)
+    return len(queued)
 
 
-def _handle_next(rt: runtime.Runtime, person_id: int,
-                 up_to: int) -> tuple[int, list[int]] | None:
-    """Claim the person's oldest unhandled message (up to id `up_to`) and act on it, in one
-    transaction: the claim is one UPDATE .. RETURNING the message. (Its id, the ids of its
-    replies), or None when none is left."""
-    oldest = (select(Message.id).where(
-        Message.person_id == person_id, Message.direction == "in",
-        Message.status == "received", Message.id <= up_to)
-        .order_by(Message.id).limit(1).scalar_subquery())
+def _received(person_id: int):
+    return select(Message.id).where(Message.person_id == person_id, Message.direction == "in",
+                                    Message.status == "received")
+
+
+def _handle_next(rt: runtime.Runtime, person_id: int) -> tuple[list[int], bool] | None:
+    """Claim the person's oldest unhandled message and act on it, in one transaction: the
+    claim is one UPDATE .. RETURNING the message. (The ids of its replies, whether another
+    is waiting behind it), or None when none is left."""
     with rt.db.session() as db:
-        msg = _claim(rt, db, oldest)
+        msg = _claim(rt, db, _received(person_id).order_by(Message.id).limit(1)
+                     .scalar_subquery())
         if msg is None:
             return None
-        return msg.id, _act(rt, db, msg)
+        replies = _act(rt, db, msg)
+        more = db.execute(select(_received(person_id).where(Message.id > msg.id)
+                                 .exists())).scalar()
+        return replies, more
 
 
-def _handle_one(rt: runtime.Runtime, message_id: int) -> int:
+def _handle_one(rt: runtime.Runtime, message_id: int, started: float) -> int:
     """Claim one message and act on it; the claim and the replies commit together."""
     with rt.db.session() as db:
         msg = _claim(rt, db, message_id)
         if msg is None:
             return 0
         queued = _act(rt, db, msg)
-    outbox.enqueue(queued)
+    outbox.send_now(rt, queued, None, started)
     return len(queued)
 
 

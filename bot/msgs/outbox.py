@@ -1,7 +1,8 @@
 """What happens to a message out: rendered and stored, then sent by a worker.
 
 A message is written to the database as `queued` in the same transaction as whatever caused it;
-after that commit one `send` job takes the turn's replies. Under the person's turn lock the job
+after that commit one job sends the turn's replies: the job that handled the turn itself
+(`send_now`, still holding the person's turn), or a `send` job for everything else. Under the person's turn lock the job
 sends the person's pending replies oldest first (`_send_in_order`), so one person's replies
 leave in the order their turns were handled, however many workers race for them; a reply that
 must wait (a retry's backoff) holds back those behind it. Each row is claimed (so no reply goes
@@ -128,6 +129,26 @@ def enqueue(message_ids: list[int], person_id: int | None = None) -> None:
         runtime.current().queue("outbound").enqueue_call(
             send, (list(message_ids),), {"person_id": person_id} if person_id else None,
             retry=session.BUSY_RETRY, job_id=f"send-{message_ids[0]}-0")
+
+
+def send_now(rt: runtime.Runtime, message_ids: list[int], person_id: int | None,
+             started: float) -> None:
+    """A turn's replies, sent by the job that wrote them, while it still holds the person's
+    turn (inbound.handle): one job a message instead of two, and the replies leave without
+    waiting for a worker to pick up a send job. Anything that goes wrong hands them to a
+    send job (`enqueue`), which takes them from wherever they got to (a claimed one waits
+    out its lease and is reconciled); if Redis is down too, `sweep` finds them."""
+    if not message_ids:
+        return
+    try:
+        if person_id is None:
+            _send_listed(rt, list(message_ids), started)
+        else:
+            _send_in_order(rt, person_id, list(message_ids), started)
+    except Exception:
+        log.warning("sending replies %s in the turn failed; a send job takes them", message_ids,
+                    exc_info=True)
+        enqueue(message_ids, person_id)
 
 
 @dataclass
