@@ -38,6 +38,9 @@ CONTACT_FIELDS = {"language": LANGUAGES, "channel": CHANNELS}  # what a flow may
 OBSTACLE_CLASSIFIER = "obstacle"  # bot.nlu.<this>(rt, text) codes a free-text obstacle (issue 17)
 
 
+_UNREAD = object()
+
+
 class Turn:
     """One inbound message acted on: keywords, then the flow. Collects replies to send."""
 
@@ -54,6 +57,14 @@ class Turn:
             self.person, self.address, self.channel = person, person.phone, channel
         self.replies: list[Message] = []
         self.run_fields: dict = {}  # the active run's fields, which messages may name: {title}
+        self._active: FlowRun | None | object = _UNREAD  # active_run's answer, until apply
+
+    def active_run(self) -> FlowRun | None:
+        """The person's active run, read once a turn until `apply` acts on a flow (its events
+        may end it, or an action may start another)."""
+        if self._active is _UNREAD:
+            self._active = session.active_run(self.db, self.person.id)
+        return self._active
 
     def is_stop(self) -> bool:
         return self.msg is not None and self.rt.keywords.match(self.msg.body) == "stop"
@@ -83,7 +94,7 @@ class Turn:
         elif kind == "start":
             self._onboard()
         else:
-            run = session.active_run(self.db, person.id)
+            run = self.active_run()
             in_assessment = run is not None and run.flow == assessment.FLOW
             # a level's label ("এখনো না", "১০-৯৯") answers a guided question as its number would
             level = self.rt.levels.level_named(text) if in_assessment else None
@@ -157,7 +168,7 @@ class Turn:
         """True when the flow this person is in waits for `text` as one of its own options: a
         level's label or word inside the assessment, or a word a route of the waiting node
         names. Keywords must not swallow them; STOP is never asked about."""
-        run = session.active_run(self.db, self.person.id)
+        run = self.active_run()
         if run is None or run.session.get("status") != "waiting":
             return False
         if run.flow == assessment.FLOW and assessment.number_word(text, self.rt.levels) is not None:
@@ -208,20 +219,25 @@ class Turn:
         new_session, events = engine.start(flow, contact, self.channel, self.now, fields)
         if new_session["status"] == "waiting":
             self._interrupt()  # a flow that only says something leaves the active one be
+        # the wait's deadline as the engine set it, in the INSERT (apply sets it again, and
+        # only an action's deadline, "ask me later", makes that an UPDATE)
+        waits = [ev.timeout_at for ev in events if isinstance(ev, InputExpected)]
         run = FlowRun(person_id=p.id, flow=flow.id, status=session.ACTIVE, session=new_session,
-                      started_at=self.now)
+                      started_at=self.now, timeout_at=waits[-1] if waits else None)
         self.db.add(run)
         self.db.flush()
         self.apply(run, new_session, events)
         return run
 
     def _interrupt(self) -> None:
-        run = session.active_run(self.db, self.person.id)
+        run = self.active_run()
         if run is not None:
             session.end(run, "interrupted", self.now)
+            self._active = None
 
     def apply(self, run: FlowRun, new_session: dict, events) -> None:
         """Act on the engine's events, in order: fields, answers, actions, replies."""
+        self._active = _UNREAD
         run.session = new_session
         self.run_fields = new_session["fields"]
         ctx = Context(db=self.db, person=self.person, run=run, now=self.now,
