@@ -187,16 +187,17 @@ def handle(message_id: int, person_id: int | None = None) -> int:
     if person_id is None:  # an unknown number: no turn to keep in order
         return _handle_one(rt, message_id, started)
     queued: list[int] = []
+    reads = outbox.Reads()
     with session.locked(rt.redis, person_id):
         for _ in range(TURNS_A_JOB):
-            handled = _handle_next(rt, person_id)
+            handled = _handle_next(rt, person_id, reads)
             if handled is None:
                 break
             replies, more = handled
             queued += replies
             if not more:
                 break
-        outbox.send_now(rt, queued, person_id, started)
+        outbox.send_now(rt, queued, person_id, started, reads)
     return len(queued)
 
 
@@ -205,19 +206,29 @@ def _received(person_id: int):
                                     Message.status == "received")
 
 
-def _handle_next(rt: runtime.Runtime, person_id: int) -> tuple[list[int], bool] | None:
+def _handle_next(rt: runtime.Runtime, person_id: int,
+                 reads: outbox.Reads) -> tuple[list[int], bool] | None:
     """Claim the person's oldest unhandled message and act on it, in one transaction: the
     claim is one UPDATE .. RETURNING the message. (The ids of its replies, whether another
-    is waiting behind it), or None when none is left."""
+    is waiting behind it), or None when none is left.
+
+    What the turn read and wrote stays in `reads` for the send that follows under the same
+    lock: the person and the replies as the turn left them, and, when nothing is waiting
+    behind it, their newest message in (by SMS: the provider it came through is the one the
+    replies go back by)."""
     with rt.db.session() as db:
         msg = _claim(rt, db, _received(person_id).order_by(Message.id).limit(1)
                      .scalar_subquery())
         if msg is None:
             return None
-        replies = _act(rt, db, msg)
+        turn = _act(rt, db, msg)
+        replies = turn.reply_ids()
         more = db.execute(select(_received(person_id).where(Message.id > msg.id)
                                  .exists())).scalar()
-        return replies, more
+    reads.turn(turn)
+    if not more:
+        reads.newest_in(msg)
+    return replies, more
 
 
 def _handle_one(rt: runtime.Runtime, message_id: int, started: float) -> int:
@@ -226,7 +237,7 @@ def _handle_one(rt: runtime.Runtime, message_id: int, started: float) -> int:
         msg = _claim(rt, db, message_id)
         if msg is None:
             return 0
-        queued = _act(rt, db, msg)
+        queued = _act(rt, db, msg).reply_ids()
     outbox.send_now(rt, queued, None, started)
     return len(queued)
 
@@ -240,8 +251,8 @@ def _claim(rt: runtime.Runtime, db: Session, message_id) -> Message | None:
                       .returning(Message)).scalar()
 
 
-def _act(rt: runtime.Runtime, db: Session, msg: Message) -> list[int]:
-    """The turn on a claimed message; the ids of the replies it wrote (in `db`)."""
+def _act(rt: runtime.Runtime, db: Session, msg: Message) -> Turn:
+    """The turn on a claimed message (its replies written in `db`)."""
     turn = Turn(db, msg, rt.now())
     # STOP is honoured whatever else is going on; anything else is counted first
     verdict = abuse.OK if turn.is_stop() else abuse.check_inbound(rt.redis, msg.address,
@@ -251,7 +262,7 @@ def _act(rt: runtime.Runtime, db: Session, msg: Message) -> list[int]:
         turn.guard_loop()
     else:
         _hold_back(rt, turn, verdict)
-    return turn.reply_ids()
+    return turn
 
 
 def _hold_back(rt: runtime.Runtime, turn: Turn, verdict: abuse.Verdict) -> None:

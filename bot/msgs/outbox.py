@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import event, select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import metrics, runtime
 from ..channels.base import (
@@ -132,19 +133,20 @@ def enqueue(message_ids: list[int], person_id: int | None = None) -> None:
 
 
 def send_now(rt: runtime.Runtime, message_ids: list[int], person_id: int | None,
-             started: float) -> None:
+             started: float, reads: "Reads | None" = None) -> None:
     """A turn's replies, sent by the job that wrote them, while it still holds the person's
     turn (inbound.handle): one job a message instead of two, and the replies leave without
     waiting for a worker to pick up a send job. Anything that goes wrong hands them to a
     send job (`enqueue`), which takes them from wherever they got to (a claimed one waits
-    out its lease and is reconciled); if Redis is down too, `sweep` finds them."""
+    out its lease and is reconciled); if Redis is down too, `sweep` finds them. `reads`:
+    what the turn read already (the person, their newest message in)."""
     if not message_ids:
         return
     try:
         if person_id is None:
             _send_listed(rt, list(message_ids), started)
         else:
-            _send_in_order(rt, person_id, list(message_ids), started)
+            _send_in_order(rt, person_id, list(message_ids), started, reads)
     except Exception:
         log.warning("sending replies %s in the turn failed; a send job takes them", message_ids,
                     exc_info=True)
@@ -174,15 +176,39 @@ def send(message_ids: list[int], person_id: int | None = None) -> list[str]:
         return _send_in_order(rt, person_id, list(message_ids), started)
 
 
+_COLUMNS = {c.key for c in Message.__table__.columns}
+_NULL_UNLESS_SET = {c.key for c in Message.__table__.columns
+                    if c.server_default is None and c.default is None}
+
+
 @dataclass
-class _Reads:
-    """What one send job has read, shared by its replies: each person (the job holds their
+class Reads:
+    """What one job has read, shared by the replies it sends: each person (the job holds their
     turn, so nothing that changes them, a STOP or a new channel, is handled before it ends;
     what the job itself learns, a 21610, makes it `forget` them), and routing's last inbound
     provider per person."""
 
     people: dict = field(default_factory=dict)
     providers: dict = field(default_factory=dict)  # routing.provider_for's
+    messages: dict = field(default_factory=dict)  # replies as the job wrote them, by id
+
+    def turn(self, turn) -> None:
+        """What a turn handled by this job read and wrote: its person, its replies (their
+        rows as written, committed: each is claimed by its own statement all the same)."""
+        if turn.person is not None:
+            self.people[turn.person.id] = turn.person
+        for m in turn.replies:
+            state = inspect(m)
+            for name in state.unloaded:  # left out of the INSERT's values: written as NULL
+                if name in _NULL_UNLESS_SET:
+                    set_committed_value(m, name, None)
+            if not state.unloaded & _COLUMNS:  # (relationships are not used here)
+                self.messages[m.id] = m
+
+    def newest_in(self, msg: Message) -> None:
+        """`msg` is the person's newest message in: routing need not look for it."""
+        if msg.channel == "sms" and msg.person_id is not None:
+            self.providers[routing.last_in_key(msg)] = msg.provider
 
     def person(self, db: Session, person_id: int | None) -> Person | None:
         if person_id is None:
@@ -190,6 +216,13 @@ class _Reads:
         if person_id not in self.people:
             self.people[person_id] = db.get(Person, person_id)
         return self.people[person_id]
+
+    def message(self, db: Session, message_id: int) -> Message | None:
+        """The row to claim, in `db`: as this job wrote it (once), or read."""
+        msg = self.messages.pop(message_id, None)
+        if msg is None:
+            return db.get(Message, message_id)
+        return db.merge(msg, load=False)
 
     def forget(self, person_id: int | None) -> None:
         self.people.pop(person_id, None)
@@ -205,12 +238,12 @@ def _pending(rt: runtime.Runtime, person_id: int) -> list[tuple[int, str, dateti
 
 
 def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
-                   started: float) -> list[str]:
+                   started: float, reads: Reads | None = None) -> list[str]:
     """The per-person send ordering: every pending reply of the person, oldest first. This
     job's own `ids` go whenever they come; another job's go once they are due. A reply that
     is not due (a retry's backoff, an unknown outcome's lease) holds back everything behind
     it: the job that is scheduled for it sends those after it."""
-    mine, reads = set(ids), _Reads()
+    mine, reads = set(ids), reads or Reads()
     todo = deque(_pending(rt, person_id))
     statuses: list[str] = []
     then: int | None = None
@@ -237,7 +270,7 @@ def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
 def _send_listed(rt: runtime.Runtime, ids: list[int], started: float) -> list[str]:
     """Send `ids` in the order given (messages with no person: nothing to keep in order)."""
     statuses: list[str] = []
-    i, reads = 0, _Reads()
+    i, reads = 0, Reads()
     while i < len(ids):
         step = _send_one(rt, ids[i], _budget(started), reads)
         statuses.append(step.status)
@@ -264,7 +297,7 @@ class _StalePerson(Exception):
         self.person_id = person_id
 
 
-def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float, reads: _Reads) -> Step:
+def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float, reads: Reads) -> Step:
     """Claim, check, settle an unknown outcome, wait for the sender's rate (at most
     `max_wait` s), send, record. `reads`: what this job has read already, shared by a
     turn's replies.
@@ -280,11 +313,11 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float, reads: _Rea
         return _send_one_claimed(rt, message_id, max_wait, reads, guard=False)
 
 
-def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float, reads: _Reads,
+def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float, reads: Reads,
                       guard: bool = True) -> Step:
     now = rt.now()
     with rt.db.session() as db:
-        msg = db.get(Message, message_id)
+        msg = reads.message(db, message_id)
         if msg is None or msg.status not in ("queued", "sending"):
             return Step("skipped")
         # a `sending` row is claimable only once its lease is over: its outcome is unknown

@@ -52,7 +52,7 @@ def provider_for(rt, db: Session, msg: Message, known: dict | None = None) -> st
         return msg.provider
     if msg.channel != "sms":
         return rt.default_provider
-    who = ("person", msg.person_id) if msg.person_id is not None else ("address", msg.address)
+    who = last_in_key(msg)
     if known is not None and who in known:
         last = known[who]
     else:
@@ -67,6 +67,11 @@ def provider_for(rt, db: Session, msg: Message, known: dict | None = None) -> st
     if last is not None and sends(rt, last):
         return last
     return serving(rt, msg.address) or rt.default_provider
+
+
+def last_in_key(msg: Message) -> tuple:
+    """Whose last message in `provider_for` looks for: `known`'s key."""
+    return ("person", msg.person_id) if msg.person_id is not None else ("address", msg.address)
 
 
 def serving(rt, number: str) -> str | None:
