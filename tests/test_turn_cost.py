@@ -32,7 +32,8 @@ def test_a_two_reply_turn_takes_at_most_16_statements(rt, tw, work, twilio):
     handling = [s for s in seen if "delivery_attempt" not in s]
     # handling: the claim, the person, the run (read once), what was understood, the
     # invitation it answers, the consent, the flow run (its timeout in it), the replies (one
-    # insert), whether another message waits; sending: the pending replies, then per reply its claim,
+    # insert), whether another message waits; sending: the pending replies, then per reply its
+    # claim,
     # the attempt and the outcome (the rows as the turn wrote them, the person as the turn
     # read them, and the provider of the message just handled: nothing read again)
     assert len(seen) <= 16, "\n".join(seen)
