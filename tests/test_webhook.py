@@ -216,3 +216,20 @@ def test_a_message_that_cannot_be_handled_is_left_for_a_human_once(rt, roster, t
     assert inbound.sweep() == 0
     assert count(rt, direction="in", status="failed") == 1
     assert sum("left for a human" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_webhook_opens_no_session_and_the_console_still_does(app, rt, roster, tw,
+                                                               monkeypatch):
+    """Twilio sends no cookie and the webhooks keep nothing in a session: their requests do
+    not open one (verifying a cookie costs a signing serializer per request). The console's
+    pages still do."""
+    opened = []
+    real = app.session_interface.open_session
+    monkeypatch.setattr(app.session_interface, "open_session",
+                        lambda a, request: opened.append(request.path) or real(a, request))
+    assert tw.sms(TEACHER, "hi").status_code == 200
+    assert app.test_client().get("/healthz").status_code in (200, 503)
+    assert opened == []
+    assert count(rt, direction="in") == 1
+    assert app.test_client().get("/console/signin").status_code == 200
+    assert opened == ["/console/signin"]
