@@ -30,6 +30,8 @@ MAX_REQUEST_BYTES = 256 * 1024  # a Twilio form is a few KB (a body of 1,600 cha
 def _start_replayer() -> None:
     """The web process replays its own spool (D9): started with the first request, in each
     process (gunicorn forks its workers after the app is made)."""
+    if spool.replayer_started():  # every request after the first: nothing to look up
+        return
     if current_app.config.get("SPOOL_REPLAYER", not current_app.testing):
         spool.ensure_replayer()
 

@@ -119,6 +119,42 @@ def test_a_message_that_comes_while_others_wait_in_the_spool_queues_behind_them(
     assert [m.body for m in inbound(rt)] == ["hi", "2", "1"]
 
 
+def test_a_message_spooled_by_another_web_process_is_seen_by_the_next_webhook(
+        rt, roster, tw, work):
+    """A webhook remembers that its queue was empty (it does not read the folder for every
+    message), yet a file another process puts there sends the next message behind it."""
+    folder = spool._dir(spool.IN)
+    long_ago = time.time_ns() - 60 * 10**9  # nothing has been spooled for a minute
+    os.utime(folder, ns=(long_ago, long_ago))
+    tw.sms(TEACHER, "hi")  # recorded: the queue is empty, and remembered so
+    work()
+    assert spooled() == [] and not spool.pending()
+    # another gunicorn worker could not reach the database a moment ago: it spooled a "2"
+    spool._write(inbound_item(rt, "SM" + "e" * 32, "2"))
+    tw.sms(TEACHER, "1", sid="SM" + "0" * 32)  # the database is back here: it waits all the same
+    assert len(spooled()) == 2
+    spool.replay()
+    work()
+    assert [m.body for m in inbound(rt)] == ["hi", "2", "1"]
+
+
+def test_a_queue_changed_within_its_folders_timestamp_tick_is_read_again(rt):
+    """An empty queue whose folder changed only just now is not remembered as empty: a file
+    made within the same timestamp tick would leave the folder's mtime as it was."""
+    folder = spool._dir(spool.IN)
+    assert not spool.pending()  # the folder was made just now
+    made = os.stat(folder).st_mtime_ns
+    spool._write(inbound_item(rt, "SM" + "e" * 32, "2"))
+    os.utime(folder, ns=(made, made))  # as a file system with coarse timestamps leaves it
+    assert spool.pending()
+
+
+def inbound_item(rt, sid, body):
+    from bot.msgs.inbound import Incoming
+
+    return Incoming(sid=sid, channel="sms", sender=TEACHER, body=body, received_at=rt.now())
+
+
 # D4 ------------------------------------------------------------------------------------
 
 postgres_only = pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),

@@ -50,7 +50,10 @@ REPLAY_EVERY = 5.0  # seconds between the web process's looks at its spool
 IN, STATUS = "in", "status"  # the two queues, replayed in this order
 DEAD = "dead"
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
-_made: set[Path] = set()
+_made: dict[tuple[Path, str], Path] = {}  # (instance folder, queue) -> the folder, made
+SETTLED_NS = 2_000_000_000  # a folder's mtime this old (ns) can be trusted to change with
+# the folder (older than any file system's timestamp granularity: FAT's is 2 s)
+_empty_at: dict[Path, int] = {}  # a queue's folder -> its mtime when it was last seen empty
 
 
 def directory() -> Path:
@@ -59,10 +62,14 @@ def directory() -> Path:
 
 
 def _dir(name: str) -> Path:
-    path = runtime.current().settings.instance_dir / "spool" / name
-    if path not in _made:
+    """A folder of the spool, made if need be (once per process: the webhook asks for its
+    queue's folder with every message)."""
+    instance = runtime.current().settings.instance_dir
+    path = _made.get((instance, name))
+    if path is None:
+        path = instance / "spool" / name
         path.mkdir(parents=True, exist_ok=True)
-        _made.add(path)
+        _made[instance, name] = path
     return path
 
 
@@ -106,15 +113,30 @@ def _record(item, deadline: float, replaying: bool = False) -> str:
 
 
 def pending(kind: str = IN) -> bool:
-    """True when the queue holds anything (cheap: it stops at the first file)."""
+    """True when the queue holds anything (cheap: it stops at the first file).
+
+    Every webhook asks, so a queue seen empty is remembered with its folder's mtime, and while
+    the mtime is the same the folder is not read again: adding, renaming or removing a file in
+    it (this process, another web process, an operator) changes the folder's mtime. Only an
+    mtime older than SETTLED_NS is remembered: a file made within the same timestamp tick as
+    the last change would leave a newer one unchanged."""
     path = _dir(kind)
     try:
+        mtime = os.stat(path).st_mtime_ns
+        if _empty_at.get(path) == mtime:
+            return False
         with os.scandir(path) as it:
-            return any(e.name.endswith(".json") for e in it)
+            found = any(e.name.endswith(".json") for e in it)
     except FileNotFoundError:  # removed by hand while we ran: made again on the next write
-        _made.discard(path)
-        _made.discard(path.parent)
+        for key in [k for k, v in _made.items() if v in (path, path.parent)]:
+            del _made[key]
+        _empty_at.pop(path, None)
         return False
+    if found:
+        _empty_at.pop(path, None)
+    elif time.time_ns() - mtime > SETTLED_NS:
+        _empty_at[path] = mtime
+    return found
 
 
 def files(kind: str) -> list[Path]:
@@ -329,6 +351,11 @@ def ensure_replayer() -> None:
     with _replayer_lock:
         if _replayer_pid != os.getpid() or _replayer is None:
             _replayer, _replayer_pid = Replayer().start(), os.getpid()
+
+
+def replayer_started() -> bool:
+    """This process has started its replayer (cheap: asked before every request)."""
+    return _replayer_pid == os.getpid() and _replayer is not None
 
 
 def replayer_running() -> bool:
