@@ -94,28 +94,43 @@ class Database:
         """Run one statement that is a whole transaction by itself and return its rows: on
         PostgreSQL in one round trip (see the module's docstring), elsewhere in a transaction.
         With a `deadline` (seconds), waiting on PostgreSQL past it raises OperationalError."""
-        with _within(deadline):
-            if self.engine.dialect.name == "sqlite":
-                with self.engine.begin() as conn:
-                    return conn.execute(statement, params).all()
+        if self.sqlite:
+            with _within(deadline), self.engine.begin() as conn:
+                return conn.execute(statement, params).all()
+        form = self._driver_forms.get(statement)
+        if form is None:
+            form = self._driver_form(statement)
+        # _within(deadline), written out: this runs for every message a webhook takes
+        token = None
+        if deadline is not None:
+            until = time.monotonic() + deadline
+            outer = _deadline.get()
+            token = _deadline.set(until if outer is None else min(outer, until))
+        try:
+            try:
+                return form.run(self._autocommit, params)
+            except DBAPIError as exc:
+                until = _deadline.get()
+                if (not exc.connection_invalidated
+                        or (until is not None and time.monotonic() >= until)):
+                    raise
+            return form.run(self._autocommit, params)  # once more, on a new connection
+        finally:
+            if token is not None:
+                _deadline.reset(token)
+
+    def _driver_form(self, statement) -> "_DriverForm":
+        with self._making:  # webhook threads arriving together make one engine, not one each
             if self._autocommit is None:
-                with self._making:  # webhook threads arriving together make one, not one each
-                    if self._autocommit is None:
-                        self._autocommit = self._server_engine(self.url,
-                                                               isolation_level="AUTOCOMMIT")
+                # the connections only ever run write_once's single statements, which commit
+                # as they end: nothing to roll back when one is returned to the pool
+                self._autocommit = self._server_engine(self.url, isolation_level="AUTOCOMMIT",
+                                                       pool_reset_on_return=None)
             form = self._driver_forms.get(statement)
             if form is None:
                 form = self._driver_forms[statement] = _DriverForm(statement,
                                                                   self._autocommit.dialect)
-            for attempt in (1, 2):
-                try:
-                    return form.run(self._autocommit, params)
-                except DBAPIError as exc:
-                    until = _deadline.get()
-                    if (attempt == 2 or not exc.connection_invalidated
-                            or (until is not None and time.monotonic() >= until)):
-                        raise
-            raise AssertionError("unreachable")
+            return form
 
     @contextmanager
     def session(self, deadline: float | None = None):
@@ -189,6 +204,11 @@ class _DriverForm:
         self.required = frozenset(b.key for b in compiled.binds.values() if b.required)
         self.processors = dict(compiled._bind_processors)  # as SQLAlchemy's execution does
         self.dialect = dialect
+        if dialect.driver == "psycopg":  # cursor.description, without making its columns
+            tuples_ok = dialect.loaded_dbapi.pq.ExecStatus.TUPLES_OK
+            self._returns_rows = lambda cursor: cursor.pgresult.status == tuples_ok
+        else:
+            self._returns_rows = lambda cursor: cursor.description is not None
 
     def values(self, params: dict | None) -> dict:
         params = params or {}
@@ -208,7 +228,7 @@ class _DriverForm:
             cursor = pooled.dbapi_connection.cursor()
             try:
                 cursor.execute(self.sql, values)
-                return cursor.fetchall() if cursor.description is not None else []
+                return cursor.fetchall() if self._returns_rows(cursor) else []
             finally:
                 cursor.close()
         except self.dialect.loaded_dbapi.Error as exc:
