@@ -49,12 +49,13 @@ def verified_form():
     return request.form
 
 
-_EMPTY_TWIML = str(MessagingResponse())  # the answer to every message: no reply in the HTTP
-# response (replies go out through the API, from a worker); made once, not per request
+_EMPTY_TWIML = str(MessagingResponse()).encode()  # the answer to every message: no reply in
+# the HTTP response (replies go out through the API, from a worker); made once, not per request
 
 
 def _twiml() -> Response:
-    return Response(_EMPTY_TWIML, mimetype="text/xml")
+    # the header mimetype="text/xml" makes, given whole: Flask need not work it out each time
+    return Response(_EMPTY_TWIML, content_type="text/xml; charset=utf-8")
 
 
 def _media(form) -> tuple:
