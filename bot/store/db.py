@@ -100,13 +100,7 @@ class Database:
         form = self._driver_forms.get(statement)
         if form is None:
             form = self._driver_form(statement)
-        # _within(deadline), written out: this runs for every message a webhook takes
-        token = None
-        if deadline is not None:
-            until = time.monotonic() + deadline
-            outer = _deadline.get()
-            token = _deadline.set(until if outer is None else min(outer, until))
-        try:
+        with _within(deadline):
             try:
                 return form.run(self._autocommit, params)
             except DBAPIError as exc:
@@ -115,9 +109,6 @@ class Database:
                         or (until is not None and time.monotonic() >= until)):
                     raise
             return form.run(self._autocommit, params)  # once more, on a new connection
-        finally:
-            if token is not None:
-                _deadline.reset(token)
 
     def _driver_form(self, statement) -> "_DriverForm":
         with self._making:  # webhook threads arriving together make one engine, not one each
