@@ -140,6 +140,11 @@ def _form(request: Request) -> dict:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # HTTP/1.1: a client's connection is kept for its next request, as Twilio's API keeps it
+    # (werkzeug's default, HTTP/1.0, closes every connection: a new TCP connection and a new
+    # server thread per message, which is no part of what the service costs)
+    protocol_version = "HTTP/1.1"
+
     def log(self, *args) -> None:  # no per-request lines on stderr
         pass
 
