@@ -189,15 +189,17 @@ def handle(message_id: int, person_id: int | None = None) -> int:
     queued: list[int] = []
     reads = outbox.Reads()
     with session.locked(rt.redis, person_id):
-        for _ in range(TURNS_A_JOB):
-            handled = _handle_next(rt, person_id, reads)
-            if handled is None:
-                break
-            replies, more = handled
-            queued += replies
-            if not more:
-                break
-        outbox.send_now(rt, queued, person_id, started, reads)
+        try:
+            for _ in range(TURNS_A_JOB):
+                handled = _handle_next(rt, person_id, reads)
+                if handled is None:
+                    break
+                replies, more = handled
+                queued += replies
+                if not more:
+                    break
+        finally:  # a turn that failed after others committed: theirs still go (it is retried)
+            outbox.send_now(rt, queued, person_id, started, reads)
     return len(queued)
 
 
