@@ -188,9 +188,10 @@ def handle(message_id: int, person_id: int | None = None) -> int:
         return _handle_one(rt, message_id, started)
     queued: list[int] = []
     reads = outbox.Reads()
-    with session.locked(rt.redis, person_id):
+    with session.locked(rt.redis, person_id) as held:
         try:
             for _ in range(TURNS_A_JOB):
+                held.keep()
                 handled = _handle_next(rt, person_id, reads)
                 if handled is None:
                     break
@@ -199,7 +200,7 @@ def handle(message_id: int, person_id: int | None = None) -> int:
                 if not more:
                     break
         finally:  # a turn that failed after others committed: theirs still go (it is retried)
-            outbox.send_now(rt, queued, person_id, started, reads)
+            outbox.send_now(rt, queued, person_id, started, reads, held)
     return len(queued)
 
 

@@ -133,20 +133,22 @@ def enqueue(message_ids: list[int], person_id: int | None = None) -> None:
 
 
 def send_now(rt: runtime.Runtime, message_ids: list[int], person_id: int | None,
-             started: float, reads: "Reads | None" = None) -> None:
+             started: float, reads: "Reads | None" = None,
+             held: session.Held | None = None) -> None:
     """A turn's replies, sent by the job that wrote them, while it still holds the person's
     turn (inbound.handle): one job a message instead of two, and the replies leave without
     waiting for a worker to pick up a send job. Anything that goes wrong hands them to a
     send job (`enqueue`), which takes them from wherever they got to (a claimed one waits
     out its lease and is reconciled); if Redis is down too, `sweep` finds them. `reads`:
-    what the turn read already (the person, their newest message in)."""
+    what the turn read already (the person, their newest message in); `held`: the person's
+    turn, renewed as the sends go on."""
     if not message_ids:
         return
     try:
         if person_id is None:
             _send_listed(rt, list(message_ids), started)
         else:
-            _send_in_order(rt, person_id, list(message_ids), started, reads)
+            _send_in_order(rt, person_id, list(message_ids), started, reads, held)
     except Exception:
         log.warning("sending replies %s in the turn failed; a send job takes them", message_ids,
                     exc_info=True)
@@ -172,8 +174,8 @@ def send(message_ids: list[int], person_id: int | None = None) -> list[str]:
     started = time.monotonic()
     if person_id is None:  # a stranger told how to join: no turns to keep in order
         return _send_listed(rt, list(message_ids), started)
-    with session.locked(rt.redis, person_id):
-        return _send_in_order(rt, person_id, list(message_ids), started)
+    with session.locked(rt.redis, person_id) as held:
+        return _send_in_order(rt, person_id, list(message_ids), started, held=held)
 
 
 _COLUMNS = {c.key for c in Message.__table__.columns}
@@ -238,11 +240,13 @@ def _pending(rt: runtime.Runtime, person_id: int) -> list[tuple[int, str, dateti
 
 
 def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
-                   started: float, reads: Reads | None = None) -> list[str]:
+                   started: float, reads: Reads | None = None,
+                   held: session.Held | None = None) -> list[str]:
     """The per-person send ordering: every pending reply of the person, oldest first. This
     job's own `ids` go whenever they come; another job's go once they are due. A reply that
     is not due (a retry's backoff, an unknown outcome's lease) holds back everything behind
-    it: the job that is scheduled for it sends those after it."""
+    it: the job that is scheduled for it sends those after it. `held`: the person's turn,
+    renewed before each send so it outlasts however many there are."""
     mine, reads = set(ids), reads or Reads()
     todo = deque(_pending(rt, person_id))
     statuses: list[str] = []
@@ -256,6 +260,8 @@ def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
                                                              or mid not in mine):
                 statuses.append("waiting")
                 break
+        if held is not None:
+            held.keep()
         step = _send_one(rt, mid, _budget(started), reads)
         statuses.append(step.status)
         if step.retry is not None:  # this one and those behind it wait, to keep their order

@@ -6,6 +6,7 @@ second place that can disagree after a crash. Redis still serialises a person's 
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -39,14 +40,32 @@ BUSY_RETRY = Retry(max=3, interval=[5, 30, 120])
 whatever is still left after that."""
 
 
+class Held:
+    """A person's turn, held: `keep` renews it (back to LOCK_TIMEOUT) once half of that has
+    gone by since it was taken or last renewed, so a job that goes on longer (twenty turns,
+    then their replies, each REST call up to its timeout) does not lose the turn to its
+    expiry while it still acts, letting another job act for the same person beside it.
+    Raises LockNotOwnedError when the turn was lost all the same."""
+
+    def __init__(self, lock):
+        self.lock, self.since = lock, time.monotonic()
+
+    def keep(self) -> None:
+        now = time.monotonic()
+        if now - self.since >= LOCK_TIMEOUT / 2:
+            self.lock.reacquire()
+            self.since = now
+
+
 @contextmanager
 def locked(r: redis.Redis, person_id: int, wait: float = LOCK_TIMEOUT):
     """One turn at a time per person, across all workers: handling, timeouts, sends and a
-    call's turns. Waits at most `wait` seconds for it (a call's webhook cannot wait long)."""
+    call's turns. Waits at most `wait` seconds for it (a call's webhook cannot wait long).
+    Yields the `Held` turn: a long holder calls its `keep` between steps."""
     lock = r.lock(f"sathi:turn:{person_id}", timeout=LOCK_TIMEOUT, blocking_timeout=wait)
     if not lock.acquire():
         raise Busy(f"person {person_id} is busy")
     try:
-        yield
+        yield Held(lock)
     finally:
         lock.release()
