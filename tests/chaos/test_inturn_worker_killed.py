@@ -1,0 +1,76 @@
+"""kill -9 of a real `sathi worker` while a `handle` job sends its turns' replies itself (the
+in-turn send, outbox.send_now): afterwards every reply has reached Twilio exactly once, in each
+teacher's order, through the sweep, the lease and the lookup."""
+import threading
+import uuid
+from collections import Counter, defaultdict
+
+from chaos.chaos_helpers import wait_until
+from processes import sathi_worker
+from sqlalchemy import select
+
+from bot.msgs import inbound, outbox
+from bot.simulate import drain
+from bot.store.models import Message, Person
+
+TEACHERS = 20
+
+
+def test_kill_9_during_an_in_turn_send_sends_each_reply_once_and_in_order(
+        chaos_rt, twilio, clock):
+    rt = chaos_rt
+    with rt.db.session() as db:
+        db.add_all([Person(phone=f"+88017130{i:05d}", name=f"শিক্ষক {i}", role="teacher",
+                           language="bn", channel="sms", created_at=rt.now())
+                    for i in range(TEACHERS)])
+    for text in ("hi", "1"):  # onboarding's welcome and question, then the language's answer
+        for i in range(TEACHERS):
+            inbound.accept(inbound.Incoming(sid=f"SM{uuid.uuid4().hex}", channel="sms",
+                                            sender=f"+88017130{i:05d}", body=text))
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_20th(sid, form):  # Twilio has taken it; the worker dies before the answer
+        if len(twilio.listed()) == 20:
+            held.set()
+            release.wait(30)
+
+    twilio.before_answer = hold_the_20th
+    env = {"SATHI_SMS_RATE": "0"}
+    a = sathi_worker(rt.settings, rt.redis, name="inturn-worker-a", **env)
+    try:
+        assert held.wait(180), a.output()[-3000:]
+        a.kill9()
+    finally:
+        release.set()
+        a.stop()
+    for key in rt.redis.scan_iter("sathi:turn:*"):  # the dead worker's lock, expired now
+        rt.redis.delete(key)
+    b = sathi_worker(rt.settings, rt.redis, name="inturn-worker-b", burst=True, **env)
+    try:
+        assert b.wait(timeout=300) == 0, b.output()[-3000:]
+    finally:
+        b.stop()
+    # past the lease, cron's sweeps settle what the dead job left: looked up, then sent or not
+    clock.advance(minutes=5)
+    inbound.sweep()
+    outbox.sweep()
+    drain(rt)
+
+    with rt.db.session() as db:
+        rows = db.execute(select(Message.address, Message.body, Message.status).where(
+            Message.direction == "out").order_by(Message.id)).all()
+        left = db.execute(select(Message.id).where(Message.direction == "in",
+                                                   Message.status == "received")).all()
+    assert not left
+    assert {r.status for r in rows} == {"sent"}, Counter(r.status for r in rows)
+    sent = twilio.listed()
+    counts = Counter((m["to"], m["body"]) for m in sent)
+    assert set(counts.values()) == {1}, [k for k, n in counts.items() if n > 1][:5]
+    assert len(counts) == len(rows)
+    by_teacher, expected = defaultdict(list), defaultdict(list)
+    for m in sent:
+        by_teacher[m["to"]].append(m["body"])
+    for r in rows:
+        expected[r.address].append(r.body)
+    assert by_teacher == expected
