@@ -29,7 +29,7 @@ from .turn import SLOW_DOWN, Turn
 log = logging.getLogger(__name__)
 
 SWEEP_MAX_ATTEMPTS = 5  # times a recorded message is re-enqueued before it is left for a human
-TURNS_A_JOB = 20  # messages of one person one `handle` job takes in turn; their own jobs do the rest
+TURNS_A_JOB = 20  # a person's messages one `handle` job takes in turn; their own jobs do the rest
 
 
 @dataclass(frozen=True)

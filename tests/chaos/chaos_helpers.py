@@ -6,8 +6,8 @@ import time
 
 def expire_lock_of_the_dead(rt, worker) -> None:
     """A killed worker's turn lock would expire after LOCK_TIMEOUT (a minute). Let it expire
-    now, so that the test need not wait: it is the lock of the person whose send job RQ still
-    lists as the dead worker's current job."""
+    now, so that the test need not wait: it is the lock of the person whose job (a send, or a
+    handle sending its turns' replies) RQ still lists as the dead worker's current job."""
     from rq import Worker
     from sqlalchemy import select
 
@@ -19,9 +19,10 @@ def expire_lock_of_the_dead(rt, worker) -> None:
         job = w.get_current_job()
         if job is None or not job.args:
             return
+        first = job.args[0]  # send([ids]) or handle(id): a message of the person either way
         with rt.db.session() as db:
             person = db.execute(select(Message.person_id).where(
-                Message.id == job.args[0][0])).scalar()
+                Message.id == (first[0] if isinstance(first, list) else first))).scalar()
         rt.redis.delete(f"sathi:turn:{person}")
 
 
