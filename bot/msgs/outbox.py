@@ -3,9 +3,9 @@
 A message is written to the database as `queued` in the same transaction as whatever caused it;
 after that commit one job sends the turn's replies: the job that handled the turn itself
 (`send_now`, still holding the person's turn), or a `send` job for everything else. Under the
-person's turn lock the job sends the person's pending replies oldest first (`_send_in_order`), so one person's replies
-leave in the order their turns were handled, however many workers race for them; a reply that
-must wait (a retry's backoff) holds back those behind it. Each row is claimed (so no reply goes
+person's turn lock the job sends the person's pending replies oldest first (`_send_in_order`),
+so one person's replies leave in the order their turns were handled, however many workers race
+for them; a reply that must wait (a retry's backoff) holds back those behind it. Each row is claimed (so no reply goes
 twice), the opt-out is checked (so nothing queued before a STOP goes out after it, and no STOP
 can slip in between the check and the send), the provider is picked
 (`routing`: Twilio or a local gateway), the job waits for that sender's rate (`ratelimit`)
