@@ -5,9 +5,9 @@ after that commit one job sends the turn's replies: the job that handled the tur
 (`send_now`, still holding the person's turn), or a `send` job for everything else. Under the
 person's turn lock the job sends the person's pending replies oldest first (`_send_in_order`),
 so one person's replies leave in the order their turns were handled, however many workers race
-for them; a reply that must wait (a retry's backoff) holds back those behind it. Each row is claimed (so no reply goes
-twice), the opt-out is checked (so nothing queued before a STOP goes out after it, and no STOP
-can slip in between the check and the send), the provider is picked
+for them; a reply that must wait (a retry's backoff) holds back those behind it. Each row is
+claimed (so no reply goes twice), the opt-out is checked (so nothing queued before a STOP goes
+out after it, and no STOP can slip in between the check and the send), the provider is picked
 (`routing`: Twilio or a local gateway), the job waits for that sender's rate (`ratelimit`)
 and sends it. Rows whose job was lost are found by `sweep`.
 
@@ -133,7 +133,7 @@ def enqueue(message_ids: list[int], person_id: int | None = None) -> None:
 
 
 def send_now(rt: runtime.Runtime, message_ids: list[int], person_id: int | None,
-             started: float, reads: "Reads | None" = None,
+             started: float, reads: Reads | None = None,
              held: session.Held | None = None) -> None:
     """A turn's replies, sent by the job that wrote them, while it still holds the person's
     turn (inbound.handle): one job a message instead of two, and the replies leave without
@@ -187,8 +187,8 @@ _NULL_UNLESS_SET = {c.key for c in Message.__table__.columns
 class Reads:
     """What one job has read, shared by the replies it sends: each person (the job holds their
     turn, so nothing that changes them, a STOP or a new channel, is handled before it ends;
-    what the job itself learns, a 21610, makes it `forget` them), and routing's last inbound
-    provider per person."""
+    what the job itself learns, a 21610, makes it `forget` them), routing's last inbound
+    provider per person, and the reply rows the job itself wrote (`turn`)."""
 
     people: dict = field(default_factory=dict)
     providers: dict = field(default_factory=dict)  # routing.provider_for's

@@ -359,7 +359,7 @@ def replayer_started() -> bool:
 
 
 def replayer_running() -> bool:
-    return _replayer is not None and _replayer_pid == os.getpid() and _replayer.alive()
+    return replayer_started() and _replayer.alive()
 
 
 def stop_replayer() -> None:
