@@ -1,6 +1,7 @@
 """Helpers of the chaos tests."""
 from __future__ import annotations
 
+import threading
 import time
 
 
@@ -24,6 +25,30 @@ def expire_lock_of_the_dead(rt, worker) -> None:
             person = db.execute(select(Message.person_id).where(
                 Message.id == (first[0] if isinstance(first, list) else first))).scalar()
         rt.redis.delete(f"sathi:turn:{person}")
+
+
+def kill_while_held(rt, name: str, env: dict, hook) -> None:
+    """Start a `sathi worker` and kill -9 it while the provider's double holds back its answer
+    to a message it has taken (so the dead worker never learns how that send went), then let
+    the dead worker's turn lock go. `hook(stall)` installs the double's callback, which calls
+    `stall()` once the message to die on has been taken."""
+    from processes import sathi_worker
+
+    held, release = threading.Event(), threading.Event()
+
+    def stall() -> None:
+        held.set()
+        release.wait(30)
+
+    hook(stall)
+    worker = sathi_worker(rt.settings, rt.redis, name=name, **env)
+    try:
+        assert held.wait(180), worker.output()[-3000:]
+        worker.kill9()
+    finally:
+        release.set()
+        worker.stop()
+    expire_lock_of_the_dead(rt, worker)
 
 
 def wait_until(predicate, timeout: float, every: float = 0.1, what: str = "") -> None:

@@ -1,12 +1,11 @@
 """kill -9 of a real `sathi worker` while the phone gateway (SMS Gateway for Android's double)
 has taken a message and not yet answered: afterwards every message reached the phone exactly
 once, in each teacher's order; the one whose answer was lost was found by its id, not re-sent."""
-import threading
 from collections import Counter, defaultdict
 from dataclasses import replace
 
 import pytest
-from chaos.chaos_helpers import expire_lock_of_the_dead, wait_until
+from chaos.chaos_helpers import kill_while_held, wait_until
 from conftest import channels_file
 from processes import sathi_worker
 from sqlalchemy import func, select
@@ -47,23 +46,11 @@ def test_kill_9_a_worker_while_the_phone_holds_its_answer_sends_each_once(chaos_
     for ids in turns:
         outbox.enqueue(ids)
 
-    held, release = threading.Event(), threading.Event()
+    def hold(stall):
+        smsgate.on_accept = lambda count: stall() if count == HOLD_AT else None
 
-    def hold(count):
-        if count == HOLD_AT:
-            held.set()
-            release.wait(30)
-
-    smsgate.on_accept = hold
     env = {"SATHI_CHANNELS": str(rt.settings.channels_file)}
-    a = sathi_worker(rt.settings, rt.redis, name="chaos-gw-a", **env)
-    try:
-        assert held.wait(180), a.output()[-3000:]
-        a.kill9()
-    finally:
-        release.set()
-        a.stop()
-    expire_lock_of_the_dead(rt, a)
+    kill_while_held(rt, "chaos-gw-a", env, hold)
     b = sathi_worker(rt.settings, rt.redis, name="chaos-gw-b", burst=True, **env)
     try:
         assert b.wait(timeout=300) == 0, b.output()[-3000:]

@@ -1,11 +1,10 @@
 """kill -9 of a real `sathi worker` while a `handle` job sends its turns' replies itself (the
 in-turn send, outbox.send_now): afterwards every reply has reached Twilio exactly once, in each
 teacher's order, through the sweep, the lease and the lookup."""
-import threading
 import uuid
 from collections import Counter, defaultdict
 
-from chaos.chaos_helpers import wait_until
+from chaos.chaos_helpers import kill_while_held
 from processes import sathi_worker
 from sqlalchemy import select
 
@@ -28,24 +27,11 @@ def test_kill_9_during_an_in_turn_send_sends_each_reply_once_and_in_order(
             inbound.accept(inbound.Incoming(sid=f"SM{uuid.uuid4().hex}", channel="sms",
                                             sender=f"+88017130{i:05d}", body=text))
 
-    held, release = threading.Event(), threading.Event()
+    def hold_the_20th(stall):  # Twilio has taken it; the worker dies before the answer
+        twilio.before_answer = lambda sid, form: stall() if len(twilio.listed()) == 20 else None
 
-    def hold_the_20th(sid, form):  # Twilio has taken it; the worker dies before the answer
-        if len(twilio.listed()) == 20:
-            held.set()
-            release.wait(30)
-
-    twilio.before_answer = hold_the_20th
     env = {"SATHI_SMS_RATE": "0"}
-    a = sathi_worker(rt.settings, rt.redis, name="inturn-worker-a", **env)
-    try:
-        assert held.wait(180), a.output()[-3000:]
-        a.kill9()
-    finally:
-        release.set()
-        a.stop()
-    for key in rt.redis.scan_iter("sathi:turn:*"):  # the dead worker's lock, expired now
-        rt.redis.delete(key)
+    kill_while_held(rt, "inturn-worker-a", env, hold_the_20th)
     b = sathi_worker(rt.settings, rt.redis, name="inturn-worker-b", burst=True, **env)
     try:
         assert b.wait(timeout=300) == 0, b.output()[-3000:]

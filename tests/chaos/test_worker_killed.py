@@ -1,9 +1,8 @@
 """kill -9 of real `sathi worker` processes in the middle of a 2,000-message send: afterwards
 every message has reached Twilio exactly once (the double counts), in each teacher's order."""
-import threading
 from collections import Counter, defaultdict
 
-from chaos.chaos_helpers import expire_lock_of_the_dead, wait_until
+from chaos.chaos_helpers import expire_lock_of_the_dead, kill_while_held, wait_until
 from processes import sathi_worker
 from sqlalchemy import func, select
 
@@ -35,23 +34,11 @@ def test_kill_9_workers_during_a_2000_message_send_sends_each_once_and_in_order(
         outbox.enqueue(ids)
 
     # the first worker dies while Twilio has taken message 400 and not yet answered
-    held, release = threading.Event(), threading.Event()
+    def hold_the_400th(stall):
+        twilio.before_answer = lambda sid, form: stall() if len(twilio.listed()) == 400 else None
 
-    def hold_the_400th(sid, form):
-        if len(twilio.listed()) == 400:
-            held.set()
-            release.wait(30)
-
-    twilio.before_answer = hold_the_400th
     env = {"SATHI_SMS_RATE": "0"}
-    a = sathi_worker(rt.settings, rt.redis, name="chaos-worker-a", **env)
-    try:
-        assert held.wait(180), a.output()[-3000:]
-        a.kill9()
-    finally:
-        release.set()
-        a.stop()
-    expire_lock_of_the_dead(rt, a)
+    kill_while_held(rt, "chaos-worker-a", env, hold_the_400th)
 
     # two more share the rest; one of them dies wherever it happens to be, a few hundred
     # messages later, and the other (a burst worker) finishes what is queued
