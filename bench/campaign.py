@@ -10,6 +10,8 @@ onboarded teachers with one SQL statement, then times what the service does on a
 
 The baseline, measured in the same run on the same data, is the least the database can do to
 write the same rows: one server-side INSERT .. SELECT into a scratch copy of campaign_run.
+Beside the times, the WAL each step wrote (MiB): a figure the machine's load does not move,
+so it says what the database had to do when two runs' times disagree.
 Memory is the peak of Python allocations (tracemalloc) during plan + enqueue: flat means the
 1M run peaks about where the 100k run does.
 
@@ -68,6 +70,18 @@ def seed(rt: runtime.Runtime, n: int) -> None:
         c.execute(text("ANALYZE person"))
 
 
+def wal_lsn(rt: runtime.Runtime) -> str:
+    with rt.db.engine.connect() as c:
+        return c.execute(text("SELECT pg_current_wal_lsn()")).scalar()
+
+
+def wal_mib(rt: runtime.Runtime, since: str) -> float:
+    """MiB of WAL written since `since` (the whole server's: run it on a quiet server)."""
+    with rt.db.engine.connect() as c:
+        return c.execute(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :since)"),
+                         {"since": since}).scalar() / 2 ** 20
+
+
 def baseline(rt: runtime.Runtime) -> float:
     """Seconds for the database alone to write the same rows: INSERT .. SELECT, server side."""
     with rt.db.engine.begin() as c:
@@ -92,20 +106,33 @@ def baseline(rt: runtime.Runtime) -> float:
 def run(rt: runtime.Runtime, n: int) -> dict:
     seed(rt, n)
     rt.redis.flushdb()
+    lsn = wal_lsn(rt)
     base = baseline(rt)
+    wal = {"baseline": wal_mib(rt, lsn)}
     tracemalloc.start()
+    lsn = wal_lsn(rt)
     t0 = time.perf_counter()
     report = campaign.plan(rt, "nudge", WEEK, SUNDAY)
     t1 = time.perf_counter()
-    claimed = campaign.dispatch(rt, SUNDAY + timedelta(hours=10), force=True, limit=10 ** 9)
+    wal["plan"], lsn = wal_mib(rt, lsn), wal_lsn(rt)
     t2 = time.perf_counter()
+    claimed = campaign.dispatch(rt, SUNDAY + timedelta(hours=10), force=True, limit=10 ** 9)
+    t3 = time.perf_counter()
+    wal["enqueue"] = wal_mib(rt, lsn)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     jobs = rt.queue("default").count
     assert report.planned == n and claimed == n, (report, claimed)
     assert jobs == -(-n // campaign.BATCH), jobs
-    return {"n": n, "baseline": base, "plan": t1 - t0, "enqueue": t2 - t1, "jobs": jobs,
-            "peak_mib": peak / 2 ** 20}
+    return {"n": n, "baseline": base, "plan": t1 - t0, "enqueue": t3 - t2, "jobs": jobs,
+            "peak_mib": peak / 2 ** 20, "wal_mib": wal}
+
+
+def wal_line(r: dict) -> str:
+    w = r["wal_mib"]
+    return (f"{'':>10} WAL MiB: baseline {w['baseline']:.0f}, plan {w['plan']:.0f}, enqueue "
+            f"{w['enqueue']:.0f}; (plan + enqueue) ÷ baseline "
+            f"{(w['plan'] + w['enqueue']) / w['baseline']:.1f}×")
 
 
 def main() -> None:
@@ -144,6 +171,7 @@ def main() -> None:
             print(f"{n:>10,} {r['baseline']:>10.2f} {r['plan']:>8.2f} {r['enqueue']:>9.2f} "
                   f"{total / r['baseline']:>15.1f}× {n / total:>9,.0f} {r['jobs']:>6,} "
                   f"{r['jobs'] / r['enqueue']:>7,.0f} {r['peak_mib']:>9.1f}", flush=True)
+            print(wal_line(r), flush=True)
         if len(results) > 1:
             a, b = results[0], results[-1]
             print(f"memory {b['n'] // a['n']}× the teachers: peak {b['peak_mib'] / a['peak_mib']:.2f}× "

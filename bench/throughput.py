@@ -442,6 +442,8 @@ def report(results: dict, args, part: str) -> None:
               f"{d['sent_once']}, in order {d['in_order']}, every teacher answered "
               f"{d['every_teacher_answered']}")
     if part == "campaign":
+        import campaign as campaign_bench
+
         print("(c) campaign plan + enqueue (bench/campaign.py's)")
         for r in results["campaign"]:
             total = r["plan"] + r["enqueue"]
@@ -449,6 +451,7 @@ def report(results: dict, args, part: str) -> None:
                   f"{r['plan']:.2f} s, enqueue {r['enqueue']:.2f} s, (plan + enqueue) ÷ "
                   f"baseline {total / r['baseline']:.1f}× (goal ≤ 3×), peak "
                   f"{r['peak_mib']:.1f} MiB")
+            print(f"    {campaign_bench.wal_line(r).strip()}")
         cs = results["campaign"]
         if len(cs) > 1:
             print(f"    memory: {cs[-1]['n'] // cs[0]['n']}× the teachers, "
