@@ -112,3 +112,37 @@ def test_a_bangladeshi_mobile_in_e164_is_what_phonenumbers_makes_of_it():
         with pytest.raises(ValueError):
             e164(bad)
     assert e164("+৮৮০১৭১১০০০০০১") == "+8801711000001"  # Bangla digits: not the fast path
+
+
+def test_the_signature_check_reads_a_werkzeug_form_as_twilios_validator_does():
+    """Flask's request.form (a MultiDict, a field may come more than once) is handed to twilio's
+    validator by `getall`; the answer is the one twilio's validator gives for the form itself."""
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    token = "12345"
+    pairs = [("MessageSid", "SM1"), ("From", "+8801711000001"), ("Body", "হ্যাঁ"),
+             ("MediaUrl0", "https://x/2"), ("MediaUrl0", "https://x/1"), ("NumMedia", "1")]
+    form = ImmutableMultiDict(pairs)
+    url = "https://sathi.example.org/twilio/messaging"
+    sig = RequestValidator(token).compute_signature(url, form)
+    for s in (sig, sig[:-2] + "xx"):
+        for u in (url, "https://sathi.example.org:443/twilio/messaging",
+                  "https://sathi.example.org/twilio/messaging?x=1"):
+            assert signature.valid(token, u, form, s) == RequestValidator(token).validate(
+                u, form, s), (u, s)
+    # one of the two values left out, or a field added: refused
+    assert not signature.valid(token, url, ImmutableMultiDict(pairs[:-2] + pairs[-1:]), sig)
+    assert not signature.valid(token, url, ImmutableMultiDict(pairs + [("X", "1")]), sig)
+
+
+def test_the_job_data_of_any_size_is_read_back_by_rq(redis_conn):
+    """The job's data is compressed with a small window: RQ reads back calls far longer than it."""
+    q = Queue("handoff-test", connection=redis_conn)
+    h = handoff.Handoff(q, inbound.handle)
+    try:
+        for n, big in enumerate(("", "x" * 600, "".join(map(str, range(5000))))):
+            h.enqueue(redis_conn, f"in-{n}", (n,), {"person_id": big} if big else None)
+            job = Job.fetch(f"in-{n}", connection=redis_conn)
+            assert job.args == (n,) and job.kwargs == ({"person_id": big} if big else {})
+    finally:
+        q.empty()

@@ -23,9 +23,37 @@ class _Validator(RequestValidator):
     def validate(self, uri, params, signature, algorithm=None):
         if algorithm is not None or isinstance(params, str) or "bodySHA256" in uri:
             return super().validate(uri, params, signature, algorithm)
-        parsed = urlparse(uri)
-        return (compare(self.compute_signature(remove_port(parsed), params), signature)
-                or compare(self.compute_signature(add_port(parsed), params), signature))
+        without_port, with_port = _forms_of(uri)
+        if hasattr(params, "getlist") and not hasattr(params, "getall"):
+            params = _Fields(params)
+        return (compare(self.compute_signature(without_port, params), signature)
+                or compare(self.compute_signature(with_port, params), signature))
+
+
+@lru_cache(maxsize=64)
+def _forms_of(uri: str) -> tuple[str, str]:
+    """The URL without and with its port, as twilio's validator makes them (remove_port,
+    add_port): the same few URLs (PUBLIC_BASE_URL + a webhook's path) every request."""
+    parsed = urlparse(uri)
+    return remove_port(parsed), add_port(parsed)
+
+
+class _Fields:
+    """A form with several values to a field (werkzeug's MultiDict) as twilio's validator reads
+    one first: by `getall`. It asks for `getall`, then `getlist`, so a MultiDict, which has no
+    `getall`, cost an AttributeError raised and caught for every field of every request."""
+
+    __slots__ = ("_form", "getall")
+
+    def __init__(self, form):
+        self._form = form
+        self.getall = form.getlist
+
+    def __iter__(self):
+        return iter(self._form)
+
+    def __len__(self) -> int:
+        return len(self._form)
 
 
 @lru_cache(maxsize=8)
