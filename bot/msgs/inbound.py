@@ -209,7 +209,9 @@ _RECEIVED = select(Message.id).where(Message.person_id == bindparam("h_person"),
 _CLAIM_NEXT = (update(Message).where(
     Message.id == _RECEIVED.order_by(Message.id).limit(1).scalar_subquery(),
     Message.status == "received")
-    .values(status="handled", updated_at=bindparam("h_now")).returning(Message))
+    .values(status="handled", updated_at=bindparam("h_now")).returning(Message)
+    # a fresh session holds no message to bring up to date: the ORM need not look for one
+    .execution_options(synchronize_session=False))
 _MORE = select(_RECEIVED.where(Message.id > bindparam("h_after")).exists())
 """`_handle_next`'s statements, built once with bound parameters: building each (and its
 cache key) for every message cost more CPU than running it."""

@@ -469,13 +469,15 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float, rea
             msg = db.get(Message, message_id)
         else:  # as claimed: under the person's turn, and with no sid yet nothing else writes it
             db.add(msg)
-        msg.updated_at = now = rt.now()
+        now = rt.now()
         code = None if isinstance(result, (Sent, Unknown)) else result.code
-        row = DeliveryAttempt(message_id=msg.id, attempt=attempts, channel=channel, at=now,
-                              error_code=code)
         cause = result.cause if isinstance(result, Failed) else ""
         retry_reason = None
-        if isinstance(result, Sent):
+        if not isinstance(result, Sent):  # (a sent one is written by _record_sent)
+            msg.updated_at = now
+            row = DeliveryAttempt(message_id=msg.id, attempt=attempts, channel=channel, at=now,
+                                  error_code=code)
+        if isinstance(result, Sent):  # the row is left clean: nothing more to flush for it
             _record_sent(db, msg, attempts, now, result.sid)
             step = Step("sent")
             if _apply_early_status(rt, db, msg, now):
