@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..store.models import CampaignRun, Consent, FlowRun, Message, Person
@@ -23,15 +23,20 @@ from ..store.models import CampaignRun, Consent, FlowRun, Message, Person
 SENT = ("sent", "closed")  # campaign_run statuses of an invitation that went out
 
 
+_INVITATION = (select(CampaignRun).where(
+    CampaignRun.person_id == bindparam("i_person"),
+    CampaignRun.campaign.in_(bindparam("i_names", expanding=True)),
+    CampaignRun.status.in_(SENT)).order_by(CampaignRun.done_at.desc(), CampaignRun.id.desc())
+    .limit(1))  # the latest invitation sent to a person: built once, with bound parameters
+
+
 def record(db: Session, person: Person, channel: str, now: datetime,
            message: Message | None = None, invitations: Iterable[str] = ()) -> Consent:
     """Store the consent in the caller's transaction; `invitations` names the campaigns that
     invite (their latest row sent to this person is the invitation answered)."""
     names = list(invitations)
-    invited = db.execute(select(CampaignRun).where(
-        CampaignRun.person_id == person.id, CampaignRun.campaign.in_(names),
-        CampaignRun.status.in_(SENT)).order_by(CampaignRun.done_at.desc(), CampaignRun.id.desc())
-        .limit(1)).scalar_one_or_none() if names else None
+    invited = db.execute(_INVITATION, {"i_person": person.id, "i_names": names}) \
+        .scalar_one_or_none() if names else None
     language = None
     if invited is not None and invited.flow_run_id is not None:
         run = db.get(FlowRun, invited.flow_run_id)

@@ -204,9 +204,17 @@ def handle(message_id: int, person_id: int | None = None) -> int:
     return len(queued)
 
 
-def _received(person_id: int):
-    return select(Message.id).where(Message.person_id == person_id, Message.direction == "in",
-                                    Message.status == "received")
+_RECEIVED = select(Message.id).where(Message.person_id == bindparam("h_person"),
+                                     Message.direction == "in", Message.status == "received")
+_CLAIM_NEXT = (update(Message).where(
+    Message.id == _RECEIVED.order_by(Message.id).limit(1).scalar_subquery(),
+    Message.status == "received")
+    .values(status="handled", updated_at=bindparam("h_now")).returning(Message)
+    # a fresh session holds no message to bring up to date: the ORM need not look for one
+    .execution_options(synchronize_session=False))
+_MORE = select(_RECEIVED.where(Message.id > bindparam("h_after")).exists())
+"""`_handle_next`'s statements, built once with bound parameters: building each (and its
+cache key) for every message cost more CPU than running it."""
 
 
 def _handle_next(rt: runtime.Runtime, person_id: int,
@@ -220,14 +228,12 @@ def _handle_next(rt: runtime.Runtime, person_id: int,
     behind it, their newest message in (by SMS: the provider it came through is the one the
     replies go back by)."""
     with rt.db.session() as db:
-        msg = _claim(rt, db, _received(person_id).order_by(Message.id).limit(1)
-                     .scalar_subquery())
+        msg = db.execute(_CLAIM_NEXT, {"h_person": person_id, "h_now": rt.now()}).scalar()
         if msg is None:
             return None
         turn = _act(rt, db, msg)
         replies = turn.reply_ids()
-        more = db.execute(select(_received(person_id).where(Message.id > msg.id)
-                                 .exists())).scalar()
+        more = db.execute(_MORE, {"h_person": person_id, "h_after": msg.id}).scalar()
     reads.turn(turn)
     if not more:
         reads.newest_in(msg)

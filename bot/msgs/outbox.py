@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import bindparam, event, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -233,10 +233,12 @@ class Reads:
 def _pending(rt: runtime.Runtime, person_id: int) -> list[tuple[int, str, datetime]]:
     """The person's replies not yet settled (queued, or sending), oldest first."""
     with rt.db.read() as db:
-        return [tuple(r) for r in db.execute(
-            select(Message.id, Message.status, Message.next_attempt_at).where(
-                Message.person_id == person_id, Message.direction == "out",
-                Message.status.in_(("queued", "sending"))).order_by(Message.id)).all()]
+        return [tuple(r) for r in db.execute(_PENDING, {"p_person": person_id}).all()]
+
+
+_PENDING = (select(Message.id, Message.status, Message.next_attempt_at).where(
+    Message.person_id == bindparam("p_person"), Message.direction == "out",
+    Message.status.in_(("queued", "sending"))).order_by(Message.id))  # built once
 
 
 def _send_in_order(rt: runtime.Runtime, person_id: int, ids: list[int],
@@ -319,6 +321,90 @@ def _send_one(rt: runtime.Runtime, message_id: int, max_wait: float, reads: Read
         return _send_one_claimed(rt, message_id, max_wait, reads, guard=False)
 
 
+def _claim_statement(unknown: bool, guarded: bool, routed: bool):
+    """The claim of a reply (queued or sending -> sending, its attempt counted, its lease
+    set, its provider written when routed), as it was read: same status, same attempts; a
+    `sending` one only once its lease is over (`unknown`); with `guarded`, only while the
+    person has not opted out. A Core statement with bound parameters, built once for each
+    of its eight shapes: building, caching and ORM-synchronising the statement for every
+    reply cost more CPU than running it."""
+    key = (unknown, guarded, routed)
+    stmt = _CLAIMS.get(key)
+    if stmt is None:
+        stmt = update(Message.__table__).where(
+            Message.id == bindparam("c_id"), Message.status == bindparam("c_status"),
+            Message.attempts == bindparam("c_attempts"))
+        if unknown:
+            stmt = stmt.where(Message.next_attempt_at <= bindparam("c_now"))
+        if guarded:  # the cached person may have opted out since (see _send_one)
+            stmt = stmt.where(~select(Person.id).where(
+                Person.id == bindparam("c_person"), Person.opted_out_at.is_not(None)).exists())
+        values = dict(status="sending", updated_at=bindparam("c_now"),
+                      attempts=bindparam("c_next_attempts"),
+                      next_attempt_at=bindparam("c_lease"))
+        if routed:
+            values["provider"] = bindparam("c_provider")
+        stmt = _CLAIMS[key] = stmt.values(**values)
+    return stmt
+
+
+_CLAIMS: dict = {}
+
+
+def _claim(db: Session, msg: Message, now: datetime, unknown: bool, guarded: bool,
+           provider: str | None) -> bool:
+    """Claim `msg` (see _claim_statement) in `db`'s transaction; True when it was claimed,
+    and `msg` then holds what the claim wrote, as committed values (no second UPDATE)."""
+    lease = now + SENDING_LEASE
+    claimed = db.connection().execute(
+        _claim_statement(unknown, guarded, provider is not None),
+        {"c_id": msg.id, "c_status": msg.status, "c_attempts": msg.attempts, "c_now": now,
+         "c_person": msg.person_id, "c_next_attempts": msg.attempts + 1, "c_lease": lease,
+         "c_provider": provider}).rowcount
+    if claimed:
+        wrote = dict(status="sending", updated_at=now, attempts=msg.attempts + 1,
+                     next_attempt_at=lease)
+        if provider is not None:
+            wrote["provider"] = provider
+        for name, value in wrote.items():
+            set_committed_value(msg, name, value)
+    return bool(claimed)
+
+
+def _sent_statements(dialect: str) -> list:
+    """What a send the provider took writes: the message `sent` with its sid, and the
+    attempt. On PostgreSQL one statement (the UPDATE in a WITH of the INSERT), elsewhere
+    two; built once, with bound parameters."""
+    stmts = _SENT.get(dialect)
+    if stmts is None:
+        message, attempt = Message.__table__, DeliveryAttempt.__table__
+        sent = update(message).where(message.c.id == bindparam("s_id")).values(
+            status="sent", provider_sid=bindparam("s_sid"), updated_at=bindparam("s_now"))
+        row = insert(attempt).values(
+            message_id=bindparam("s_id"), attempt=bindparam("s_attempt"),
+            channel=bindparam("s_channel"), at=bindparam("s_now"), outcome="sent",
+            provider_sid=bindparam("s_sid"))
+        stmts = _SENT[dialect] = ([row.add_cte(sent.cte("sent"))] if dialect == "postgresql"
+                                  else [sent, row])
+    return stmts
+
+
+_SENT: dict = {}
+
+
+def _record_sent(db: Session, msg: Message, attempt: int, now: datetime, sid: str) -> None:
+    """Record, in `db`'s transaction, that the provider took `msg` (as `sid`), in Core
+    statements (see _sent_statements): the unit of work cost more CPU than the round trips.
+    `msg` then holds what was written, as committed values."""
+    conn = db.connection()
+    params = {"s_id": msg.id, "s_sid": sid, "s_now": now, "s_attempt": attempt,
+              "s_channel": msg.channel}
+    for stmt in _sent_statements(conn.dialect.name):
+        conn.execute(stmt, params)
+    for name, value in (("status", "sent"), ("provider_sid", sid), ("updated_at", now)):
+        set_committed_value(msg, name, value)
+
+
 def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float, reads: Reads,
                       guard: bool = True) -> Step:
     now = rt.now()
@@ -332,18 +418,8 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float, rea
         refused = None if unknown else _refusal(msg, person)
         # Twilio or a gateway, written on the message by the claim itself
         way = None if refused else routing.route(rt, db, msg, reads.providers)
-        claim = update(Message).where(Message.id == message_id, Message.status == msg.status,
-                                      Message.attempts == msg.attempts)
-        if unknown:
-            claim = claim.where(Message.next_attempt_at <= now)
         guarded = guard and person is not None and not refused and msg.key not in ALWAYS_SENT
-        if guarded:  # the cached person may have opted out since (see _send_one)
-            claim = claim.where(~select(Person.id).where(
-                Person.id == msg.person_id, Person.opted_out_at.is_not(None)).exists())
-        claimed = db.execute(claim.values(
-            status="sending", updated_at=now, attempts=msg.attempts + 1,
-            next_attempt_at=now + SENDING_LEASE,
-            **({"provider": way.provider} if way is not None else {}))).rowcount
+        claimed = _claim(db, msg, now, unknown, guarded, way.provider if way else None)
         if not claimed:
             if guarded:
                 raise _StalePerson(msg.person_id)  # or the row moved on; decided again
@@ -393,17 +469,16 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float, rea
             msg = db.get(Message, message_id)
         else:  # as claimed: under the person's turn, and with no sid yet nothing else writes it
             db.add(msg)
-        msg.updated_at = now = rt.now()
+        now = rt.now()
         code = None if isinstance(result, (Sent, Unknown)) else result.code
-        row = DeliveryAttempt(message_id=msg.id, attempt=attempts, channel=channel, at=now,
-                              error_code=code)
         cause = result.cause if isinstance(result, Failed) else ""
         retry_reason = None
-        if isinstance(result, Sent):
-            msg.status, msg.provider_sid = "sent", result.sid
-            row.outcome, row.provider_sid = "sent", result.sid
-            db.add(row)
-            db.flush()
+        if not isinstance(result, Sent):  # (a sent one is written by _record_sent)
+            msg.updated_at = now
+            row = DeliveryAttempt(message_id=msg.id, attempt=attempts, channel=channel, at=now,
+                                  error_code=code)
+        if isinstance(result, Sent):  # the row is left clean: nothing more to flush for it
+            _record_sent(db, msg, attempts, now, result.sid)
             step = Step("sent")
             if _apply_early_status(rt, db, msg, now):
                 reads.forget(msg.person_id)  # a report may have opted them out

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import redis
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..store.models import FlowRun
@@ -22,9 +22,12 @@ LOCK_TIMEOUT = 60  # seconds a person's turn may hold the lock before it is rele
 
 
 def active_run(db: Session, person_id: int) -> FlowRun | None:
-    return db.execute(select(FlowRun).where(FlowRun.person_id == person_id,
-                                            FlowRun.status == ACTIVE)
-                      .order_by(FlowRun.id.desc()).limit(1)).scalar_one_or_none()
+    return db.execute(_ACTIVE_RUN, {"a_person": person_id}).scalar_one_or_none()
+
+
+_ACTIVE_RUN = (select(FlowRun).where(FlowRun.person_id == bindparam("a_person"),
+                                     FlowRun.status == ACTIVE)
+               .order_by(FlowRun.id.desc()).limit(1))  # built once, with a bound parameter
 
 
 def end(run: FlowRun, status: str, now: datetime) -> None:

@@ -27,8 +27,7 @@ def record(db: Session, message: Message, heard: Understanding, now: datetime) -
                      runner_up=second[0],
                      runner_up_confidence=None if second[1] is None else round(float(second[1]), 4),
                      bar=bar(heard.guess, heard.backend), created_at=now)
-    db.add(row)
-    db.flush()
+    db.add(row)  # written with the turn's next flush (one unit of work, not one more)
     return row
 
 
