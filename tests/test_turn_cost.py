@@ -9,9 +9,11 @@ from bot.store.models import Person
 
 
 def statements_of(rt, run) -> list[str]:
+    """The statements `run` sends, but the console's content edits, looked at every 10 s of
+    the machine's clock, whatever the turns do (under load one may fall in the window)."""
     seen: list[str] = []
     listen = (lambda conn, cursor, statement, params, context, many:
-              seen.append(" ".join(statement.split())[:120]))
+              "content_audit" in statement or seen.append(" ".join(statement.split())[:120]))
     event.listen(rt.db.engine, "before_cursor_execute", listen)
     try:
         run()
@@ -20,7 +22,7 @@ def statements_of(rt, run) -> list[str]:
     return seen
 
 
-def test_a_two_reply_turn_takes_at_most_16_statements(rt, tw, work, twilio):
+def test_a_two_reply_turn_takes_at_most_14_statements(rt, tw, work, twilio):
     phone = "+8801711000001"
     with rt.db.session() as db:
         db.add(Person(phone=phone, name="শিক্ষক ১", role="teacher", language="bn", channel="sms",
@@ -32,11 +34,13 @@ def test_a_two_reply_turn_takes_at_most_16_statements(rt, tw, work, twilio):
     handling = [s for s in seen if "delivery_attempt" not in s]
     # handling: the claim, the person, the run (read once), what was understood, the
     # invitation it answers, the consent, the flow run (its timeout in it), the replies (one
-    # insert), whether another message waits; sending: the pending replies, then per reply its
-    # claim,
-    # the attempt and the outcome (the rows as the turn wrote them, the person as the turn
-    # read them, and the provider of the message just handled: nothing read again)
-    assert len(seen) <= 16, "\n".join(seen)
+    # insert), whether another message waits; sending: the pending replies, then per reply
+    # its claim and its outcome with the attempt (the rows as the turn wrote them, the person
+    # as the turn read them, and the provider of the message just handled: nothing read
+    # again). SQLite takes three more: the replies one insert each, and the outcome and the
+    # attempt of a reply two statements (PostgreSQL writes them in one)
+    most = 14 if rt.db.engine.dialect.name == "postgresql" else 17
+    assert len(seen) <= most, "\n".join(seen)
     assert sum(s.startswith("SELECT person.") for s in seen) == 1, "\n".join(seen)
     assert sum(s.startswith("SELECT flow_run.") for s in seen) == 1, "\n".join(seen)
     assert not any(s.startswith("SELECT message.provider") for s in seen), "\n".join(handling)
