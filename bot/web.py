@@ -40,7 +40,10 @@ def verified_form():
     """The POSTed form, or 403 when Twilio's signature does not match (nothing is recorded:
     this runs before anything else; the voice webhooks in ivr/ use it too)."""
     rt = runtime.current()
-    path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
+    # Twilio percent-encodes its URL: bytes that are no UTF-8 come from someone else, and are
+    # refused by the signature (403), not by the decoding (500)
+    query = request.query_string.decode("utf-8", "replace")
+    path = request.path + (f"?{query}" if query else "")
     url = signature.signed_url(rt.settings.public_base_url, path)
     if not signature.valid(rt.settings.twilio_auth_token, url, request.form,
                            request.headers.get("X-Twilio-Signature")):

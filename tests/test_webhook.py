@@ -60,6 +60,19 @@ def test_forged_signature_is_refused_and_nothing_recorded(rt, roster, tw, twilio
     assert twilio.messages() == []
 
 
+def test_a_query_string_that_is_no_utf8_is_refused_as_unsigned_not_a_500(rt, roster, tw, app):
+    """Bytes a client puts raw in the request line (Twilio percent-encodes): the signature
+    check answers 403 and records nothing; it does not fail decoding the URL."""
+    form = {"MessageSid": "SM" + "d" * 32, "From": TEACHER, "To": "+15005550006", "Body": "hi"}
+    client = app.test_client()
+    for raw in ("x=\xff", "x=\xe0\xa6", "CallSid=CA\xc3("):
+        resp = client.post("/twilio/messaging", data=form,
+                           environ_overrides={"QUERY_STRING": raw},
+                           headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})
+        assert resp.status_code == 403, raw
+    assert count(rt) == 0
+
+
 def test_tampered_body_is_refused(rt, roster, tw):
     form = {"MessageSid": "SM" + "e" * 32, "From": TEACHER, "To": "+15005550006", "Body": "hi"}
     from conftest import AUTH_TOKEN, PUBLIC_BASE_URL
