@@ -96,6 +96,31 @@ def test_reports_that_beat_the_send_are_applied_in_the_order_they_came(rt, twili
     assert twilio.messages() == []
 
 
+def test_a_report_that_comes_after_the_early_ones_were_taken_but_before_the_commit_is_applied(
+        rt, twilio, tw, monkeypatch):
+    """The send is recorded, the reports that beat it are taken, and one more comes before the
+    sender's transaction commits: the webhook cannot see the sid yet and keeps it as early.
+    It is applied all the same (a failure kept and never read would leave a WhatsApp reply
+    `sent` for ever, with no SMS fallback)."""
+    teacher, = people(rt, 1)
+    queue(rt, teacher, ["পাথর গুনি"])
+    take, came = outbox._take_early, []
+
+    def take_then_a_report_comes(rt_, key):
+        taken = take(rt_, key)
+        if not came and key.startswith(outbox.early_key("SM")):
+            sid = key[len(outbox.early_key("")):]
+            came.append(callback(tw, twilio, sid, "delivered"))  # not committed: kept early
+        return taken
+
+    monkeypatch.setattr(outbox, "_take_early", take_then_a_report_comes)
+    run_jobs(rt)
+    assert came
+    (msg,) = rows(rt, direction="out")
+    assert msg.status == "delivered"
+    assert rt.redis.keys(outbox.early_key("*")) == []
+
+
 # the spool ----------------------------------------------------------------------------
 
 def test_two_spooled_messages_whose_ids_differ_only_in_punctuation_are_both_kept(rt, roster):

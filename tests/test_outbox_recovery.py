@@ -176,6 +176,37 @@ def test_twilio_took_it_but_answered_too_late_so_it_is_looked_up_not_sent_twice(
     assert (msg.status, msg.provider_sid) == ("sent", accepted["sid"])
 
 
+def test_a_report_that_comes_while_the_lookup_records_the_send_is_applied(
+        rt, twilio, tw, clock, short_timeout, monkeypatch):
+    """The lookup found the lost send and records it; a report that comes after it took the
+    early ones, before it committed, is kept as early by the webhook and applied all the
+    same."""
+    from test_outbound import callback
+
+    p = teacher(rt)
+    (mid,) = queue(rt, p, ["স্বাগতম"])
+    twilio.delay_next(2.0)  # accepted at once, answered after the client gave up
+    run_queued(rt)
+    take, came = outbox._take_early, []
+
+    def take_then_a_report_comes(rt_, key):
+        taken = take(rt_, key)
+        if not came:
+            came.append(key)
+            callback(tw, twilio, key[len(outbox.early_key("")):], "delivered")
+        return taken
+
+    monkeypatch.setattr(outbox, "_take_early", take_then_a_report_comes)
+    clock.advance(minutes=2)
+    run_scheduled(rt)
+    outbox.sweep()
+    run_queued(rt)
+
+    (accepted,) = twilio.listed()
+    assert came == [outbox.early_key(accepted["sid"])]
+    assert (row(rt, mid).status, row(rt, mid).provider_sid) == ("delivered", accepted["sid"])
+
+
 def test_a_request_that_timed_out_before_twilio_took_it_is_sent_after_the_lookup(
         rt, twilio, clock, short_timeout):
     p = teacher(rt)

@@ -527,8 +527,38 @@ def _send_one_claimed(rt: runtime.Runtime, message_id: int, max_wait: float, rea
         if retry_reason:
             metrics.count(pipe, "sathi_send_retries", channel=channel, reason=retry_reason)
 
-    metrics.record(rt.redis, count_it)
+    if step.status == "sent":
+        if _late_reports(rt, message_id, early_keys(msg), count_it):
+            reads.forget(msg.person_id)
+    else:
+        metrics.record(rt.redis, count_it)
     return step
+
+
+def _late_reports(rt: runtime.Runtime, message_id: int, keys: list[str], write) -> int:
+    """The reports on a message whose send was just committed that came after the send took
+    the early ones and before it committed (the webhook could not see the sid yet, so it
+    kept them as early): taken and applied now, in the round trip that runs `write` (the
+    send's metrics). How many there were."""
+    try:
+        pipe = rt.redis.pipeline()  # MULTI: a report pushed meanwhile is read, not just deleted
+        write(pipe)
+        for key in keys:
+            pipe.lrange(key, 0, -1)
+            pipe.delete(key)
+        first = len(pipe) - 2 * len(keys)
+        replies = pipe.execute()[first:]
+    except Exception:  # Redis down: as for the metrics; any report stays kept as it was
+        log.debug("late status reports not looked for", exc_info=True)
+        return 0
+    late = [item for got in replies[::2] for item in got]
+    if late:
+        with rt.db.session() as db:
+            msg = db.get(Message, message_id)
+            for item in late:
+                status, code = json.loads(item)
+                _on_status(db, msg, status, code, rt.now())
+    return len(late)
 
 
 def reconcile(rt: runtime.Runtime, message_id: int, outgoing: Outgoing,
@@ -572,7 +602,8 @@ def reconcile(rt: runtime.Runtime, message_id: int, outgoing: Outgoing,
         _apply_early_status(rt, db, msg, now)
         log.info("message %s to %s: found at the provider; sent once", message_id,
                  mask(msg.address))
-    _count_out(rt, outgoing.channel, "sent")
+    _late_reports(rt, message_id, early_keys(msg), lambda pipe: metrics.count(
+        pipe, "sathi_messages_out", channel=outgoing.channel, status="sent"))
     return Step("sent")
 
 
