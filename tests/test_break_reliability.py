@@ -4,6 +4,7 @@ mistaken for one another, a send whose worker died after the gateway took it is 
 and a gateway's webhook keeps its promises when the database hangs or Redis is down."""
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -116,6 +117,39 @@ def test_a_report_that_comes_after_the_early_ones_were_taken_but_before_the_comm
     monkeypatch.setattr(outbox, "_take_early", take_then_a_report_comes)
     run_jobs(rt)
     assert came
+    (msg,) = rows(rt, direction="out")
+    assert msg.status == "delivered"
+    assert rt.redis.keys(outbox.early_key("*")) == []
+
+
+def test_a_report_kept_as_early_just_after_the_send_committed_and_looked_is_applied(
+        rt, twilio, tw, monkeypatch):
+    """The webhook looks for the sid before the send commits (not there), the send commits
+    and looks for reports kept meanwhile (none yet), then the webhook keeps its report as
+    early: the webhook looks again once it has kept it, finds the send, and applies it."""
+    teacher, = people(rt, 1)
+    queue(rt, teacher, ["পাথর গুনি"])
+    committed, posted, reports = threading.Event(), [], ThreadPoolExecutor(1)
+    keep, late = outbox.keep_early, outbox._late_reports
+
+    def keep_once_the_send_is_done(sid, status, code):
+        assert committed.wait(30)
+        keep(sid, status, code)
+
+    def late_then_let_the_webhook_go_on(*args):
+        found = late(*args)
+        committed.set()
+        posted[0].result(30)  # the report is kept (or applied) before the job goes on
+        return found
+
+    def report(sid, form):
+        posted.append(reports.submit(callback, tw, twilio, sid, "delivered"))
+
+    monkeypatch.setattr(outbox, "keep_early", keep_once_the_send_is_done)
+    monkeypatch.setattr(outbox, "_late_reports", late_then_let_the_webhook_go_on)
+    twilio.before_answer = report
+    run_jobs(rt)
+    reports.shutdown()
     (msg,) = rows(rt, direction="out")
     assert msg.status == "delivered"
     assert rt.redis.keys(outbox.early_key("*")) == []

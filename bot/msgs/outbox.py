@@ -720,6 +720,24 @@ def record_status(db: Session, sid: str, status: str, error_code: int | None,
     """A provider's status callback; False when no such message is known. A failure it
     reports may lead to a re-send or an SMS fallback, enqueued once `db` commits. A gateway
     that reports by our own id (`ref`; `sid` is then `ref_sid`) finds the message by it."""
+    msg = _reported(db, sid, ref)
+    if msg is None:
+        # it may have beaten our own write of the sid: keep it for `send` to apply
+        keep_early(sid, status, error_code)
+        # the send may have committed, and looked for kept reports, since we looked: look
+        # again now that it is kept (each side writes, then looks for the other's write)
+        msg = _reported(db, sid, ref)
+        if msg is None:
+            return False
+        for early in _take_early(runtime.current(), early_key(sid)):
+            _on_status(db, msg, *json.loads(early), now)
+        return True
+    _on_status(db, msg, status, error_code, now)
+    return True
+
+
+def _reported(db: Session, sid: str, ref: int | None) -> Message | None:
+    """The message a report is on, once its send is recorded; None before."""
     msg = db.execute(select(Message).where(Message.direction == "out",
                                            Message.provider_sid == sid)).scalar_one_or_none()
     if msg is None and ref is not None:
@@ -728,12 +746,7 @@ def record_status(db: Session, sid: str, status: str, error_code: int | None,
             Message.provider == sid.split(":", 1)[0])).scalar_one_or_none()
         if msg is not None and msg.provider_sid is None:
             msg = None  # its send is not recorded yet: kept (by our id) for the send to apply
-    if msg is None:
-        # it may have beaten our own write of the sid: keep it for `send` to apply
-        keep_early(sid, status, error_code)
-        return False
-    _on_status(db, msg, status, error_code, now)
-    return True
+    return msg
 
 
 def keep_early(sid: str, status: str, error_code: int | None) -> None:
