@@ -29,15 +29,14 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redisdb import redis_db  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from scratchdb import ScratchDatabase  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from bot import runtime  # noqa: E402
 from bot.campaigns import fanout as campaign  # noqa: E402
@@ -143,11 +142,8 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgresql"):
         sys.exit("set DATABASE_URL to a PostgreSQL server (the benchmark is about PostgreSQL)")
-    name = f"sathi_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabase(base_url, "sathi_bench")
+    db_url = scratch.url
     tmp = Path(tempfile.mkdtemp(prefix="sathi-bench-"))
     if os.environ.get("REDIS_URL"):
         conn = redis_db(os.environ["REDIS_URL"], args.redis_db)  # this run flushes its db
@@ -180,9 +176,7 @@ def main() -> None:
         rt.close()
     finally:
         conn.flushdb()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        scratch.drop()
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -46,8 +45,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from redisdb import redis_db  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from scratchdb import ScratchDatabase  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 TOKEN = "bench-token"
 BASE = "https://sathi.example.org"  # what Twilio signs; the app's PUBLIC_BASE_URL
@@ -353,11 +352,8 @@ def main() -> None:
     from bot.config import Settings
     from bot.store.db import Database
 
-    name = f"sathi_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabase(base_url, "sathi_bench")
+    db_url = scratch.url
     tmp = Path(tempfile.mkdtemp(prefix="sathi-throughput-"))
     conn = redis_db(os.environ["REDIS_URL"], args.redis_db)
     conn.flushdb()
@@ -412,9 +408,7 @@ def main() -> None:
             web.stop()
         double.stop()
         conn.flushdb()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        scratch.drop()
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(results, indent=2, default=str))
 

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,8 +34,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from redisdb import redis_db  # noqa: E402
-from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from scratchdb import ScratchDatabase  # noqa: E402
+from sqlalchemy import event, func, select, text  # noqa: E402
 
 TOKEN = "bench-token"
 FROM = "+15005550006"
@@ -103,11 +102,8 @@ def main() -> None:
     from bot.config import Settings
     from bot.store.db import Database
 
-    name = f"sathi_cpu_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabase(base_url, "sathi_cpu")
+    db_url = scratch.url
     conn = redis_db(os.environ["REDIS_URL"], args.redis_db)
     conn.flushdb()
     ctx = multiprocessing.get_context("spawn")
@@ -192,9 +188,7 @@ def main() -> None:
         stop.set()
         double.join(timeout=10)
         conn.flushdb()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        scratch.drop()
 
 
 if __name__ == "__main__":
