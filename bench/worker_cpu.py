@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from redisdb import redis_db  # noqa: E402
 from scratchdb import ScratchDatabase  # noqa: E402
-from sqlalchemy import event, func, select, text  # noqa: E402
+from throughput import seed_teachers  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 
 TOKEN = "bench-token"
 FROM = "+15005550006"
@@ -50,17 +51,6 @@ def _serve_double(out, stop) -> None:
     stop.wait()
     out.put(len(double.messages()))
     double.stop()
-
-
-def seed(engine, n: int) -> None:
-    """n teachers, not yet onboarded ("hi" starts their onboarding)."""
-    with engine.begin() as c:
-        c.execute(text("""
-            INSERT INTO person (phone, name, role, language, channel, created_at)
-            SELECT '+8801712' || lpad(g::text, 6, '0'), 'শিক্ষক ' || g, 'teacher', 'bn', 'sms',
-                   now()
-            FROM generate_series(1, :n) g"""), {"n": n})
-        c.execute(text("ANALYZE person"))
 
 
 def record(first: int, n: int, tag: str) -> None:
@@ -126,7 +116,7 @@ def main() -> None:
         import worker as sathi_worker
 
         sathi_worker.preload()  # as `sathi worker` does: its own pool, the NLU models
-        seed(rt.db.engine, total)
+        seed_teachers(rt.db.engine, total)
         record(1, args.warm, "w")
         drain(rt)
         first = args.warm + 1
