@@ -40,6 +40,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Callable
 
 import redis
 from sqlalchemy import bindparam, event, insert, inspect, select, update
@@ -541,23 +542,13 @@ def _late_reports(rt: runtime.Runtime, message_id: int, keys: list[str], write) 
     kept them as early): taken and applied now, in the round trip that runs `write` (the
     send's metrics). How many there were."""
     try:
-        pipe = rt.redis.pipeline()  # MULTI: a report pushed meanwhile is read, not just deleted
-        write(pipe)
-        for key in keys:
-            pipe.lrange(key, 0, -1)
-            pipe.delete(key)
-        first = len(pipe) - 2 * len(keys)
-        replies = pipe.execute()[first:]
+        late = _take_early(rt, keys, write)
     except Exception:  # Redis down: as for the metrics; any report stays kept as it was
         log.debug("late status reports not looked for", exc_info=True)
         return 0
-    late = [item for got in replies[::2] for item in got]
     if late:
         with rt.db.session() as db:
-            msg = db.get(Message, message_id)
-            for item in late:
-                status, code = json.loads(item)
-                _on_status(db, msg, status, code, rt.now())
+            _apply_reports(db, db.get(Message, message_id), late, rt.now())
     return len(late)
 
 
@@ -631,25 +622,32 @@ def _apply_early_status(rt: runtime.Runtime, db: Session, msg: Message, now: dat
     """The status reports that arrived before we stored the sid, applied in the order they
     came (each one kept: "delivered" then a stale "undelivered" must not become a re-send).
     Returns how many there were."""
-    applied = 0
-    for key in early_keys(msg):
-        for early in _take_early(rt, key):
-            status, early_code = json.loads(early)
-            _on_status(db, msg, status, early_code, now)
-            applied += 1
-    return applied
+    return _apply_reports(db, msg, _take_early(rt, early_keys(msg)), now)
 
 
-def _take_early(rt: runtime.Runtime, key: str) -> list[bytes]:
+def _apply_reports(db: Session, msg: Message, reports: list[bytes], now: datetime) -> int:
+    for report in reports:
+        status, code = json.loads(report)
+        _on_status(db, msg, status, code, now)
+    return len(reports)
+
+
+def _take_early(rt: runtime.Runtime, keys: list[str],
+                write: Callable[[object], None] | None = None) -> list[bytes]:
+    """The reports kept as early under `keys`, in key order and then arrival order, read and
+    deleted in one MULTI (a report pushed meanwhile is read, not just deleted), with whatever
+    `write` puts in the same round trip (a send's metrics)."""
     pipe = rt.redis.pipeline()
-    pipe.lrange(key, 0, -1)
-    pipe.delete(key)
+    if write is not None:
+        write(pipe)
+    first = len(pipe)
+    for key in keys:
+        pipe.lrange(key, 0, -1)
+        pipe.delete(key)
     try:
-        items, _ = pipe.execute()
+        return [item for got in pipe.execute()[first::2] for item in got]
     except redis.ResponseError:  # kept by an older version: one report, as a string
-        one = rt.redis.getdel(key)
-        items = [one] if one is not None else []
-    return items
+        return [one for one in map(rt.redis.getdel, keys) if one is not None]
 
 
 def _count_out(rt: runtime.Runtime, channel: str, status: str) -> None:
@@ -729,8 +727,7 @@ def record_status(db: Session, sid: str, status: str, error_code: int | None,
         msg = _reported(db, sid, ref)
         if msg is None:
             return False
-        for early in _take_early(runtime.current(), early_key(sid)):
-            _on_status(db, msg, *json.loads(early), now)
+        _apply_reports(db, msg, _take_early(runtime.current(), [early_key(sid)]), now)
         return True
     _on_status(db, msg, status, error_code, now)
     return True
