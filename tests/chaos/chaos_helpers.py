@@ -51,6 +51,17 @@ def kill_while_held(rt, name: str, env: dict, hook) -> None:
     expire_lock_of_the_dead(rt, worker)
 
 
+def take_over_in_burst(rt, name: str, env: dict) -> None:
+    """A second `sathi worker --burst` does what the dead one left in the queues, and ends."""
+    from processes import sathi_worker
+
+    worker = sathi_worker(rt.settings, rt.redis, name=name, burst=True, **env)
+    try:
+        assert worker.wait(timeout=300) == 0, worker.output()[-3000:]
+    finally:
+        worker.stop()
+
+
 def wait_until(predicate, timeout: float, every: float = 0.1, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

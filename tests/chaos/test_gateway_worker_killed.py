@@ -5,9 +5,8 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 
 import pytest
-from chaos.chaos_helpers import kill_while_held, wait_until
+from chaos.chaos_helpers import kill_while_held, take_over_in_burst, wait_until
 from conftest import channels_file
-from processes import sathi_worker
 from sqlalchemy import func, select
 
 from bot.msgs import outbox
@@ -51,11 +50,7 @@ def test_kill_9_a_worker_while_the_phone_holds_its_answer_sends_each_once(chaos_
 
     env = {"SATHI_CHANNELS": str(rt.settings.channels_file)}
     kill_while_held(rt, "chaos-gw-a", env, hold)
-    b = sathi_worker(rt.settings, rt.redis, name="chaos-gw-b", burst=True, **env)
-    try:
-        assert b.wait(timeout=300) == 0, b.output()[-3000:]
-    finally:
-        b.stop()
+    take_over_in_burst(rt, "chaos-gw-b", env)
     # past the lease, cron's sweep settles what the dead left: looked up at the phone first
     clock.advance(minutes=5)
     outbox.sweep()

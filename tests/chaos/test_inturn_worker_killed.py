@@ -4,8 +4,7 @@ teacher's order, through the sweep, the lease and the lookup."""
 import uuid
 from collections import Counter, defaultdict
 
-from chaos.chaos_helpers import kill_while_held
-from processes import sathi_worker
+from chaos.chaos_helpers import kill_while_held, take_over_in_burst
 from sqlalchemy import select
 
 from bot.msgs import inbound, outbox
@@ -32,11 +31,7 @@ def test_kill_9_during_an_in_turn_send_sends_each_reply_once_and_in_order(
 
     env = {"SATHI_SMS_RATE": "0"}
     kill_while_held(rt, "inturn-worker-a", env, hold_the_20th)
-    b = sathi_worker(rt.settings, rt.redis, name="inturn-worker-b", burst=True, **env)
-    try:
-        assert b.wait(timeout=300) == 0, b.output()[-3000:]
-    finally:
-        b.stop()
+    take_over_in_burst(rt, "inturn-worker-b", env)
     # past the lease, cron's sweeps settle what the dead job left: looked up, then sent or not
     clock.advance(minutes=5)
     inbound.sweep()
