@@ -34,15 +34,37 @@ def schema_validator(schema_path: Path) -> Draft202012Validator:
 
 def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
     """What is wrong with `data` under the schema, as (the path to it, "where: reason"); None
-    when nothing is. Of several errors the deepest says most about what is wrong."""
-    errors = sorted(schema_validator(Path(schema_path)).iter_errors(data),
+    when nothing is. Of several errors the deepest says most about what is wrong.
+    The same data is checked once: every Runtime (each test, each worker process, each CLI
+    command) reads the same flows and content, and the check cost more than the parse. The
+    key is repr(data), which tells the types apart (a date from the string of one); a large
+    file's (one a staff member is editing, say) is not kept."""
+    key = (Path(schema_path), repr(data))
+    if key in _CHECKED:
+        found = _CHECKED[key]
+    else:
+        found = _check(key[0], data)
+        if len(key[1]) <= _KEEP_UP_TO:
+            if len(_CHECKED) >= _KEEP:
+                _CHECKED.clear()
+            _CHECKED[key] = found
+    return (list(found[0]), found[1]) if found else None
+
+
+_CHECKED: dict[tuple[Path, str], tuple[tuple, str] | None] = {}
+_KEEP = 128  # data checked and kept (the shipped files are about 40)
+_KEEP_UP_TO = 256 * 1024  # characters of a repr() worth keeping
+
+
+def _check(schema_path: Path, data) -> tuple[tuple, str] | None:
+    errors = sorted(schema_validator(schema_path).iter_errors(data),
                     key=lambda e: list(e.absolute_path))
     if not errors:
         return None
     err = max(errors, key=lambda e: len(e.absolute_path))
     where = "/".join(str(p) for p in err.absolute_path) or "(top)"
     message = err.message if len(err.message) <= MAX_REASON else err.message[:MAX_REASON] + "…"
-    return list(err.absolute_path), f"{where}: {message}"
+    return tuple(err.absolute_path), f"{where}: {message}"
 
 
 MAX_NODES = 200_000  # YAML nodes a data file may hold once its aliases are expanded
@@ -63,16 +85,37 @@ def load_yaml(text: str, path: Path | str, error: type[DataFileError] = DataFile
     file, a key given twice in one mapping, and aliases that expand past MAX_NODES (a "billion
     laughs" file) are refused as `error` with file and line."""
     try:
-        tree = yaml.compose(text)
-        if tree is not None:
-            _check_tree(tree, path, error)
-        data = yaml.safe_load(text)
+        return _parse(text, path, error, _FAST)
+    except yaml.YAMLError:
+        pass  # the pure-Python parser decides what libyaml refused: its reasons say more
+    try:
+        return _parse(text, path, error, yaml.SafeLoader)
     except yaml.YAMLError as e:
+        if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow
+            line = text[:e.position].count("\n") + 1 if e.position is not None else None
+            raise error(path, line, f"not valid YAML: a character it does not allow "
+                                    f"(U+{e.character:04X})" if isinstance(e.character, int)
+                        else f"not valid YAML: {e.reason}") from e
         mark = getattr(e, "problem_mark", None)
-        raise error(path, mark.line + 1 if mark else None, f"not valid YAML: {e.problem}") from e
-    if tree is None:
-        raise error(path, 1, "the file is empty")
-    return tree, data
+        raise error(path, mark.line + 1 if mark else None,
+                    f"not valid YAML: {getattr(e, 'problem', None) or e}") from e
+
+
+def _parse(text: str, path, error, loader_class):
+    loader = loader_class(text)
+    try:
+        tree = loader.get_single_node()
+        if tree is None:
+            raise error(path, 1, "the file is empty")
+        _check_tree(tree, path, error)
+        return tree, loader.construct_document(tree)  # the data of the same parse: read once
+    finally:
+        loader.dispose()
+
+
+# libyaml's parser where PyYAML was built with it (the wheels are): every Runtime, worker and
+# CLI command reads the flows, content and campaigns, and the pure-Python parser took ~20x as long
+_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _check_tree(root: yaml.Node, path, error) -> None:

@@ -76,6 +76,9 @@ def test_a_missing_translation_falls_back_to_bangla(tmp_path):
     (GOOD.replace("levels: [0]", "levels: [0]\n        video: 0"), 8, "less than the minimum"),
     (GOOD + "  - id: 1\n    title: {bn: ক}\n    activities: []\n", 14, "should be non-empty"),
     (GOOD.replace("    activities:", "   activities:"), None, "not valid YAML"),
+    # a control character pasted from elsewhere: refused with its line, not a crash
+    (GOOD.replace("title: {bn: ক", "title: {bn: ক\x07"), 8,
+     "not valid YAML: a character it does not allow (U+0007)"),
 ])
 def test_a_bad_file_is_refused_with_file_line_reason(tmp_path, bad, line, reason):
     with pytest.raises(ContentError) as e:
