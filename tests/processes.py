@@ -28,11 +28,16 @@ def empty_database(db) -> None:
 
     from bot.store.models import Base
 
-    tables = list(reversed(Base.metadata.sorted_tables))
+    tables = list(reversed(Base.metadata.sorted_tables))  # children before their parents
     with db.engine.begin() as c:
         if db.engine.dialect.name == "postgresql":
-            c.execute(text("TRUNCATE " + ", ".join(t.name for t in tables)
-                           + " RESTART IDENTITY CASCADE"))
+            # DELETE and the sequences set back to their start: what TRUNCATE ... RESTART
+            # IDENTITY does to a test's few rows, in about 1 ms instead of 100 (TRUNCATE makes
+            # every table and index anew, and this runs before each of some 2,000 tests)
+            c.exec_driver_sql("; ".join(f"DELETE FROM {t.name}" for t in tables))
+            c.execute(text("SELECT setval(s.seqrelid, s.seqstart, false) FROM pg_sequence s"
+                           " JOIN pg_class c ON c.oid = s.seqrelid"
+                           " WHERE c.relnamespace = current_schema()::regnamespace"))
         else:
             for t in tables:
                 c.execute(t.delete())
