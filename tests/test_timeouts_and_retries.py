@@ -85,14 +85,14 @@ def test_a_reply_whose_job_was_lost_is_swept(rt, roster, tw, work, twilio, clock
                                              monkeypatch):
     from bot.msgs import outbox
     tw.sms(TEACHER, "hi")
-    from rq import SimpleWorker
+    from bot.simulate import QuietWorker  # RQ's SimpleWorker can wait a minute to stop
 
     def broken(*args):  # the turn's own send fails at once: its replies go to a send job
         raise RuntimeError("the worker lost its database connection")
 
     with monkeypatch.context() as m:
         m.setattr(outbox, "_send_in_order", broken)
-        SimpleWorker([rt.queue("inbound")], connection=rt.redis).work(burst=True)
+        QuietWorker([rt.queue("inbound")], connection=rt.redis).work(burst=True)
     assert twilio.messages() == []
     assert rt.queue("outbound").count == 1  # the send job that takes them over
     redis_conn.flushdb()  # ... is lost
