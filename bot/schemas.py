@@ -40,9 +40,8 @@ def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
     key is repr(data), which tells the types apart (a date from the string of one); a large
     file's (one a staff member is editing, say) is not kept."""
     key = (Path(schema_path), repr(data))
-    if key in _CHECKED:
-        found = _CHECKED[key]
-    else:
+    found = _CHECKED.get(key, _UNCHECKED)  # one lookup: another thread may clear it meanwhile
+    if found is _UNCHECKED:
         found = _check(key[0], data)
         if len(key[1]) <= _KEEP_UP_TO:
             if len(_CHECKED) >= _KEEP:
@@ -52,6 +51,7 @@ def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
 
 
 _CHECKED: dict[tuple[Path, str], tuple[tuple, str] | None] = {}
+_UNCHECKED = object()
 _KEEP = 128  # data checked and kept (the shipped files are about 40)
 _KEEP_UP_TO = 256 * 1024  # characters of a repr() worth keeping
 
