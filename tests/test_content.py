@@ -88,6 +88,19 @@ def test_a_bad_file_is_refused_with_file_line_reason(tmp_path, bad, line, reason
     assert reason in str(e.value)
 
 
+def test_a_file_edited_back_and_forth_in_one_process_is_judged_each_time(tmp_path):
+    """A process remembers the files it has checked (bot/schemas.py): an edit that only
+    changes a value's type ("1.1", a string, to 1.1, a number) must not get the old verdict."""
+    number_id = GOOD.replace('id: "1.1"', 'id: 1.1')
+    for text, good in [(GOOD, True), (number_id, False), (GOOD, True), (number_id, False)]:
+        write(tmp_path, text)
+        if good:
+            assert load_content(tmp_path).activity("1.1") is not None
+        else:
+            with pytest.raises(ContentError, match="modules.yaml:5: .*is not of type 'string'"):
+                load_content(tmp_path)
+
+
 def test_ids_are_unique_across_files(tmp_path):
     write(tmp_path, GOOD)
     write(tmp_path, GOOD, "more.yaml")
