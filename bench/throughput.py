@@ -20,6 +20,10 @@ One command runs three measurements, each beside a baseline taken in the same ru
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/throughput.py
 
+For (a) and (b) it also prints where the CPU went while they were measured (bench/cpuuse.py):
+milliseconds per request or per message for gunicorn, the workers, PostgreSQL, Redis and the
+rest (the bench, the double, wrk, the load generator), and how much of the machine stayed idle.
+
 It makes and drops its own database (sathi_bench_<random>) on that server and uses Redis db 3
 (--redis-db), which it flushes. Needs `wrk` (apt-get install wrk).
 """
@@ -44,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from cpuuse import Meter  # noqa: E402
 from redisdb import redis_db  # noqa: E402
 from scratchdb import ScratchDatabase  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
@@ -143,11 +148,16 @@ def measure_webhook(args, port: int, people: list[str], engine, instance: Path,
     with engine.begin() as c:
         before = c.execute(text("SELECT count(*) FROM message WHERE direction = 'in'")).scalar()
     rounds = {"trivial": [], "webhook": []}
+    cpu = {"trivial": [], "webhook": []}
     for k in range(args.rounds):  # alternated, so both see the same machine
-        rounds["trivial"].append(wrk(port, TRIVIAL, args.seconds, conns, threads, f"t{k}",
-                                     people, tmp, 2000))
-        rounds["webhook"].append(wrk(port, WEBHOOK, args.seconds, conns, threads, f"w{k}",
-                                     people, tmp, int(args.seconds * 5000)))
+        with Meter() as m:
+            rounds["trivial"].append(wrk(port, TRIVIAL, args.seconds, conns, threads, f"t{k}",
+                                         people, tmp, 2000))
+        cpu["trivial"].append(m.use)
+        with Meter() as m:
+            rounds["webhook"].append(wrk(port, WEBHOOK, args.seconds, conns, threads, f"w{k}",
+                                         people, tmp, int(args.seconds * 5000)))
+        cpu["webhook"].append(m.use)
     time.sleep(1)
     with engine.begin() as c:
         stored, distinct = c.execute(text(
@@ -164,7 +174,8 @@ def measure_webhook(args, port: int, people: list[str], engine, instance: Path,
                      "p99_ms": max(r["p99_us"] for r in rs) / 1e3,
                      "non2xx": sum(r["non2xx"] for r in rs),
                      "socket_errors": sum(r["socket_errors"] for r in rs),
-                     "rounds_rps": [round(r["rps"]) for r in rs]}
+                     "rounds_rps": [round(r["rps"]) for r in rs],
+                     "cpu": sum(cpu[name][1:], cpu[name][0]).line(total, "request")}
     hook = out["webhook"]
     accepted = hook["requests"] - hook["non2xx"]
     hook.update(stored=stored, distinct=distinct, spooled=spooled, accepted=accepted,
@@ -243,6 +254,7 @@ def measure_drain(args, port: int, rt, settings, conn, double, arrivals: list,
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
         gen = ctx.Process(target=_load, args=(port, reqs, args.connections, out))
+        meter = Meter().__enter__()  # from the first webhook to the last reply
         gen.start()
         sent = out.get(timeout=600)
         gen.join()
@@ -260,6 +272,7 @@ def measure_drain(args, port: int, rt, settings, conn, double, arrivals: list,
                 raise RuntimeError(f"{waiting} messages still waiting after "
                                    f"{args.drain_timeout} s")
             time.sleep(0.2)
+        meter.__exit__(None, None, None)
         with rt.db.session() as db:
             inbound = db.execute(select(Message.id, Message.address, Message.status,
                                         Message.updated_at).where(
@@ -300,6 +313,7 @@ def measure_drain(args, port: int, rt, settings, conn, double, arrivals: list,
         "sent_once": (len(got) == len({s for s, _, _ in got}) == len(outbound)
                       and all(n == 1 for _, n in sends) and len(sends) == len(outbound)),
         "in_order": in_order and all(a == sorted(a) for a in handled_order.values()),
+        "cpu": meter.use.line(len(inbound), "inbound message"),
     }
 
 
@@ -426,6 +440,8 @@ def report(results: dict, args, part: str) -> None:
         print(f"    webhook ÷ trivial {w['rps'] / t['rps']:8.1%}   (goal ≥ 40 %, p99 < 100 ms)"
               f"   stored {w['stored']:,} of {w['accepted']:,} accepted, spooled "
               f"{w['spooled']}, each once: {w['stored_once']}")
+        print(f"    trivial: {t['cpu']}")
+        print(f"    webhook: {w['cpu']}")
     if part == "drain":
         d = results["drain"]
         print(f"(b) {d['teachers']:,} teachers text \"hi\", {args.workers} worker processes: "
@@ -435,6 +451,7 @@ def report(results: dict, args, part: str) -> None:
               f"p99 {d['p99_ms']:.0f} ms; all handled {d['all_handled']}, sent once "
               f"{d['sent_once']}, in order {d['in_order']}, every teacher answered "
               f"{d['every_teacher_answered']}")
+        print(f"    {d['cpu']}")
     if part == "campaign":
         import campaign as campaign_bench
 
