@@ -37,23 +37,75 @@ def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
     when nothing is. Of several errors the deepest says most about what is wrong.
     The same data is checked once: every Runtime (each test, each worker process, each CLI
     command) reads the same flows and content, and the check cost more than the parse. The
-    key is repr(data), which tells the types apart (a date from the string of one); a large
-    file's (one a staff member is editing, say) is not kept."""
-    key = (Path(schema_path), repr(data))
-    if key in _CHECKED:
-        found = _CHECKED[key]
+    key (`_key`) tells the types apart (a date from the string of one); data whose key would be
+    large (a file a staff member is editing, or a few aliases of a long text) or that holds
+    itself (an alias inside its own anchor, which no text can tell apart) is checked afresh."""
+    key = _key(data)
+    if key is not None and (Path(schema_path), key) in _CHECKED:
+        found = _CHECKED[Path(schema_path), key]
     else:
-        found = _check(key[0], data)
-        if len(key[1]) <= _KEEP_UP_TO:
+        found = _check(Path(schema_path), data)
+        if key is not None:
             if len(_CHECKED) >= _KEEP:
                 _CHECKED.clear()
-            _CHECKED[key] = found
+            _CHECKED[Path(schema_path), key] = found
     return (list(found[0]), found[1]) if found else None
 
 
 _CHECKED: dict[tuple[Path, str], tuple[tuple, str] | None] = {}
 _KEEP = 128  # data checked and kept (the shipped files are about 40)
-_KEEP_UP_TO = 256 * 1024  # characters of a repr() worth keeping
+_KEEP_UP_TO = 256 * 1024  # characters of a key worth keeping
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _key(data) -> str | None:
+    """A text that only the same data (same types, same values, same order) has, or None when
+    it would pass _KEEP_UP_TO characters or the data holds itself. Written out with a budget,
+    not with repr(): a 20 KB file whose aliases name one long text 100,000 times is a few GB of
+    repr(), and repr() writes an alias inside its own anchor as "..." whichever anchor it names,
+    so two files of different shape would share one verdict."""
+    parts: list[str] = []
+    size = 0
+    on_path: set[int] = set()
+
+    def put(text: str) -> None:
+        nonlocal size
+        size += len(text)
+        if size > _KEEP_UP_TO:
+            raise _TooLarge
+        parts.append(text)
+
+    def walk(value) -> None:
+        if isinstance(value, (dict, list, tuple, set, frozenset)):
+            if id(value) in on_path:
+                raise _TooLarge  # it holds itself
+            on_path.add(id(value))
+            put(f"{type(value).__name__}(")
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(k)
+                    put(":")
+                    walk(v)
+                    put(",")
+            else:
+                for v in value:
+                    walk(v)
+                    put(",")
+            put(")")
+            on_path.discard(id(value))
+        else:  # a scalar: its type and its repr (a str's is quoted, so it cannot end early)
+            if isinstance(value, (str, bytes)) and len(value) > _KEEP_UP_TO:
+                raise _TooLarge
+            put(f"{type(value).__name__}:{value!r}")
+
+    try:
+        walk(data)
+    except (_TooLarge, RecursionError):
+        return None
+    return "".join(parts)
 
 
 def _check(schema_path: Path, data) -> tuple[tuple, str] | None:

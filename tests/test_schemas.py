@@ -1,0 +1,64 @@
+"""bot/schemas.py's cache of schema checks: it never gives one data's verdict to other data, and
+a small file cannot make it build a huge key."""
+from __future__ import annotations
+
+import json
+import resource
+import time
+
+import pytest
+import yaml
+
+from bot.campaigns.content import ContentError, parse_content
+from bot.schemas import _key, schema_problem
+
+from test_content import GOOD
+
+
+@pytest.fixture
+def schema(tmp_path):
+    path = tmp_path / "nested.schema.json"
+    path.write_text(json.dumps({"type": "object", "properties": {"a": {
+        "type": "object", "properties": {"a": {"type": "object", "required": ["k"]}}}}}))
+    return path
+
+
+def test_a_file_edited_to_invalid_valid_and_invalid_again_gets_each_verdict(tmp_path):
+    bad = GOOD.replace('id: "1.1"', "id: 1.1")
+    for text, refused in ((bad, True), (GOOD, False), (bad, True), (GOOD, False)):
+        if refused:
+            with pytest.raises(ContentError, match="is not of type 'string'"):
+                parse_content(text, tmp_path / "modules.yaml")
+        else:
+            parse_content(text, tmp_path / "modules.yaml")
+
+
+def test_data_that_differ_only_in_types_have_their_own_verdicts(schema):
+    typed = {"a": {"a": {"k": 1}}}
+    assert schema_problem(schema, typed) is None
+    assert schema_problem(schema, {"a": {"a": ["k"]}})[1] == "a/a: ['k'] is not of type 'object'"
+    for a, b in (("2026-01-01", yaml.safe_load("2026-01-01")), (1, True), (1, 1.0), ("1", 1),
+                 (None, "null"), ([1], (1,))):
+        assert _key({"x": a}) != _key({"x": b})
+
+
+def test_an_alias_inside_its_own_anchor_is_not_mistaken_for_another_shape(schema):
+    # repr() writes both as {'a': {'a': {...}}, 'k': 1}: in the first the inner alias names
+    # the top mapping (which has k), in the second the middle one (which has not)
+    holds_k = yaml.safe_load("&w {a: {a: *w}, k: 1}")
+    lacks_k = yaml.safe_load("{a: &b {a: *b}, k: 1}")
+    assert schema_problem(schema, holds_k) is None
+    assert schema_problem(schema, lacks_k) == (["a", "a"], "a/a: 'k' is a required property")
+
+
+def test_a_long_text_named_by_many_aliases_is_not_written_out_for_the_cache(tmp_path):
+    # ~20 KB of YAML whose 10,000 aliases of one 20 KB text made a 200 MB repr() key
+    refs = ", ".join(["*s"] * 50)
+    bomb = GOOD.replace("title: {bn: গণনা", 'title: {bn: &s "' + "x" * 20_000 + '"', 1) + (
+        f"x1: &l1 [{refs}]\nx2: &l2 [{', '.join(['*l1'] * 50)}]\nx3: [*l2, *l2, *l2, *l2]\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(ContentError, match="Additional properties"):
+        parse_content(bomb, tmp_path / "modules.yaml")
+    assert time.monotonic() - started < 0.5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB
