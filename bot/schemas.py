@@ -134,11 +134,20 @@ def read_text(path: Path | str, error: type[DataFileError] = DataFileError) -> s
 
 def load_yaml(text: str, path: Path | str, error: type[DataFileError] = DataFileError):
     """(node tree, data) of a YAML file; the tree gives line numbers. Invalid YAML, an empty
-    file, a key given twice in one mapping, and aliases that expand past MAX_NODES (a "billion
-    laughs" file) are refused as `error` with file and line."""
+    file, a key given twice in one mapping, aliases that expand past MAX_NODES (a "billion
+    laughs" file) and nesting deeper than Python's recursion allows are refused as `error` with
+    file and line."""
+    try:
+        return _load(text, path, error)
+    except RecursionError:  # both parsers build the tree depth first, and so does the check
+        raise error(path, None, "nested too deeply ([ or { inside one another hundreds "
+                                "of times)") from None
+
+
+def _load(text: str, path, error):
     try:
         return _parse(text, path, error, _FAST)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeEncodeError):  # libyaml is given UTF-8: a lone surrogate
         pass  # the pure-Python parser decides what libyaml refused: its reasons say more
     try:
         return _parse(text, path, error, yaml.SafeLoader)

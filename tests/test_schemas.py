@@ -62,3 +62,19 @@ def test_a_long_text_named_by_many_aliases_is_not_written_out_for_the_cache(tmp_
         parse_content(bomb, tmp_path / "modules.yaml")
     assert time.monotonic() - started < 0.5
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB
+
+
+@pytest.mark.parametrize("text, line, reason", [
+    # a str that is not UTF-8 (from Python, not a file: read_text refuses those bytes first)
+    (GOOD.replace("title: {bn: ক", "title: {bn: ক\ud800"), 8,
+     "not valid YAML: a character it does not allow (U+D800)"),
+    # what libyaml and the Python parser both build depth first: a RecursionError before
+    (GOOD + "x: " + "[" * 5000 + "]" * 5000 + "\n", None, "nested too deeply"),
+    (GOOD + "x: " + "{a: " * 5000 + "}" * 5000 + "\n", None, "nested too deeply"),
+])
+def test_text_no_parser_can_read_is_refused_with_file_and_reason(tmp_path, text, line, reason):
+    path = tmp_path / "modules.yaml"
+    with pytest.raises(ContentError) as e:
+        parse_content(text, path)
+    assert str(e.value).startswith(f"{path}:{line}: " if line else f"{path}: ")
+    assert reason in str(e.value)
