@@ -135,8 +135,8 @@ def read_text(path: Path | str, error: type[DataFileError] = DataFileError) -> s
 def load_yaml(text: str, path: Path | str, error: type[DataFileError] = DataFileError):
     """(node tree, data) of a YAML file; the tree gives line numbers. Invalid YAML, an empty
     file, a key given twice in one mapping, aliases that expand past MAX_NODES (a "billion
-    laughs" file) and nesting deeper than Python's recursion allows are refused as `error` with
-    file and line."""
+    laughs" file) or hold themselves, and nesting deeper than Python's recursion allows are
+    refused as `error` with file and line."""
     try:
         return _load(text, path, error)
     except RecursionError:  # both parsers build the tree depth first, and so does the check
@@ -184,9 +184,12 @@ def _check_tree(root: yaml.Node, path, error) -> None:
 
     def size(node: yaml.Node) -> int:
         known = sizes.get(id(node))
+        if known == -1:  # still being counted: an alias inside its own anchor
+            raise error(path, node.start_mark.line + 1, "an alias inside its own anchor: the "
+                        "value would hold itself without end")
         if known is not None:
             return known
-        sizes[id(node)] = 1  # a recursive alias counts once
+        sizes[id(node)] = -1
         total = 1
         if isinstance(node, yaml.MappingNode):
             seen: dict = {}

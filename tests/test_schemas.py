@@ -78,3 +78,32 @@ def test_text_no_parser_can_read_is_refused_with_file_and_reason(tmp_path, text,
         parse_content(text, path)
     assert str(e.value).startswith(f"{path}:{line}: " if line else f"{path}: ")
     assert reason in str(e.value)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("modules: &m [{id: 1, title: {bn: ক}, activities: *m}]\n", 1),
+    (GOOD + "tips:\n  - &t\n    id: x\n    more: [*t]\n", 13),
+])
+def test_an_alias_inside_its_own_anchor_is_refused_with_its_line(tmp_path, text, line):
+    path = tmp_path / "modules.yaml"
+    with pytest.raises(ContentError, match=f"^{path}:{line}: an alias inside its own anchor"):
+        parse_content(text, path)
+
+
+def test_a_channels_or_days_file_that_is_not_utf8_is_refused_with_its_line(tmp_path):
+    from bot.campaigns.plans import DAYS_FILE, DaysError, day_words
+    from bot.channels.gateway_config import ChannelsFileError, load
+
+    channels = tmp_path / "channels.yaml"
+    channels.write_bytes(b"channels:\n  - name: sim\xff\n")
+    with pytest.raises(ChannelsFileError, match=f"^{channels}:2: not UTF-8 text$"):
+        load(channels, env={})
+    days = tmp_path / DAYS_FILE
+    days.parent.mkdir(parents=True)
+    days.write_bytes(b"weekdays: {}\n\nrelative: {\xe0\xa6: []}\n")
+    with pytest.raises(DaysError, match=f"^{days}:3: not UTF-8 text$"):
+        day_words(str(tmp_path))
+    # a recursive channels file used to recurse in the ${NAME} interpolation until it crashed
+    with pytest.raises(ChannelsFileError, match="an alias inside its own anchor"):
+        channels.write_text("channels: &c [*c]\n")
+        load(channels, env={})
