@@ -41,9 +41,9 @@ def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
     large (a file a staff member is editing, or a few aliases of a long text) or that holds
     itself (an alias inside its own anchor, which no text can tell apart) is checked afresh."""
     key = _key(data)
-    if key is not None and (Path(schema_path), key) in _CHECKED:
-        found = _CHECKED[Path(schema_path), key]
-    else:
+    # one look (get), not `in` then [ ]: another thread may clear the cache between the two
+    found = _CHECKED.get((Path(schema_path), key), _UNSEEN) if key is not None else _UNSEEN
+    if found is _UNSEEN:
         found = _check(Path(schema_path), data)
         if key is not None:
             if len(_CHECKED) >= _KEEP:
@@ -53,6 +53,7 @@ def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
 
 
 _CHECKED: dict[tuple[Path, str], tuple[tuple, str] | None] = {}
+_UNSEEN = object()
 _KEEP = 128  # data checked and kept (the shipped files are about 40)
 _KEEP_UP_TO = 256 * 1024  # characters of a key worth keeping
 
