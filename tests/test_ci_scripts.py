@@ -91,9 +91,29 @@ def test_an_answer_from_the_port_is_not_taken_for_a_dead_servers(status_port):
 
 def test_ci_run_stopping_the_server_twice_keeps_a_passing_runs_status(tmp_path):
     # .ci/run stops Rasa after the NLU tests and again on EXIT: the second kill finds no group
-    stop = re.search(r"^stop_rasa\(\) \{.*\}$", (ROOT / ".ci/run").read_text(), re.M).group(0)
     script = tmp_path / "run"
     script.write_text("set -euo pipefail\nsetsid sleep 30 >/dev/null 2>&1 &\nrasa_server=$!\n"
-                      f"{stop}\ntrap stop_rasa EXIT\nsleep 0.2\nstop_rasa\necho passed\n")
+                      f"{_stop_rasa()}\ntrap stop_rasa EXIT\nsleep 0.2\nstop_rasa\necho passed\n")
     done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=30)
     assert (done.returncode, done.stdout) == (0, "passed\n")
+
+
+def test_ci_run_kills_what_of_the_server_ignores_the_stop(tmp_path):
+    # a group whose leader and child ignore TERM (a hung install, say) is killed after the grace
+    script = tmp_path / "run"
+    script.write_text(
+        "set -euo pipefail\nRASA_STOP_GRACE=1\n"
+        "setsid bash -c 'trap \"\" TERM; sleep 60 & echo $! > child; wait' >/dev/null 2>&1 &\n"
+        f"rasa_server=$!\n{_stop_rasa()}\nsleep 0.5\nstop_rasa\ncat child\n")
+    started = time.monotonic()
+    done = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0 and time.monotonic() - started < 10
+    child = Path(f"/proc/{done.stdout.split()[-1]}/stat")
+    time.sleep(0.2)  # gone, or a zombie its new parent has not reaped yet
+    assert not child.exists() or child.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _stop_rasa() -> str:
+    return re.search(r"^stop_rasa\(\) \{$.*?^\}$", (ROOT / ".ci/run").read_text(),
+                     re.M | re.S).group(0)
