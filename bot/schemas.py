@@ -8,6 +8,7 @@ Imports nothing from the project.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -154,13 +155,18 @@ def _load(text: str, path, error):
         return _parse(text, path, error, yaml.SafeLoader)
     except yaml.YAMLError as e:
         if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow
-            line = text[:e.position].count("\n") + 1 if e.position is not None else None
+            line = (len(_LINE_BREAK.findall(text, 0, e.position)) + 1
+                    if e.position is not None else None)
             raise error(path, line, f"not valid YAML: a character it does not allow "
                                     f"(U+{e.character:04X})" if isinstance(e.character, int)
                         else f"not valid YAML: {e.reason}") from e
         mark = getattr(e, "problem_mark", None)
         raise error(path, mark.line + 1 if mark else None,
                     f"not valid YAML: {getattr(e, 'problem', None) or e}") from e
+
+
+# what YAML counts as a line break, so a character's line is the one the parsers' marks give
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def _parse(text: str, path, error, loader_class):

@@ -68,6 +68,12 @@ def test_a_long_text_named_by_many_aliases_is_not_written_out_for_the_cache(tmp_
     # a str that is not UTF-8 (from Python, not a file: read_text refuses those bytes first)
     (GOOD.replace("title: {bn: ক", "title: {bn: ক\ud800"), 8,
      "not valid YAML: a character it does not allow (U+D800)"),
+    # a control character's line counts the line breaks YAML counts, as every other refusal's
+    # line does (the tree's marks): CR alone, NEL
+    (GOOD.replace("\n", "\r").replace("title: {bn: ক", "title: {bn: ক\x07"), 8,
+     "not valid YAML: a character it does not allow (U+0007)"),
+    (GOOD.replace("\n", "\x85", 3).replace("title: {bn: ক", "title: {bn: ক\x07"), 8,
+     "not valid YAML: a character it does not allow (U+0007)"),
     # what libyaml and the Python parser both build depth first: a RecursionError before
     (GOOD + "x: " + "[" * 5000 + "]" * 5000 + "\n", None, "nested too deeply"),
     (GOOD + "x: " + "{a: " * 5000 + "}" * 5000 + "\n", None, "nested too deeply"),
