@@ -176,9 +176,33 @@ def _parse(text: str, path, error, loader_class):
         if tree is None:
             raise error(path, 1, "the file is empty")
         _check_tree(tree, path, error)
-        return tree, loader.construct_document(tree)  # the data of the same parse: read once
+        try:
+            return tree, loader.construct_document(tree)  # the data of the same parse: read once
+        except ValueError as e:  # a date that is not one: 2026-13-01 (the only value that can)
+            raise error(path, _bad_date_line(loader, tree), f"not a date: {e}") from None
     finally:
         loader.dispose()
+
+
+def _bad_date_line(loader, root: yaml.Node) -> int | None:
+    """The line of the first date-like value that is not a date."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo.extend(n for kv in reversed(node.value) for n in reversed(kv))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(reversed(node.value))
+        elif node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                loader.construct_yaml_timestamp(node)
+            except ValueError:
+                return node.start_mark.line + 1
+    return None
 
 
 # libyaml's parser where PyYAML was built with it (the wheels are): every Runtime, worker and

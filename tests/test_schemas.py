@@ -74,6 +74,9 @@ def test_a_long_text_named_by_many_aliases_is_not_written_out_for_the_cache(tmp_
      "not valid YAML: a character it does not allow (U+0007)"),
     (GOOD.replace("\n", "\x85", 3).replace("title: {bn: ক", "title: {bn: ক\x07"), 8,
      "not valid YAML: a character it does not allow (U+0007)"),
+    # a date that is not one (a ValueError of the YAML constructor, a traceback before)
+    (GOOD.replace("levels: [0]", "levels: [0]\n        video: 2026-02-30"), 8,
+     "not a date: day is out of range for month"),
     # what libyaml and the Python parser both build depth first: a RecursionError before
     (GOOD + "x: " + "[" * 5000 + "]" * 5000 + "\n", None, "nested too deeply"),
     (GOOD + "x: " + "{a: " * 5000 + "}" * 5000 + "\n", None, "nested too deeply"),
