@@ -8,6 +8,7 @@ Imports nothing from the project.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,23 +38,76 @@ def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
     when nothing is. Of several errors the deepest says most about what is wrong.
     The same data is checked once: every Runtime (each test, each worker process, each CLI
     command) reads the same flows and content, and the check cost more than the parse. The
-    key is repr(data), which tells the types apart (a date from the string of one); a large
-    file's (one a staff member is editing, say) is not kept."""
-    key = (Path(schema_path), repr(data))
-    found = _CHECKED.get(key, _UNCHECKED)  # one lookup: another thread may clear it meanwhile
-    if found is _UNCHECKED:
-        found = _check(key[0], data)
-        if len(key[1]) <= _KEEP_UP_TO:
+    key (`_key`) tells the types apart (a date from the string of one); data whose key would be
+    large (a file a staff member is editing, or a few aliases of a long text) or that holds
+    itself (an alias inside its own anchor, which no text can tell apart) is checked afresh."""
+    key = _key(data)
+    # one look (get), not `in` then [ ]: another thread may clear the cache between the two
+    found = _CHECKED.get((Path(schema_path), key), _UNSEEN) if key is not None else _UNSEEN
+    if found is _UNSEEN:
+        found = _check(Path(schema_path), data)
+        if key is not None:
             if len(_CHECKED) >= _KEEP:
                 _CHECKED.clear()
-            _CHECKED[key] = found
+            _CHECKED[Path(schema_path), key] = found
     return (list(found[0]), found[1]) if found else None
 
 
 _CHECKED: dict[tuple[Path, str], tuple[tuple, str] | None] = {}
-_UNCHECKED = object()
+_UNSEEN = object()
 _KEEP = 128  # data checked and kept (the shipped files are about 40)
-_KEEP_UP_TO = 256 * 1024  # characters of a repr() worth keeping
+_KEEP_UP_TO = 256 * 1024  # characters of a key worth keeping
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _key(data) -> str | None:
+    """A text that only the same data (same types, same values, same order) has, or None when
+    it would pass _KEEP_UP_TO characters or the data holds itself. Written out with a budget,
+    not with repr(): a 20 KB file whose aliases name one long text 100,000 times is a few GB of
+    repr(), and repr() writes an alias inside its own anchor as "..." whichever anchor it names,
+    so two files of different shape would share one verdict."""
+    parts: list[str] = []
+    size = 0
+    on_path: set[int] = set()
+
+    def put(text: str) -> None:
+        nonlocal size
+        size += len(text)
+        if size > _KEEP_UP_TO:
+            raise _TooLarge
+        parts.append(text)
+
+    def walk(value) -> None:
+        if isinstance(value, (dict, list, tuple, set, frozenset)):
+            if id(value) in on_path:
+                raise _TooLarge  # it holds itself
+            on_path.add(id(value))
+            put(f"{type(value).__name__}(")
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(k)
+                    put(":")
+                    walk(v)
+                    put(",")
+            else:
+                for v in value:
+                    walk(v)
+                    put(",")
+            put(")")
+            on_path.discard(id(value))
+        else:  # a scalar: its type and its repr (a str's is quoted, so it cannot end early)
+            if isinstance(value, (str, bytes)) and len(value) > _KEEP_UP_TO:
+                raise _TooLarge
+            put(f"{type(value).__name__}:{value!r}")
+
+    try:
+        walk(data)
+    except (_TooLarge, RecursionError):
+        return None
+    return "".join(parts)
 
 
 def _check(schema_path: Path, data) -> tuple[tuple, str] | None:
@@ -82,23 +136,37 @@ def read_text(path: Path | str, error: type[DataFileError] = DataFileError) -> s
 
 def load_yaml(text: str, path: Path | str, error: type[DataFileError] = DataFileError):
     """(node tree, data) of a YAML file; the tree gives line numbers. Invalid YAML, an empty
-    file, a key given twice in one mapping, and aliases that expand past MAX_NODES (a "billion
-    laughs" file) are refused as `error` with file and line."""
+    file, a key given twice in one mapping, aliases that expand past MAX_NODES (a "billion
+    laughs" file) or hold themselves, and nesting deeper than Python's recursion allows are
+    refused as `error` with file and line."""
+    try:
+        return _load(text, path, error)
+    except RecursionError:  # both parsers build the tree depth first, and so does the check
+        raise error(path, None, "nested too deeply ([ or { inside one another hundreds "
+                                "of times)") from None
+
+
+def _load(text: str, path, error):
     try:
         return _parse(text, path, error, _FAST)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeEncodeError):  # libyaml is given UTF-8: a lone surrogate
         pass  # the pure-Python parser decides what libyaml refused: its reasons say more
     try:
         return _parse(text, path, error, yaml.SafeLoader)
     except yaml.YAMLError as e:
         if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow
-            line = text[:e.position].count("\n") + 1 if e.position is not None else None
+            line = (len(_LINE_BREAK.findall(text, 0, e.position)) + 1
+                    if e.position is not None else None)
             raise error(path, line, f"not valid YAML: a character it does not allow "
                                     f"(U+{e.character:04X})" if isinstance(e.character, int)
                         else f"not valid YAML: {e.reason}") from e
         mark = getattr(e, "problem_mark", None)
         raise error(path, mark.line + 1 if mark else None,
                     f"not valid YAML: {getattr(e, 'problem', None) or e}") from e
+
+
+# what YAML counts as a line break, so a character's line is the one the parsers' marks give
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def _parse(text: str, path, error, loader_class):
@@ -108,9 +176,33 @@ def _parse(text: str, path, error, loader_class):
         if tree is None:
             raise error(path, 1, "the file is empty")
         _check_tree(tree, path, error)
-        return tree, loader.construct_document(tree)  # the data of the same parse: read once
+        try:
+            return tree, loader.construct_document(tree)  # the data of the same parse: read once
+        except ValueError as e:  # a date that is not one: 2026-13-01 (the only value that can)
+            raise error(path, _bad_date_line(loader, tree), f"not a date: {e}") from None
     finally:
         loader.dispose()
+
+
+def _bad_date_line(loader, root: yaml.Node) -> int | None:
+    """The line of the first date-like value that is not a date."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo.extend(n for kv in reversed(node.value) for n in reversed(kv))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(reversed(node.value))
+        elif node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                loader.construct_yaml_timestamp(node)
+            except ValueError:
+                return node.start_mark.line + 1
+    return None
 
 
 # libyaml's parser where PyYAML was built with it (the wheels are): every Runtime, worker and
@@ -123,9 +215,12 @@ def _check_tree(root: yaml.Node, path, error) -> None:
 
     def size(node: yaml.Node) -> int:
         known = sizes.get(id(node))
+        if known == -1:  # still being counted: an alias inside its own anchor
+            raise error(path, node.start_mark.line + 1, "an alias inside its own anchor: the "
+                        "value would hold itself without end")
         if known is not None:
             return known
-        sizes[id(node)] = 1  # a recursive alias counts once
+        sizes[id(node)] = -1
         total = 1
         if isinstance(node, yaml.MappingNode):
             seen: dict = {}

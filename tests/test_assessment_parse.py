@@ -1,6 +1,8 @@
 """The compact assessment entry: precise answers for every kind of mistake, and properties
 checked on random text (hypothesis): it never crashes, never yields an invalid result, and
 every valid rendering reads back as the same levels."""
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -241,3 +243,21 @@ def test_whatever_is_sent_the_flow_only_reaches_save_with_five_valid_levels(text
         check(s, events)
     if entry.levels is not None and not replies:  # a good entry and "1": saved as entered
         assert saved_any == [list(entry.levels)]
+
+
+@pytest.mark.parametrize("text, line, reason", [
+    ("grades: [1]\ngrades: [2]\n", 2, "'grades' is given twice (first on line 1)"),
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"b{i}: &b{i} [{', '.join(['*a' if i == 1 else f'*b{i - 1}'] * 10)}]\n"
+        for i in range(1, 6)), 6, "too large once its aliases are expanded"),
+    ("grades: [1]\nlevels: 2026-13-01\n", 2, "not a date: month must be in 1..12"),
+])
+def test_a_levels_file_is_read_as_every_data_file_is(tmp_path, text, line, reason):
+    # PyYAML's own reader took these before: no line, a key's last value, a bomb checked
+    from bot.assessment.levels import LEVELS_FILE
+
+    path = tmp_path / LEVELS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    with pytest.raises(LevelsError, match=f"^{re.escape(str(path))}:{line}: {re.escape(reason)}"):
+        scale.__wrapped__(str(tmp_path))

@@ -41,7 +41,10 @@ def test_a_broken_holiday_file_says_which_entry(tmp_path):
     with pytest.raises(CalendarError, match="holidays/1"):
         load_holidays(bad)
     bad.write_text("holidays:\n  - {date: 2026-13-01, name: x}\n")
-    with pytest.raises(CalendarError, match="month must be in 1..12"):
+    with pytest.raises(CalendarError, match=f"^{bad}:2: not a date: month must be in 1..12"):
+        load_holidays(bad)
+    bad.write_text("holidays:\n  - {date: 2026-12-16, name: x, name: y}\n")
+    with pytest.raises(CalendarError, match=f"^{bad}:2: 'name' is given twice"):
         load_holidays(bad)
     bad.write_text("holidays:\n  - {from: 2026-12-31, to: 2026-12-20, name: Backwards}\n")
     with pytest.raises(CalendarError, match="Backwards"):
@@ -69,3 +72,14 @@ def test_a_narrower_window_is_respected():
     c = cal("10:30-16:00")
     start, end = c.window(date(2026, 11, 26))
     assert (start.hour, start.minute, end.hour) == (4, 30, 10)
+
+
+def test_an_alias_bomb_of_a_holiday_file_is_refused_before_it_is_written_out(tmp_path):
+    # 400 bytes naming a million holidays: its check wrote them all out (5 s, 700 MB; a level
+    # more, ten times that)
+    bomb = tmp_path / "holidays.yaml"
+    bomb.write_text("a0: &a0 {date: 2026-12-16, name: x}\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 7))
+        + "holidays: [*a6]\n")
+    with pytest.raises(CalendarError, match=f"^{bomb}:6: too large once its aliases"):
+        load_holidays(bomb)

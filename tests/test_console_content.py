@@ -106,6 +106,14 @@ def test_a_flow_text_edit_is_said_from_the_next_reply(rt, roster, tw, work, twil
     ({"kind": "message", "item": "weekly.nudge", "field": "", "language": "en",
       "text": "This week: {titel}. Which class and day?"},
      "weekly.nudge (en) must name exactly {description}, {module}, {title}"),
+    # pasted with the text: a NUL (PostgreSQL refused it with a 500), a bell, a byte order mark
+    ({"kind": "activity", "item": "1.1", "field": "title", "language": "bn",
+      "text": "পাথর\x00গুনি"}, "activity 1.1 title (bn) has U+0000, a character an SMS cannot"),
+    ({"kind": "activity", "item": "1.1", "field": "title", "language": "en",
+      "text": "Counting\x07stones"}, "activity 1.1 title (en) has U+0007"),
+    ({"kind": "message", "item": "weekly.nudge", "field": "", "language": "bn",
+      "text": "\ufeffএ সপ্তাহের কাজ: {title} (মডিউল {module})। {description}"},
+     "weekly.nudge (bn) has U+FEFF"),
 ])
 def test_an_edit_the_lint_refuses_changes_nothing(rt, roster, console, tw, work, twilio, clock,
                                                   form, reason):

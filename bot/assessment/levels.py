@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..i18n import ascii_digits
-from ..schemas import schema_problem
+from ..schemas import DataFileError, load_yaml, read_text, schema_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "levels.schema.json"
 LEVELS_FILE = Path("assessment") / "levels.yaml"  # under the flows directory
@@ -106,10 +106,12 @@ def parse_scale(data, source: str = "<levels>") -> Scale:
 @lru_cache(maxsize=4)
 def scale(flows_dir: str) -> Scale:
     path = Path(flows_dir) / LEVELS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
+    try:  # the data files' reader: file:line, keys given twice, alias bombs
+        _, data = load_yaml(read_text(path), path)
+    except OSError as e:
         raise LevelsError(f"{path}: {e}") from e
+    except DataFileError as e:
+        raise LevelsError(str(e)) from None
     return parse_scale(data, str(path))
 
 

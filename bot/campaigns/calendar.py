@@ -15,9 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
-
-from ..schemas import schema_problem
+from ..schemas import DataFileError, load_yaml, read_text, schema_problem
 
 SCHOOL_DAYS = (6, 0, 1, 2, 3)  # date.weekday(): Sunday, Monday, Tuesday, Wednesday, Thursday
 SUNDAY = 6
@@ -58,10 +56,13 @@ def parse_week(spec: str) -> tuple[int, int]:
 def load_holidays(path: Path) -> dict[date, str]:
     """{date: name} from a holiday file; a bad file names the entry that is wrong."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, ValueError) as e:  # ValueError: a date like 2026-13-01
+    try:  # the data files' reader: file:line, keys given twice, alias bombs (json.dumps below
+        # wrote out every alias: a 400-byte file took 5 s and 700 MB, one more level 10 times that)
+        _, data = load_yaml(read_text(path), path)
+    except OSError as e:
         raise CalendarError(f"{path}: {e}") from e
+    except DataFileError as e:
+        raise CalendarError(str(e)) from None
     # dates in YAML load as date objects; the schema checks their text
     problem = schema_problem(HOLIDAYS_SCHEMA, json.loads(json.dumps(data, default=str)))
     if problem:

@@ -229,6 +229,22 @@ def _texts(content: Content):
         yield t.path, t.line, f"tip {t.id}", t.text
 
 
+# control characters (a line break is text), byte order marks, line and paragraph separators,
+# non-characters and lone surrogates: invisible in the console and the files, garbled or refused
+# by a phone or gateway, and a NUL is refused by PostgreSQL itself
+_UNSENDABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\u2028\u2029\ufffe\uffff"
+                         "\ud800-\udfff]")
+
+
+def unsendable(text: str) -> str | None:
+    """Why `text` cannot go in an SMS as it is ("has U+0007, a character ..."); None if it can."""
+    found = _UNSENDABLE.search(text)
+    if found is None:
+        return None
+    return (f"has U+{ord(found.group()):04X}, a character an SMS cannot carry (a control "
+            f"character or an invisible mark, pasted with the text?)")
+
+
 def _not_gsm7(text: str) -> str:
     return "".join(sorted({ch for ch in text if not is_gsm7(ch)}))
 
@@ -331,6 +347,10 @@ def lint(content: Content, catalogues: Catalogues, scale: Scale | None = None,
                 problems.append(f"{path}:{line}: {what} has no {lang} text")
         if re.search(r"[0-9]", texts.get("bn", "")):
             problems.append(f"{path}:{line}: {what} (bn) has ASCII digits: use ০-৯ in Bangla")
+        for lang, text in texts.items():
+            bad = unsendable(text)
+            if bad:
+                problems.append(f"{path}:{line}: {what} ({lang}) {bad}")
         for lang in ("en", "bn-Latn"):
             bad = _not_gsm7(texts.get(lang, ""))
             if bad:
@@ -479,6 +499,8 @@ def message_problems(catalogues: Catalogues, key: str, language: str, text: str,
         named = ", ".join("{%s}" % n for n in sorted(want)) or "no {placeholder}"
         given = ", ".join("{%s}" % n for n in sorted(got)) or "none"
         problems.append(f"{where} must name exactly {named}; it names {given}")
+    if unsendable(text):
+        problems.append(f"{where} {unsendable(text)}")
     if language == "bn" and re.search(r"[0-9]", re.sub(r"\{[^}]*\}", "", text)):
         problems.append(f"{where} has ASCII digits: use ০-৯ in Bangla")
     if language in ("en", "bn-Latn") and _not_gsm7(text):

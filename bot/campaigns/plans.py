@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..assessment.levels import Scale, fold
 from ..i18n import ascii_digits
-from ..schemas import DataFileError, load_yaml, schema_problem
+from ..schemas import DataFileError, load_yaml, read_text, schema_problem
 from ..store.models import CampaignRun, Person
 from .calendar import Calendar
 from .campaign import Campaign
@@ -76,7 +76,7 @@ def _lookup(table: dict, word: str, exact: bool) -> int | None:
 def day_words(flows_dir: str) -> DayWords:
     path = Path(flows_dir) / DAYS_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, DaysError)  # bytes that are not UTF-8: refused, with the line
     except OSError as e:
         raise DaysError(path, None, str(e)) from e
     _, data = load_yaml(text, path, DaysError)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from ..schemas import DataFileError, line_of, load_yaml, schema_problem
+from ..schemas import DataFileError, line_of, load_yaml, read_text, schema_problem
 
 SCHEMA = Path(__file__).with_name("channels.schema.json")
 
@@ -168,7 +168,7 @@ def load(path: Path | str, env: Mapping[str, str] | None = None) -> dict[str, Ga
     """The channels in the file at `path`, by name, in file order."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, ChannelsFileError)  # not UTF-8: refused with its line
     except OSError as e:
         raise ChannelsFileError(path, None, f"cannot read the channels file: {e.strerror}") from e
     return parse(text, path, os.environ if env is None else env)
