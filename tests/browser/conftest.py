@@ -25,6 +25,7 @@ from bot.config import ROOT
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = ROOT / "docs"  # the screenshots each run saves, for the README
 PHONE = {"width": 390, "height": 844}  # a phone-sized screen (CSS pixels)
+OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 DESKTOP = {"width": 1280, "height": 900}
 STAFF = ("admin@sathi.example.org",)
 TIMEOUT = 60_000  # ms a page may take: a turn runs the worker's jobs in the request
@@ -117,3 +118,18 @@ def visitor(browser, server):
     context, page = _new_page(browser, base)
     yield page
     context.close()
+
+
+def overflow_on_a_phone(page) -> int:
+    """CSS pixels the page is wider than a phone's screen (> 0: it scrolls sideways), once it
+    is laid out at that width. The resize returns before the page has been laid out again, and
+    on a busy machine the first look could still measure the wider layout: the look is repeated
+    until the page fits or 5 s have passed, and the last one is the answer."""
+    from playwright.sync_api import TimeoutError as NotInTime
+
+    page.set_viewport_size(PHONE)
+    try:
+        page.wait_for_function(f"() => ({OVERFLOW})() <= 0", timeout=5_000)
+    except NotInTime:  # it does not fit, and the answer says by how much
+        pass
+    return page.evaluate(OVERFLOW)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.store.models import ContentAudit
 
-from .conftest import DOCS, PHONE
+from .conftest import DOCS, overflow_on_a_phone
 
 GOLDEN = Path(__file__).parents[1] / "testdata" / "transcripts" / "reflection_not_tried_other.yaml"
 
@@ -18,7 +18,6 @@ UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter(el => el.type !== 'hidden')
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
   .map(el => el.name || el.id)"""
-OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 def test_a_reflection_exchange_typed_in_the_simulator(page, rt, roster, clock, twilio):
@@ -43,8 +42,7 @@ def test_a_reflection_exchange_typed_in_the_simulator(page, rt, roster, clock, t
         assert got == turn["replies"], turn
         assert page.evaluate("document.activeElement.id") == "text"  # ready for the next
     page.screenshot(path=str(DOCS / "console-simulator.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    assert page.evaluate(OVERFLOW) <= 0  # fits a phone's width: no sideways scrolling
+    assert overflow_on_a_phone(page) <= 0  # fits a phone's width: no sideways scrolling
     assert twilio.requests == []
 
 
@@ -64,8 +62,7 @@ def test_a_content_edit_saved_and_one_refused(page, rt, roster):
     page.get_by_role("button", name="সংরক্ষণ করুন").click()
     alert = page.get_by_role("alert").inner_text()
     assert "সংরক্ষণ হয়নি" in alert and "activity 1.1 title has no en text" in alert
-    page.set_viewport_size(PHONE)
-    assert page.evaluate(OVERFLOW) <= 0
+    assert overflow_on_a_phone(page) <= 0
     with rt.db.session() as db:
         assert db.execute(select(func.count(ContentAudit.id))).scalar() == 1
     assert rt.content.activity("1.1").title["en"] == "Counting stones"

@@ -17,11 +17,10 @@ from bot.digests.jobs import keep_fresh
 from bot.i18n import bengali_digits
 from bot.store.models import Person, School
 
-from .conftest import DOCS, PHONE, sign_in
+from .conftest import DOCS, overflow_on_a_phone, sign_in
 
 THURSDAY_5PM = datetime(2026, 12, 3, 17, 0, tzinfo=timezone(timedelta(hours=6)))  # W49's last
 WEEK = "2026-W49"
-OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 @pytest.fixture
@@ -62,8 +61,7 @@ def test_sign_in_and_read_an_upazilas_week_on_the_dashboard(visitor, rt, world):
     assert page.locator("svg").count() >= 3  # the 12 weeks' charts, drawn on the server
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(DOCS / "console-dashboard.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    assert page.evaluate(OVERFLOW) <= 0  # fits a phone's width: no sideways scrolling
+    assert overflow_on_a_phone(page) <= 0  # fits a phone's width: no sideways scrolling
     page.screenshot(path=str(DOCS / "console-dashboard-phone.png"), full_page=True)
 
 
@@ -110,8 +108,7 @@ def test_a_roster_with_a_bad_row_previewed_then_confirmed(page, rt):
     page.locator("#q").press("Enter")
     page.wait_for_load_state()
     assert page.locator("tbody th").all_inner_texts() == ["আরেক শিক্ষক"]
-    page.set_viewport_size(PHONE)
-    assert page.evaluate(OVERFLOW) <= 0
+    assert overflow_on_a_phone(page) <= 0
 
 
 def test_an_upazila_officer_cannot_open_another_upazilas_teacher(visitor, rt, world):
