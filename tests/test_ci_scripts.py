@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -112,6 +113,35 @@ def test_ci_run_kills_what_of_the_server_ignores_the_stop(tmp_path):
     child = Path(f"/proc/{done.stdout.split()[-1]}/stat")
     time.sleep(0.2)  # gone, or a zombie its new parent has not reaped yet
     assert not child.exists() or child.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_ci_run_leaves_no_rasa_server_behind_when_it_is_killed_9(tmp_path):
+    # .ci/run's own line, with a stand-in for the server; then the run is killed as a CI
+    # runner's timeout kills a job, with no chance to run its EXIT trap
+    launch = re.search(r"^setsid .*scripts/nlu-serve .*$", (ROOT / ".ci/run").read_text(),
+                       re.M).group(0).replace('scripts/nlu-serve "$rasa_port"', "sleep 60")
+    script = tmp_path / "run"
+    script.write_text(f"set -euo pipefail\nrasa_log=/dev/null\n{launch}\necho $! > server\n"
+                      "sleep 60\n")
+    run = subprocess.Popen(["bash", str(script)], cwd=tmp_path)
+    try:
+        for _ in range(100):
+            if (tmp_path / "server").exists() and (tmp_path / "server").read_text().strip():
+                break
+            time.sleep(0.05)
+        server = int((tmp_path / "server").read_text())
+        assert Path(f"/proc/{server}").exists()
+    finally:
+        run.kill()
+        run.wait()
+    stat = Path(f"/proc/{server}/stat")
+    for _ in range(100):  # gone, or a zombie its new parent has not reaped yet
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(server, signal.SIGKILL)
+        raise AssertionError("the stand-in server outlived the killed run")
 
 
 def _stop_rasa() -> str:
