@@ -130,7 +130,12 @@ def test_ci_run_leaves_no_rasa_server_behind_when_it_is_killed_9(tmp_path):
                 break
             time.sleep(0.05)
         server = int((tmp_path / "server").read_text())
-        assert Path(f"/proc/{server}").exists()
+        for _ in range(100):  # until the stand-in runs (setsid, setpriv, then it, one process)
+            if Path(f"/proc/{server}/cmdline").read_bytes().startswith(b"sleep"):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the stand-in server never started")
     finally:
         run.kill()
         run.wait()
