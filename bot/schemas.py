@@ -41,15 +41,15 @@ def schema_problem(schema_path: Path, data) -> tuple[list, str] | None:
     key (`_key`) tells the types apart (a date from the string of one); data whose key would be
     large (a file a staff member is editing, or a few aliases of a long text) or that holds
     itself (an alias inside its own anchor, which no text can tell apart) is checked afresh."""
-    key = _key(data)
+    schema_path, key = Path(schema_path), _key(data)
     # one look (get), not `in` then [ ]: another thread may clear the cache between the two
-    found = _CHECKED.get((Path(schema_path), key), _UNSEEN) if key is not None else _UNSEEN
+    found = _CHECKED.get((schema_path, key), _UNSEEN) if key is not None else _UNSEEN
     if found is _UNSEEN:
-        found = _check(Path(schema_path), data)
+        found = _check(schema_path, data)
         if key is not None:
             if len(_CHECKED) >= _KEEP:
                 _CHECKED.clear()
-            _CHECKED[Path(schema_path), key] = found
+            _CHECKED[schema_path, key] = found
     return (list(found[0]), found[1]) if found else None
 
 

@@ -499,8 +499,9 @@ def message_problems(catalogues: Catalogues, key: str, language: str, text: str,
         named = ", ".join("{%s}" % n for n in sorted(want)) or "no {placeholder}"
         given = ", ".join("{%s}" % n for n in sorted(got)) or "none"
         problems.append(f"{where} must name exactly {named}; it names {given}")
-    if unsendable(text):
-        problems.append(f"{where} {unsendable(text)}")
+    bad = unsendable(text)
+    if bad:
+        problems.append(f"{where} {bad}")
     if language == "bn" and re.search(r"[0-9]", re.sub(r"\{[^}]*\}", "", text)):
         problems.append(f"{where} has ASCII digits: use ০-৯ in Bangla")
     if language in ("en", "bn-Latn") and _not_gsm7(text):
