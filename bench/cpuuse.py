@@ -73,13 +73,20 @@ class Use:
 
 
 class Meter:
-    """`with Meter() as m: ...` then `m.use`: the CPU each role spent inside the block."""
+    """`with Meter() as m: ...` then `m.use`: the CPU each role spent inside the block; or
+    `m = Meter().start()` ... `m.stop()` around a stretch that is not one block."""
 
-    def __enter__(self) -> "Meter":
+    def start(self) -> "Meter":
         self._start = _ticks()
         return self
 
+    def __enter__(self) -> "Meter":
+        return self.start()
+
     def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> Use:
         before, busy0, idle0 = self._start
         after, busy1, idle1 = _ticks()
         spent: Counter = Counter()
@@ -92,3 +99,4 @@ class Meter:
         # a process that ended inside the block counts once its parent waited for it
         seconds = Counter({r: t / _HZ for r, t in spent.items() if t > 0})
         self.use = Use(seconds, idle1 - idle0, (busy1 - busy0) + (idle1 - idle0))
+        return self.use

@@ -150,14 +150,12 @@ def measure_webhook(args, port: int, people: list[str], engine, instance: Path,
     rounds = {"trivial": [], "webhook": []}
     cpu = {"trivial": [], "webhook": []}
     for k in range(args.rounds):  # alternated, so both see the same machine
-        with Meter() as m:
-            rounds["trivial"].append(wrk(port, TRIVIAL, args.seconds, conns, threads, f"t{k}",
-                                         people, tmp, 2000))
-        cpu["trivial"].append(m.use)
-        with Meter() as m:
-            rounds["webhook"].append(wrk(port, WEBHOOK, args.seconds, conns, threads, f"w{k}",
-                                         people, tmp, int(args.seconds * 5000)))
-        cpu["webhook"].append(m.use)
+        for name, path, prefix, limit in (("trivial", TRIVIAL, "t", 2000),
+                                          ("webhook", WEBHOOK, "w", int(args.seconds * 5000))):
+            with Meter() as m:
+                rounds[name].append(wrk(port, path, args.seconds, conns, threads, f"{prefix}{k}",
+                                        people, tmp, limit))
+            cpu[name].append(m.use)
     time.sleep(1)
     with engine.begin() as c:
         stored, distinct = c.execute(text(
@@ -254,7 +252,7 @@ def measure_drain(args, port: int, rt, settings, conn, double, arrivals: list,
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
         gen = ctx.Process(target=_load, args=(port, reqs, args.connections, out))
-        meter = Meter().__enter__()  # from the first webhook to the last reply
+        meter = Meter().start()  # from the first webhook to the last reply
         gen.start()
         sent = out.get(timeout=600)
         gen.join()
@@ -272,7 +270,7 @@ def measure_drain(args, port: int, rt, settings, conn, double, arrivals: list,
                 raise RuntimeError(f"{waiting} messages still waiting after "
                                    f"{args.drain_timeout} s")
             time.sleep(0.2)
-        meter.__exit__(None, None, None)
+        meter.stop()
         with rt.db.session() as db:
             inbound = db.execute(select(Message.id, Message.address, Message.status,
                                         Message.updated_at).where(
