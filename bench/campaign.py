@@ -53,7 +53,8 @@ def seed(rt: runtime.Runtime, n: int) -> None:
     """n onboarded teachers (and their schools), made by the database itself."""
     schools = -(-n // PER_SCHOOL)
     with rt.db.engine.begin() as c:
-        c.execute(text("TRUNCATE campaign_run, cycle, answer, flow_run, message, person, school "
+        c.execute(text("TRUNCATE campaign_due, campaign_claim, campaign_run, cycle, answer, flow_run, "
+                       "message, person, school "
                        "RESTART IDENTITY CASCADE"))
         c.execute(text("""
             INSERT INTO school (emis, name, upazila, district)

@@ -293,7 +293,12 @@ def test_run_now_sends_only_that_campaign_and_never_a_period_that_is_over(
                                 ("head_monthly", "2026-W49", "skipped"),
                                 ("head_monthly", "2026-W50", "sent"),
                                 ("head_monthly", "2026-W50", "sent"),
-                                ("nudge", "2026-W49", "skipped")]
+                                ("nudge", "2026-W49", "planned")]  # not this run's campaign
+        clock.current = datetime(2026, 12, 6, 10, 0, tzinfo=DHAKA)  # cron, in the window
+        assert fanout.dispatch(rt, clock()) == 0
+        with rt.db.session() as db:
+            assert db.execute(select(CampaignRun.status, CampaignRun.note).where(
+                CampaignRun.campaign == "nudge")).one() == ("skipped", "week_over")
         past = CliRunner().invoke(main, ["campaign", "run", "nudge", "--week", "2026-W45",
                                          "--now"])
         assert past.exit_code == 0 and "that period is over" in past.output
@@ -308,12 +313,15 @@ def test_rows_whose_deliver_job_was_lost_are_sent_once_later(
         clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
         people(rt, clock())
         fanout.plan(rt, "head_monthly", "2026-W49", clock(), immediately=True)
-        lost = []
-        assert fanout.dispatch(rt, clock(), hand_over=lost.append) == 2  # the job never runs
+        assert fanout.dispatch(rt, clock()) == 2
+        queue = rt.queue("default")
+        lost = [(job.args, job.kwargs) for job in queue.jobs]
+        queue.empty()  # Redis lost the job: it never runs
         assert fanout.dispatch(rt, clock() + timedelta(minutes=5)) == 0  # still its own
         late = clock() + fanout.LOST_AFTER + timedelta(minutes=1)
         assert fanout.dispatch(rt, late, hand_over=fanout.deliver) == 2
-        assert fanout.deliver(lost[0]) == {"duplicate": 2}  # the old job, if it ever runs
+        args, kwargs = lost[0]
+        assert fanout.deliver(*args, **kwargs) == {"duplicate": 2}  # if it ever runs after all
         from bot.simulate import drain
 
         drain(rt)

@@ -5,11 +5,12 @@ Planned from the database, so a restart or a flushed Redis loses nothing:
     plan      one `campaign_run` row per (campaign, period, person), inserted if missing, each
               with a time spread from the campaign's start to the end of its day's sending
               window (or over its `spread`), so there is no burst;
-    dispatch  (cron, every DISPATCH_EVERY s) claims the rows that are due, planned -> queued,
-              and enqueues `deliver` jobs of up to BATCH rows;
-    deliver   under each person's turn lock takes its row queued -> sent (or skipped, with
+    dispatch  (cron, every DISPATCH_EVERY s) claims the rows that are due (due.py: their
+              `campaign_due` rows are deleted, a `campaign_claim` kept for each batch) and
+              enqueues `deliver` jobs of up to BATCH rows;
+    deliver   under each person's turn lock takes its claimed row -> sent (or skipped, with
               why), runs the campaign's preparation, starts its flow and queues its messages;
-              for a person on voice, queued -> calling: it owes them a call that runs the flow
+              for a person on voice, -> calling: it owes them a call that runs the flow
               (bot/msgs/calls.py), which ivr/ places and, once answered, prepares and starts.
 
 Running a campaign twice, or on two workers at once, sends each message once: the unique key
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from rq import Queue
-from sqlalchemy import Interval, and_, bindparam, func, literal, or_, select, text, tuple_, update
+from sqlalchemy import Interval, and_, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,8 @@ from .. import runtime
 from ..msgs import outbox, session
 from ..msgs.calls import CAMPAIGN, queue_call
 from ..msgs.turn import Turn
-from ..store.models import CampaignRun, Message, Person, UTCDateTime
+from ..store.models import CampaignDue, CampaignRun, Message, Person, UTCDateTime
+from . import due
 from .calendar import Calendar
 from .campaign import Campaign
 from .cycle import Preparing, Skip
@@ -43,6 +45,8 @@ CLAIM = 5_000  # rows claimed in one transaction by `dispatch`, then split into 
 PLAN_CHUNK = 50_000  # people planned per statement on PostgreSQL (no row passes through Python)
 PLAN_ROWS = 5_000  # at most this many per round trip where rows are built in Python (SQLite)
 ANALYZE_AFTER = 10_000  # PostgreSQL: a plan that inserted this many rows refreshes the statistics
+# (of campaign_due, which dispatch's claims read: campaign_run is read by primary key and by
+# its unique key, whose estimates a new week's rows hardly move)
 DISPATCH_EVERY = 30  # seconds between looks for due campaign rows (cron)
 PLAN_EVERY = 300  # seconds between checks that this week's campaigns are planned (cron)
 PLAN_AHEAD = timedelta(hours=1)  # cron plans a campaign this long before its start
@@ -104,7 +108,7 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
             # (or none, on a new table) it expects few due rows, and sorts every due row on
             # each of dispatch's claims instead of reading the first ones from the due index
             with rt.db.session() as db:
-                db.execute(text("ANALYZE campaign_run"))
+                db.execute(text("ANALYZE campaign_due"))
         return report
     index = 0
     for ids in _eligible_ids(rt, campaign, period):
@@ -112,7 +116,7 @@ def plan(rt: runtime.Runtime, name: str, week: str, now: datetime | None = None,
                      planned_at=start + step * (index + i)) for i, pid in enumerate(ids)]
         index += len(ids)
         with rt.db.session() as db:
-            report.planned += _insert_missing(db, rows)
+            report.planned += _insert_missing(db, rows, name, period)
         if progress:
             progress(len(ids))
     return report
@@ -124,8 +128,9 @@ def _plan_in_database(rt: runtime.Runtime, campaign: Campaign, period: str, star
     """PostgreSQL: each page of PLAN_CHUNK eligible people is planned by one set-based
     statement, where no row passes through Python: a CTE pages the people (keyset, as
     `_eligible_ids`), an INSERT .. SELECT .. ON CONFLICT DO NOTHING writes their rows, each
-    `planned_at` worked out from the person's place in the audience, and the statement
-    answers how many people the page held, the last one's id and how many rows it inserted."""
+    `planned_at` worked out from the person's place in the audience, a second INSERT makes the
+    rows it inserted due (due.py), and the statement answers how many people the page held,
+    the last one's id and how many rows it inserted."""
     last, index = 0, 0
     while True:
         page = (select(Person.id.label("pid"),
@@ -139,12 +144,17 @@ def _plan_in_database(rt: runtime.Runtime, campaign: Campaign, period: str, star
                                  select(literal(campaign.id), literal(period), page.c.pid,
                                         literal("planned"), planned_at))
                     .on_conflict_do_nothing(index_elements=["campaign", "week", "person_id"])
-                    .returning(CampaignRun.id).cte("inserted"))
+                    .returning(CampaignRun.id, CampaignRun.planned_at).cte("inserted"))
+        made_due = (postgresql.insert(CampaignDue)
+                    .from_select(["run_id", "campaign", "week", "planned_at"],
+                                 select(inserted.c.id, literal(campaign.id), literal(period),
+                                        inserted.c.planned_at))
+                    .returning(CampaignDue.run_id).cte("made_due"))
         with rt.db.session() as db:
             people, last_id, new = db.execute(select(
                 select(func.count()).select_from(page).scalar_subquery(),
                 select(func.max(page.c.pid)).scalar_subquery(),
-                select(func.count()).select_from(inserted).scalar_subquery())).one()
+                select(func.count()).select_from(made_due).scalar_subquery())).one()
         if not people:
             return
         report.planned += new
@@ -185,27 +195,33 @@ def _eligible_ids(rt: runtime.Runtime, campaign: Campaign,
         last = ids[-1]
 
 
-def _insert_missing(db: Session, rows: list[dict]) -> int:
-    """Insert the rows whose (campaign, week, person) is not there yet; returns how many.
+def _insert_missing(db: Session, rows: list[dict], name: str, period: str) -> int:
+    """Insert the rows whose (campaign, week, person) is not there yet, due; returns how many.
     SQLite's planning (PostgreSQL plans in the database: `_plan_in_database`)."""
     stmt = sqlite.insert(CampaignRun).on_conflict_do_nothing(
-        index_elements=["campaign", "week", "person_id"]).returning(CampaignRun.id)
+        index_elements=["campaign", "week", "person_id"]).returning(CampaignRun.id,
+                                                                     CampaignRun.planned_at)
     # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues");
     # rowcount is -1 for these on some drivers, so the inserted rows are counted from RETURNING
-    return len(db.execute(stmt, rows).all())
+    inserted = db.execute(stmt, rows).all()
+    due.put(db, [(i, name, period, at) for i, at in inserted])
+    return len(inserted)
 
 
 def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
              force: bool = False, limit: int = 50_000,
              hand_over: Callable[[list[int]], None] | None = None,
              campaigns: list[str] | None = None) -> int:
-    """Claim due rows (planned -> queued) and enqueue `deliver` jobs; returns rows claimed.
+    """Claim due rows (due.py) and enqueue `deliver` jobs; returns rows claimed.
 
     Outside the sending window only campaigns that ignore it go (unless `force`: an operator's
     `--now`, which also names the one campaign it is for in `campaigns`). Rows of a period that
-    has ended are skipped, forced or not: last week's nudge is no use on Sunday. Rows claimed
-    long ago whose job was lost (a flushed Redis, a job of an older release) are planned again.
-    `hand_over` takes each claimed batch instead of the queue (the CLI delivers in-process).
+    has ended are skipped as they are claimed, forced or not: last week's nudge is no use on
+    Sunday. Rows claimed
+    long ago whose job was lost (a flushed Redis, a job of an older release) are due again.
+    `hand_over` takes each claimed batch instead of the queue (the CLI delivers in-process);
+    its claim stays until `_reclaim_lost` finds it old, its rows done (or, had the process
+    died before delivering them, due again).
     """
     rt = rt or runtime.current()
     now = now or rt.now()
@@ -217,150 +233,119 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
         if not only:
             return 0
     with rt.db.session() as db:
-        _skip_periods_over(db, rt, now)
         _reclaim_lost(db, now)
-    claimed = 0
+    claimed = taken = 0
     q = rt.queue("default")
     after = None  # (planned_at, id) of the last row this call claimed: the next claim starts
     # past it, so an index scan never walks again over the rows it has just claimed (their
-    # old versions stay in the index until vacuum, and would make each claim slower)
-    while claimed < limit:
+    # deleted entries stay in the index until vacuum, and would make each claim slower)
+    while taken < limit:
         with rt.db.session() as db:
-            ids, last = _claim(db, now, only, after, min(CLAIM, limit - claimed))
-        if not ids:
-            break
+            rows, last = due.claim(db, now, only, after, min(CLAIM, limit - taken))
+            if not rows:
+                break
+            ids = _skip_stale(db, rt, rows, now)
+            batches = [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
+            claims = due.hold(db, batches, now)
         after = last
-        batches = [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
-        if hand_over is not None:
+        taken += len(rows)
+        if hand_over is not None:  # its claims stay until reclaim finds their rows done
             for batch in batches:
                 hand_over(batch)
-        else:
+        elif batches:
             # a short description: RQ's default spells out the call, all BATCH ids, per job
-            q.enqueue_many([Queue.prepare_data(deliver, (batch,), job_id=f"campaign-{batch[0]}",
+            q.enqueue_many([Queue.prepare_data(deliver, (batch,), {"claim": claim},
+                                               job_id=f"campaign-{batch[0]}",
                                                retry=session.BUSY_RETRY,
                                                description=f"campaign rows {batch[0]}..{batch[-1]}")
-                            for batch in batches])
+                            for batch, claim in zip(batches, claims)])
         claimed += len(ids)
     return claimed
 
 
-def _claim(db: Session, now: datetime, only: list[str] | None,
-           after: tuple[datetime, int] | None, n: int) -> tuple[list[int], tuple | None]:
-    """Claim up to n due rows (planned -> queued), the first in (planned_at, id) order past
-    `after`; returns their ids in order and the (planned_at, id) of the last one claimed."""
-    if db.bind.dialect.name == "postgresql":
-        return _claim_in_database(db, now, only, after, n)
-    due = select(CampaignRun.id).where(CampaignRun.status == "planned",
-                                       CampaignRun.planned_at <= now)
-    if only is not None:
-        due = due.where(CampaignRun.campaign.in_(only))
-    if after is not None:
-        due = due.where(tuple_(CampaignRun.planned_at, CampaignRun.id)
-                        > tuple_(literal(after[0], UTCDateTime()), literal(after[1])))
-    due = (due.order_by(CampaignRun.planned_at, CampaignRun.id)
-           .limit(n).with_for_update(skip_locked=True))
-    rows = db.execute(update(CampaignRun).where(
-        CampaignRun.id.in_(due.scalar_subquery()), CampaignRun.status == "planned")
-        .values(status="queued", claimed_at=now)
-        .returning(CampaignRun.id, CampaignRun.planned_at)
-        .execution_options(synchronize_session=False)).all()
-    if not rows:
-        return [], None
-    return sorted(i for i, _ in rows), max((at, i) for i, at in rows)
-
-
-def _claim_in_database(db: Session, now: datetime, only: list[str] | None,
-                       after: tuple[datetime, int] | None,
-                       n: int) -> tuple[list[int], tuple | None]:
-    """PostgreSQL: one statement that claims the rows and answers one row, the claimed ids
-    as one array and the last (planned_at, id), so no claimed row passes through the ORM.
-    The due rows are locked (FOR UPDATE SKIP LOCKED: two dispatchers never wait on, or get,
-    each other's rows) by a subquery evaluated first, read in the order of ix_campaign_run_due
-    (status, planned_at, id) and stopped at n; the UPDATE then finds them by primary key
-    (`= ANY(ARRAY(..))`: an `IN (..)` may be planned as a hash join over the whole table)."""
-    where = ["status = 'planned'", "planned_at <= :now"]
-    params: dict = {"now": now, "n": n}
-    if only is not None:
-        where.append("campaign = ANY(:only)")
-        params["only"] = list(only)
-    if after is not None:
-        where.append("(planned_at, id) > (:after_at, :after_id)")
-        params["after_at"], params["after_id"] = after
-    ids, last_at, last_id = db.execute(text(f"""
-        WITH claimed AS (
-            UPDATE campaign_run SET status = 'queued', claimed_at = :now
-            WHERE id = ANY(ARRAY(
-                SELECT id FROM campaign_run WHERE {' AND '.join(where)}
-                ORDER BY planned_at, id LIMIT :n FOR UPDATE SKIP LOCKED))
-              AND status = 'planned'
-            RETURNING id, planned_at)
-        SELECT array_agg(id ORDER BY id), max(planned_at),
-               (array_agg(id ORDER BY planned_at DESC, id DESC))[1]
-        FROM claimed""").bindparams(bindparam("now", type_=UTCDateTime()),
-                                    *([bindparam("after_at", type_=UTCDateTime())]
-                                      if after is not None else [])), params).one()
-    if not ids:
-        return [], None
-    return ids, (last_at, last_id)
-
-
-def _skip_periods_over(db: Session, rt: runtime.Runtime, now: datetime) -> None:
-    """Rows of a period that has ended are skipped, never sent late: last week's nudge is no
-    use on Sunday. A week ("2026-W49") ends with its school week, a month ("2026-12") with the
-    month, whatever the campaign's cadence is now (an id may have been reused). Rows of a
-    campaign no longer in the file are skipped too."""
+def _skip_stale(db: Session, rt: runtime.Runtime, rows: list[tuple[int, str, str]],
+                now: datetime) -> list[int]:
+    """Claimed rows of a period that has ended are skipped, never sent late: last week's
+    nudge is no use on Sunday. A week ("2026-W49") ends with its school week, a month
+    ("2026-12") with the month, whatever the campaign's cadence is now (an id may have been
+    reused). Rows of a campaign no longer in the file are skipped too. Returns the ids left
+    to send. (A row's job checks the same again when it runs: campaign.is_over.)"""
     week, month = rt.calendar.week_of(now), f"{rt.calendar.local(now):%Y-%m}"
-    planned = CampaignRun.status == "planned"
-    done = dict(status="skipped", note=WEEK_OVER, done_at=now)
-    db.execute(update(CampaignRun).where(planned, CampaignRun.week.like("%-W%"),
-                                         CampaignRun.week < week).values(**done))
-    db.execute(update(CampaignRun).where(planned, CampaignRun.week.not_like("%-W%"),
-                                         CampaignRun.week < month).values(**done))
-    db.execute(update(CampaignRun).where(planned, CampaignRun.campaign.not_in(list(rt.campaigns)))
-               .values(status="skipped", note="no_campaign", done_at=now))
+    notes: dict[str, list[int]] = {}
+    keep = []
+    for run_id, name, period in rows:
+        if period < (week if "-W" in period else month):
+            notes.setdefault(WEEK_OVER, []).append(run_id)
+        elif name not in rt.campaigns:
+            notes.setdefault("no_campaign", []).append(run_id)
+        else:
+            keep.append(run_id)
+    for note, ids in notes.items():
+        db.execute(update(CampaignRun).where(CampaignRun.id.in_(ids),
+                                             CampaignRun.status.in_(due.CLAIMED))
+                   .values(status="skipped", note=note, done_at=now)
+                   .execution_options(synchronize_session=False))
+    return keep
 
 
 def _reclaim_lost(db: Session, now: datetime) -> None:
-    """Rows claimed for a `deliver` job that never ran are planned again; if the job does run
-    after all, it finds them no longer queued and leaves them (each is sent once)."""
-    lost = db.execute(update(CampaignRun).where(
-        CampaignRun.status == "queued",
-        or_(CampaignRun.claimed_at < now - LOST_AFTER,
-            and_(CampaignRun.claimed_at.is_(None), CampaignRun.planned_at < now - LOST_AFTER)))
-        .values(status="planned").returning(CampaignRun.id)).scalars().all()
+    """Rows claimed for a `deliver` job that never ran are due again; if the job does run
+    after all, it finds them due (or done) and leaves them (each is sent once)."""
+    lost = due.reclaim(db, now, LOST_AFTER)
     if lost:
-        log.warning("%d campaign rows claimed over %s ago were never delivered; planned again",
-                    len(lost), LOST_AFTER)
+        log.warning("%d campaign rows claimed over %s ago were never delivered; due again",
+                    lost, LOST_AFTER)
 
 
-def deliver(run_ids: list[int]) -> dict[str, int]:
-    """RQ job: send each queued campaign row, one teacher at a time under their turn lock."""
+def deliver(run_ids: list[int], claim: int | None = None) -> dict[str, int]:
+    """RQ job: send each claimed campaign row, one teacher at a time under their turn lock;
+    then release the claim (due.py) that handed them over."""
     rt = runtime.current()
     counts: dict[str, int] = {}
     with rt.db.session() as db:
         people = dict(db.execute(select(CampaignRun.id, CampaignRun.person_id)
                                  .where(CampaignRun.id.in_(run_ids))).all())
     for run_id in run_ids:
-        try:
-            with session.locked(rt.redis, people[run_id]):
-                outcome, queued = _deliver_one(rt, run_id)
-        except session.Busy:  # someone else holds the turn: try this one again shortly
-            with rt.db.session() as db:
-                db.execute(update(CampaignRun).where(CampaignRun.id == run_id,
-                                                     CampaignRun.status == "queued")
-                           .values(status="planned", planned_at=rt.now() + BUSY_DELAY))
-            outcome, queued = "deferred", []
-        outbox.enqueue(queued, people[run_id])
+        if run_id not in people:  # no such row (its claim outlived it): nothing to send
+            outcome, queued = "duplicate", []
+        else:
+            try:
+                with session.locked(rt.redis, people[run_id]):
+                    outcome, queued = _deliver_one(rt, run_id)
+            except session.Busy:  # someone else holds the turn: try this one again shortly
+                with rt.db.session() as db:
+                    row = _claimed(db, run_id)
+                    if row is not None:
+                        _defer(db, row, rt.now())
+                outcome, queued = "deferred", []
+            outbox.enqueue(queued, people[run_id])
         counts[outcome] = counts.get(outcome, 0) + 1
+    if claim is not None:
+        with rt.db.session() as db:
+            due.release(db, claim)
     return counts
+
+
+def _claimed(db: Session, run_id: int) -> CampaignRun | None:
+    """The row, locked, when a job may act on it: claimed (not due, not done)."""
+    row = db.execute(select(CampaignRun).where(CampaignRun.id == run_id,
+                                               CampaignRun.status.in_(due.CLAIMED))
+                     .with_for_update()).scalar_one_or_none()
+    if row is None or due.waiting(db, run_id):  # done, or due again: not this job's
+        return None
+    return row
+
+
+def _defer(db: Session, row: CampaignRun, now: datetime) -> None:
+    """Due again BUSY_DELAY from now (the person is mid-conversation, or their turn is busy)."""
+    row.status, row.planned_at = "planned", now + BUSY_DELAY
+    due.put_row(db, row)
 
 
 def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
     now = rt.now()
     with rt.db.session() as db:
-        row = db.execute(select(CampaignRun).where(CampaignRun.id == run_id,
-                                                   CampaignRun.status == "queued")
-                         .with_for_update()).scalar_one_or_none()
+        row = _claimed(db, run_id)
         if row is None:  # a duplicate job: the first one had it
             return "duplicate", []
         person = db.get(Person, row.person_id)
@@ -374,7 +359,7 @@ def _deliver_one(rt: runtime.Runtime, run_id: int) -> tuple[str, list[int]]:
         if not _in_audience(db, campaign, person.id, row.week):  # they changed, or wrote in
             return _skip(row, "not_in_audience", now), []
         if _mid_conversation(db, person.id, now):
-            row.status, row.planned_at = "planned", now + BUSY_DELAY
+            _defer(db, row, now)
             return "deferred", []
         if person.channel == "voice":
             return _call(rt, db, row, person, campaign, now), []
@@ -457,7 +442,8 @@ def plan_due() -> int:
 
 
 def status(rt: runtime.Runtime, week: str) -> dict[str, dict[str, int]]:
-    """{campaign: {status: rows}} for the period each campaign gives a school week."""
+    """{campaign: {status: rows}} for the period each campaign gives a school week; a planned
+    row that is claimed (a deliver job has it: due.py) counts as "queued"."""
     periods = {name: c.period_for_week(rt.calendar, week) for name, c in rt.campaigns.items()}
     out: dict[str, dict[str, int]] = {name: {} for name in rt.campaigns}
     wanted = [and_(CampaignRun.campaign == name, CampaignRun.week == p)
@@ -468,6 +454,17 @@ def status(rt: runtime.Runtime, week: str) -> dict[str, dict[str, int]]:
         rows = db.execute(select(CampaignRun.campaign, CampaignRun.status, func.count())
                           .where(or_(*wanted))
                           .group_by(CampaignRun.campaign, CampaignRun.status)).all()
+        waiting = dict(db.execute(select(CampaignDue.campaign, func.count())
+                                  .where(or_(*[and_(CampaignDue.campaign == name,
+                                                    CampaignDue.week == p)
+                                               for name, p in periods.items() if p]))
+                                  .group_by(CampaignDue.campaign)).all())
     for name, st, n in rows:
-        out.setdefault(name, {})[st] = n
+        counts = out.setdefault(name, {})
+        if st == "planned" and waiting.get(name, 0) < n:
+            counts["queued"] = counts.get("queued", 0) + n - waiting.get(name, 0)
+            n = waiting.get(name, 0)
+            if not n:
+                continue
+        counts[st] = counts.get(st, 0) + n
     return out

@@ -26,6 +26,7 @@ from ..assessment.levels import Scale, fold
 from ..i18n import ascii_digits
 from ..schemas import DataFileError, load_yaml, read_text, schema_problem
 from ..store.models import CampaignRun, Person
+from . import due
 from .calendar import Calendar
 from .campaign import Campaign
 
@@ -170,13 +171,16 @@ def remind_on(db: Session, campaigns: dict[str, Campaign], cal: Calendar, person
             continue
         row = _row(db, c.id, period, person.id)
         at = _morning(cal, c, day, person.id) if day in cal.week_days(week) else None
+        waiting = row is not None and row.status == "planned" and due.waiting(db, row.id)
         if at is not None and at > now and cal.in_window(at):
             if row is None:
                 row = _insert(db, c.id, period, person.id, at)
-            if row.status == "planned":
+                waiting = row.status == "planned" and due.waiting(db, row.id)
+            if waiting:
                 row.planned_at = at
+                due.put_row(db, row)
         if row is not None:
-            if row.status == "planned" and row.planned_at > now:
+            if waiting and row.planned_at > now:
                 coming.append(cal.local(row.planned_at).date())
         else:
             span = c.span(cal, period)
@@ -193,12 +197,14 @@ def _row(db: Session, campaign: str, period: str, person_id: int) -> CampaignRun
 
 def _insert(db: Session, campaign: str, period: str, person_id: int,
             at: datetime) -> CampaignRun:
-    """The row, planned for `at`; if the campaign's own planning got there first, that row."""
+    """The row, planned for `at` and due; if the campaign's own planning got there first,
+    that row."""
     try:
         with db.begin_nested():
             row = CampaignRun(campaign=campaign, week=period, person_id=person_id,
                               status="planned", planned_at=at)
             db.add(row)
+            due.put_row(db, row)
     except IntegrityError:
         row = _row(db, campaign, period, person_id)
     return row

@@ -180,16 +180,16 @@ class CampaignRun(Base):
     """
 
     __tablename__ = "campaign_run"
-    __table_args__ = (UniqueConstraint("campaign", "week", "person_id", name="uq_campaign_run_once"),
-                      # dispatch claims in (planned_at, id) order: the index gives that order
-                      Index("ix_campaign_run_due", "status", "planned_at", "id"))
+    __table_args__ = (UniqueConstraint("campaign", "week", "person_id", name="uq_campaign_run_once"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign: Mapped[str] = mapped_column(String(16))  # nudge | reminder | reflection
     week: Mapped[str] = mapped_column(String(8))  # school week, "2026-W48"
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    # planned -> queued (a job has it) -> sent | skipped (note says why); on voice, queued ->
-    # calling (a call is owed) -> sent (answered: flow_run_id) | skipped (not reached)
+    # planned (waiting: a campaign_due row stands for it; claimed: a deliver job has it, shown
+    # as "queued") -> sent | skipped (note says why); on voice -> calling (a call is owed) ->
+    # sent (answered: flow_run_id) | skipped (not reached). "queued" is an older release's
+    # claimed row (bot/campaigns/due.py)
     status: Mapped[str] = mapped_column(String(16))
     planned_at: Mapped[datetime] = mapped_column(UTCDateTime())
     activity: Mapped[str | None] = mapped_column(String(16))  # content activity id, "3.2"
@@ -197,7 +197,35 @@ class CampaignRun(Base):
     note: Mapped[str | None] = mapped_column(String(32))
     flow_run_id: Mapped[int | None] = mapped_column(ForeignKey("flow_run.id"))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # planned -> queued
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # an older release's claim
+
+
+class CampaignDue(Base):
+    """A planned campaign row waiting for its time: what dispatch claims, by deleting it.
+
+    Narrow on purpose, and with no foreign key: a claim deletes these rows, which costs the
+    database a few bytes of WAL each and no index entry, where changing the wide campaign_run
+    row would write it whole again and add an entry to each of its indexes (bot/campaigns/due.py).
+    """
+
+    __tablename__ = "campaign_due"
+    __table_args__ = (Index("ix_campaign_due_order", "planned_at", "run_id"),)  # claim order
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    campaign: Mapped[str] = mapped_column(String(16))
+    week: Mapped[str] = mapped_column(String(8))  # its period: rows of one that ended are skipped
+    planned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignClaim(Base):
+    """One `deliver` job's batch of claimed campaign rows, kept until the job has run: a claim
+    older than fanout.LOST_AFTER lost its job, and its rows not yet sent are due again."""
+
+    __tablename__ = "campaign_claim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    run_ids: Mapped[list] = mapped_column(JSON)
 
 
 class Cycle(Base):
