@@ -64,3 +64,33 @@ def test_a_claimer_skips_rows_another_transaction_holds_instead_of_waiting(rt, c
         other.rollback()
     assert fanout.dispatch(rt, clock(), force=True, hand_over=got.extend) == 10
     assert sorted(got) == sorted(set(got)) and len(got) == 30
+
+
+@pytest.mark.skipif(not POSTGRES, reason="counts PostgreSQL's scans of the table")
+def test_dispatch_never_reads_the_whole_campaign_run_table(rt, clock):
+    """campaign_run holds every week's rows (millions, over a year); the sweep for an older
+    release's claimed rows runs on each dispatch, every 30 s, and must not read them all."""
+    planned(rt, clock, 3000)
+    with rt.db.session() as db:  # a past week's rows, all sent
+        db.execute(text("UPDATE campaign_run SET status = 'sent', done_at = planned_at"))
+        db.execute(text("DELETE FROM campaign_due"))
+        db.execute(text("ANALYZE campaign_run"))
+
+    def scans():
+        rt.db.dispose()  # its sessions' server processes end, and report what they read
+        with rt.db.engine.connect() as c:
+            for _ in range(50):
+                c.execute(text("SELECT pg_stat_clear_snapshot()"))
+                n = c.execute(text("SELECT seq_scan FROM pg_stat_user_tables "
+                                   "WHERE relname = 'campaign_run'")).scalar()
+                if n == scans.last:
+                    break
+                scans.last = n
+                time.sleep(0.1)
+        rt.db.dispose()
+        return n
+    scans.last = None
+    before = scans()
+    for minute in range(8):  # more than psycopg's prepare threshold: its generic plans too
+        assert fanout.dispatch(rt, clock() + timedelta(minutes=minute), force=True) == 0
+    assert scans() == before
