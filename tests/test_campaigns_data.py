@@ -7,7 +7,10 @@ import shutil
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import redis
 from click.testing import CliRunner
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import select
 
 from bot import runtime
@@ -326,6 +329,30 @@ def test_rows_whose_deliver_job_was_lost_are_sent_once_later(
 
         drain(rt)
         assert len(twilio.messages()) == 2
+    finally:
+        rt.close()
+
+
+def test_rows_whose_jobs_redis_refused_are_due_again_at_once(
+        settings, redis_conn, clock, twilio, flows_dir, rt):
+    """Redis down as dispatch enqueues: the claim was committed, the jobs never made it. The
+    rows go with the next dispatch once Redis is back, not LOST_AFTER later (by then the
+    period may be over and they would never go)."""
+    rt = _with(settings, redis_conn, clock, flows_dir, WEEKLY_HEAD)
+    try:
+        clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
+        people(rt, clock())
+        fanout.plan(rt, "head_monthly", "2026-W49", clock(), immediately=True)
+        rt.redis = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))  # down
+        with pytest.raises(redis.ConnectionError):
+            fanout.dispatch(rt, clock())
+        rt.redis = redis_conn  # back
+        assert fanout.dispatch(rt, clock() + timedelta(minutes=1), hand_over=fanout.deliver) == 2
+        from bot.simulate import drain
+
+        drain(rt)
+        assert len(twilio.messages()) == 2
+        assert fanout.dispatch(rt, clock() + fanout.LOST_AFTER * 2) == 0  # and only once
     finally:
         rt.close()
 

@@ -132,6 +132,18 @@ def release(db: Session, claim_id: int) -> None:
     db.execute(delete(CampaignClaim).where(CampaignClaim.id == claim_id))
 
 
+def give_back(db: Session, claim_ids: list[int]) -> int:
+    """These claims' jobs were never enqueued: their rows not done (nor due) are due again at
+    their planned time, and the claims go. Returns how many rows are due again."""
+    batches = db.execute(select(CampaignClaim.run_ids)
+                         .where(CampaignClaim.id.in_(claim_ids))).scalars().all()
+    ids = sorted({i for run_ids in batches for i in run_ids if isinstance(i, int)})
+    again = sum(_due_again(db, CampaignRun.id.in_(ids[k:k + IDS_PER_STATEMENT]))
+                for k in range(0, len(ids), IDS_PER_STATEMENT))
+    db.execute(delete(CampaignClaim).where(CampaignClaim.id.in_(claim_ids)))
+    return again
+
+
 def reclaim(db: Session, now: datetime, lost_after: timedelta) -> int:
     """Rows of claims older than `lost_after` (their job never ran, or never finished) that
     are not sent, skipped or due are due again, at their planned time; the claims go. An

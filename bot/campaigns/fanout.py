@@ -253,12 +253,21 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
             for batch in batches:
                 hand_over(batch)
         elif batches:
-            # a short description: RQ's default spells out the call, all BATCH ids, per job
-            q.enqueue_many([Queue.prepare_data(deliver, (batch,), {"claim": claim},
-                                               job_id=f"campaign-{batch[0]}",
-                                               retry=session.BUSY_RETRY,
-                                               description=f"campaign rows {batch[0]}..{batch[-1]}")
-                            for batch, claim in zip(batches, claims)])
+            try:
+                # a short description: RQ's default spells out the call, all BATCH ids, per job
+                q.enqueue_many([Queue.prepare_data(deliver, (batch,), {"claim": claim},
+                                                   job_id=f"campaign-{batch[0]}",
+                                                   retry=session.BUSY_RETRY,
+                                                   description=f"campaign rows "
+                                                               f"{batch[0]}..{batch[-1]}")
+                                for batch, claim in zip(batches, claims)])
+            except Exception:
+                # Redis refused the jobs: their rows are due again now, for the next dispatch,
+                # not after LOST_AFTER (when their period may be over); a job that got there
+                # all the same finds them due and leaves them
+                with rt.db.session() as db:
+                    due.give_back(db, claims)
+                raise
         claimed += len(ids)
     return claimed
 
