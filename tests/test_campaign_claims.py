@@ -94,3 +94,30 @@ def test_dispatch_never_reads_the_whole_campaign_run_table(rt, clock):
     for minute in range(15):  # past psycopg's prepare threshold, and generic plans
         assert fanout.dispatch(rt, clock() + timedelta(minutes=minute), force=True) == 0
     assert scans() == before
+
+
+def test_a_job_that_runs_after_its_claim_was_reclaimed_never_releases_another_batch(rt, clock):
+    """A deliver job held up past LOST_AFTER (its rows went out with a later job) that runs
+    at last releases its own claim only. Were a released claim's id given to a new batch, the
+    late job would release that batch's claim, and if that batch's job was lost too, its rows
+    would never go."""
+    planned(rt, clock, 2)
+    queue = rt.queue("default")
+
+    def jobs():
+        found = [(job.args, job.kwargs) for job in queue.jobs]
+        queue.empty()
+        return found
+
+    assert fanout.dispatch(rt, clock(), force=True, limit=1) == 1
+    (late,) = jobs()  # held up
+    later = clock() + fanout.LOST_AFTER + timedelta(minutes=1)
+    assert fanout.dispatch(rt, later, force=True, limit=1) == 1  # the same row, again
+    for args, kwargs in jobs():
+        assert fanout.deliver(*args, **kwargs) == {"sent": 1}
+    assert fanout.dispatch(rt, later, force=True) == 1  # the other row: its job is lost
+    jobs()
+    assert fanout.deliver(*late[0], **late[1]) == {"duplicate": 1}  # the held-up job, at last
+    assert fanout.dispatch(rt, later + fanout.LOST_AFTER * 2, force=True,
+                           hand_over=fanout.deliver) == 1
+    assert fanout.status(rt, "2026-W49")["nudge"] == {"sent": 2}

@@ -228,6 +228,10 @@ class CampaignClaim(Base):
     older than fanout.LOST_AFTER lost its job, and its rows not yet sent are due again."""
 
     __tablename__ = "campaign_claim"
+    # an id is never given again (SQLite would reuse the highest one once it is deleted): a job
+    # that runs after its claim was reclaimed releases its claim by id, and must not release a
+    # later batch's (PostgreSQL's sequence never goes back)
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
