@@ -52,9 +52,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('campaign_run', schema=None) as batch_op:
         batch_op.create_index('ix_campaign_run_due', ['status', 'planned_at', 'id'], unique=False)
-    # claimed rows (planned, not due) go back to the older release's "queued"
+    # claimed rows (planned, not due) go back to the older release's "queued"; NOT EXISTS, an
+    # anti-join: PostgreSQL runs `NOT IN (SELECT ..)` as a scan of the whole subquery for each
+    # row once the due ids outgrow work_mem (2M rows, 1M due: still running after 6 minutes)
     op.execute("UPDATE campaign_run SET status = 'queued', claimed_at = CURRENT_TIMESTAMP "
-               "WHERE status = 'planned' AND id NOT IN (SELECT run_id FROM campaign_due)")
+               "WHERE status = 'planned' AND NOT EXISTS (SELECT 1 FROM campaign_due "
+               "WHERE campaign_due.run_id = campaign_run.id)")
     op.drop_index(op.f('ix_campaign_claim_claimed_at'), table_name='campaign_claim')
     op.drop_table('campaign_claim')
     op.drop_index('ix_campaign_due_order', table_name='campaign_due')
