@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from bot.campaigns import fanout
+from bot.campaigns import due, fanout
 from bot.store.models import CampaignRun, Person
 
 SUNDAY_9 = datetime(2026, 11, 29, 9, 0, tzinfo=timezone(timedelta(hours=6)))  # 2026-W49
@@ -121,3 +121,28 @@ def test_a_job_that_runs_after_its_claim_was_reclaimed_never_releases_another_ba
     assert fanout.dispatch(rt, later + fanout.LOST_AFTER * 2, force=True,
                            hand_over=fanout.deliver) == 1
     assert fanout.status(rt, "2026-W49")["nudge"] == {"sent": 2}
+
+
+@pytest.mark.skipif(not POSTGRES, reason="row locks are PostgreSQL's")
+def test_two_dispatchers_making_lost_rows_due_at_once_never_wait_on_each_other(rt, clock):
+    """Each dispatch first makes the rows of lost claims due again. Two at once (cron's and an
+    operator's `campaign run`) take a lost claim each, never both the same one: both putting
+    the same rows, each waited on rows the other had put, and PostgreSQL ended one of them as
+    a deadlock (or, as here, one waited for the other's whole transaction)."""
+    planned(rt, clock, 30)
+    assert fanout.dispatch(rt, clock(), force=True) == 30
+    rt.queue("default").empty()  # the jobs are lost
+    later = clock() + fanout.LOST_AFTER + timedelta(minutes=1)
+    got: list[int] = []
+    done: list[int] = []
+    other = threading.Thread(target=lambda: done.append(
+        fanout.dispatch(rt, later, force=True, hand_over=got.extend)))
+    with rt.db.session() as db:  # one dispatcher, midway through making them due
+        assert due.reclaim(db, later, fanout.LOST_AFTER) == 30
+        other.start()
+        other.join(timeout=10)
+        waited = other.is_alive()
+    other.join(timeout=60)
+    assert not waited and done == [0]  # nothing of it to take yet
+    assert fanout.dispatch(rt, later, force=True, hand_over=got.extend) == 30
+    assert sorted(got) == sorted(set(got)) and len(got) == 30

@@ -153,9 +153,12 @@ def reclaim(db: Session, now: datetime, lost_after: timedelta) -> int:
     cutoff = now - lost_after
     again = 0
     while True:
+        # locked, skipping those another dispatcher's reclaim holds: each lost claim is made
+        # due by one of them (two at once deadlocked, each waiting on rows the other had put)
         claims = db.execute(select(CampaignClaim.id, CampaignClaim.run_ids)
                             .where(CampaignClaim.claimed_at < cutoff)
-                            .order_by(CampaignClaim.id).limit(100)).all()
+                            .order_by(CampaignClaim.id).limit(100)
+                            .with_for_update(skip_locked=True)).all()
         if not claims:
             break
         ids = sorted({i for _, run_ids in claims for i in run_ids if isinstance(i, int)})
