@@ -19,7 +19,7 @@ from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import select
 
 from . import runtime
-from .campaigns import fanout
+from .campaigns import due, fanout
 from .channels import simulator as channel
 from .msgs import inbound, outbox
 from .store.models import CampaignRun, Message, Person
@@ -169,14 +169,15 @@ class Simulator:
                 CampaignRun.person_id == person.id)).scalar()
             if had is not None:  # the week's one is planned or gone already: never twice
                 return f"had:{had}", []
-            row = CampaignRun(campaign=name, week=period, person_id=person.id, status="queued",
-                              planned_at=now, claimed_at=now)
+            row = CampaignRun(campaign=name, week=period, person_id=person.id, status="planned",
+                              planned_at=now)
             db.add(row)
             db.flush()
             row_id = row.id
+            claim = due.hold(db, [[row_id]], now)[0]  # claimed, as dispatch hands it over
             last = db.execute(select(Message.id).order_by(Message.id.desc()).limit(1)).scalar() or 0
         with runtime.using(self):
-            fanout.deliver([row_id])
+            fanout.deliver([row_id], claim=claim)
             replies = _replies(self, phone, last, ThreadWorker, lambda db: True)
         with rt.db.session() as db:
             row = db.get(CampaignRun, row_id)

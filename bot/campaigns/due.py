@@ -13,7 +13,8 @@ not yet sent are due again.
 A row's state, then:
     planned, with a due row       waiting for its time
     planned, without one          claimed: a deliver job has it ("queued" in fanout.status)
-    queued                        claimed by an older release (campaign_run.claimed_at)
+    queued                        claimed by an older release: migration 0017 made these due,
+                                  and a job of that release finds them due and leaves them
     sent, skipped, calling, ...   done (fanout.py)
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -146,8 +147,8 @@ def give_back(db: Session, claim_ids: list[int]) -> int:
 
 def reclaim(db: Session, now: datetime, lost_after: timedelta) -> int:
     """Rows of claims older than `lost_after` (their job never ran, or never finished) that
-    are not sent, skipped or due are due again, at their planned time; the claims go. An
-    older release's claimed rows (status "queued", claimed_at) are found the same way. If a
+    are not sent, skipped or due are due again, at their planned time; the claims go (an
+    older release's claimed rows, "queued", were made due by migration 0017). If a
     lost job does run after all, it finds its rows due (or done) and leaves them: each row is
     sent once. Returns how many rows are due again."""
     cutoff = now - lost_after
@@ -165,10 +166,6 @@ def reclaim(db: Session, now: datetime, lost_after: timedelta) -> int:
         for k in range(0, len(ids), IDS_PER_STATEMENT):
             again += _due_again(db, CampaignRun.id.in_(ids[k:k + IDS_PER_STATEMENT]))
         db.execute(delete(CampaignClaim).where(CampaignClaim.id.in_([c for c, _ in claims])))
-    # an older release's claims, on the row itself
-    again += _due_again(db, and_(CampaignRun.status == "queued", or_(
-        CampaignRun.claimed_at < cutoff,
-        and_(CampaignRun.claimed_at.is_(None), CampaignRun.planned_at < cutoff))))
     return again
 
 

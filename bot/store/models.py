@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -181,12 +180,7 @@ class CampaignRun(Base):
     """
 
     __tablename__ = "campaign_run"
-    __table_args__ = (UniqueConstraint("campaign", "week", "person_id", name="uq_campaign_run_once"),
-                      # an older release's claimed rows, which each dispatch looks for (due.py):
-                      # a partial index, nearly empty, so the look never reads the whole table
-                      Index("ix_campaign_run_queued", "claimed_at",
-                            postgresql_where=text("status = 'queued'"),
-                            sqlite_where=text("status = 'queued'")))
+    __table_args__ = (UniqueConstraint("campaign", "week", "person_id", name="uq_campaign_run_once"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign: Mapped[str] = mapped_column(String(16))  # nudge | reminder | reflection

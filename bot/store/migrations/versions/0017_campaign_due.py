@@ -38,6 +38,8 @@ def upgrade() -> None:
         sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('run_ids', sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_claim')),
+        # an id is never given again, on SQLite too (models.CampaignClaim)
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_campaign_claim_claimed_at'), 'campaign_claim', ['claimed_at'],
                     unique=False)
