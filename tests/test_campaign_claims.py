@@ -68,8 +68,8 @@ def test_a_claimer_skips_rows_another_transaction_holds_instead_of_waiting(rt, c
 
 @pytest.mark.skipif(not POSTGRES, reason="counts PostgreSQL's scans of the table")
 def test_dispatch_never_reads_the_whole_campaign_run_table(rt, clock):
-    """campaign_run holds every week's rows (millions, over a year); the sweep for an older
-    release's claimed rows runs on each dispatch, every 30 s, and must not read them all."""
+    """campaign_run holds every week's rows (millions, over a year); dispatch runs every 30 s
+    (its claims, its look for lost ones) and must not read them all."""
     planned(rt, clock, 3000)
     with rt.db.session() as db:  # a past week's rows, all sent
         db.execute(text("UPDATE campaign_run SET status = 'sent', done_at = planned_at"))
