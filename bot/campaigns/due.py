@@ -4,8 +4,8 @@ A `campaign_run` row is the record of one message for one person. While it waits
 `campaign_due` row (its id, campaign, period and time) stands for it, and dispatch claims rows
 by deleting their due rows. Deleting writes a few bytes of WAL a row and adds no index entry,
 where setting the wide record's status wrote the row whole again and added an entry to each of
-its four indexes: claiming 1,000,000 rows took 12.0 s and wrote 712 MiB of WAL that way, and
-takes 2.7 s and 159 MiB this way (PostgreSQL 15, 5,000 rows a claim, README "Throughput").
+its four indexes: claiming 1,000,000 rows took 13.0 s and wrote 712 MiB of WAL that way, and
+takes 2.6 s and 167 MiB this way (PostgreSQL 15, 5,000 rows a claim: bench/claim_sql.py).
 Each batch handed to a `deliver` job leaves one `campaign_claim` row (its ids, when), removed
 when the job has run; a claim older than fanout.LOST_AFTER lost its job, and those of its rows
 not yet sent are due again.
