@@ -136,13 +136,8 @@ def release(db: Session, claim_id: int) -> None:
 def give_back(db: Session, claim_ids: list[int]) -> int:
     """These claims' jobs were never enqueued: their rows not done (nor due) are due again at
     their planned time, and the claims go. Returns how many rows are due again."""
-    batches = db.execute(select(CampaignClaim.run_ids)
-                         .where(CampaignClaim.id.in_(claim_ids))).scalars().all()
-    ids = sorted({i for run_ids in batches for i in run_ids if isinstance(i, int)})
-    again = sum(_due_again(db, CampaignRun.id.in_(ids[k:k + IDS_PER_STATEMENT]))
-                for k in range(0, len(ids), IDS_PER_STATEMENT))
-    db.execute(delete(CampaignClaim).where(CampaignClaim.id.in_(claim_ids)))
-    return again
+    return _undo(db, db.execute(select(CampaignClaim.id, CampaignClaim.run_ids)
+                                .where(CampaignClaim.id.in_(claim_ids))).all())
 
 
 def reclaim(db: Session, now: datetime, lost_after: timedelta) -> int:
@@ -161,11 +156,16 @@ def reclaim(db: Session, now: datetime, lost_after: timedelta) -> int:
                             .order_by(CampaignClaim.id).limit(100)
                             .with_for_update(skip_locked=True)).all()
         if not claims:
-            break
-        ids = sorted({i for _, run_ids in claims for i in run_ids if isinstance(i, int)})
-        for k in range(0, len(ids), IDS_PER_STATEMENT):
-            again += _due_again(db, CampaignRun.id.in_(ids[k:k + IDS_PER_STATEMENT]))
-        db.execute(delete(CampaignClaim).where(CampaignClaim.id.in_([c for c, _ in claims])))
+            return again
+        again += _undo(db, claims)
+
+
+def _undo(db: Session, claims: list) -> int:
+    """The (id, run_ids) claims go, and their rows not done (nor due) are due again."""
+    ids = sorted({i for _, run_ids in claims for i in run_ids if isinstance(i, int)})
+    again = sum(_due_again(db, CampaignRun.id.in_(ids[k:k + IDS_PER_STATEMENT]))
+                for k in range(0, len(ids), IDS_PER_STATEMENT))
+    db.execute(delete(CampaignClaim).where(CampaignClaim.id.in_([c for c, _ in claims])))
     return again
 
 
