@@ -333,6 +333,32 @@ def test_rows_whose_deliver_job_was_lost_are_sent_once_later(
         rt.close()
 
 
+def test_a_slow_job_and_the_job_of_its_reclaimed_rows_are_two_jobs(
+        settings, redis_conn, clock, twilio, flows_dir, rt):
+    """The workers fall behind: a batch's job waits past LOST_AFTER, its rows are claimed again
+    into a new batch that starts with the same row. Both jobs stay in the queue, each with its
+    own claim (one job id per batch's first row made the second overwrite the first), and
+    each row is sent once when the workers catch up."""
+    rt = _with(settings, redis_conn, clock, flows_dir, WEEKLY_HEAD)
+    try:
+        clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
+        people(rt, clock())
+        fanout.plan(rt, "head_monthly", "2026-W49", clock(), immediately=True)
+        assert fanout.dispatch(rt, clock()) == 2
+        late = clock() + fanout.LOST_AFTER + timedelta(minutes=1)
+        assert fanout.dispatch(rt, late) == 2  # the first job has not run: its rows go again
+        jobs = rt.queue("default").jobs
+        assert len({job.id for job in jobs}) == 2
+        assert [job.args for job in jobs] == [jobs[0].args] * 2  # the same rows
+        assert jobs[0].kwargs["claim"] != jobs[1].kwargs["claim"]
+        from bot.simulate import drain
+
+        drain(rt)
+        assert len(twilio.messages()) == 2
+    finally:
+        rt.close()
+
+
 def test_rows_whose_jobs_redis_refused_are_due_again_at_once(
         settings, redis_conn, clock, twilio, flows_dir, rt):
     """Redis down as dispatch enqueues: the claim was committed, the jobs never made it. The

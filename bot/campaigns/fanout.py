@@ -254,9 +254,11 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
                 hand_over(batch)
         elif batches:
             try:
-                # a short description: RQ's default spells out the call, all BATCH ids, per job
+                # a short description: RQ's default spells out the call, all BATCH ids, per job;
+            # the job's id is its claim's, never given twice (a batch's first row is: a row due
+            # again starts a later batch, whose job would overwrite a pending one's arguments)
                 q.enqueue_many([Queue.prepare_data(deliver, (batch,), {"claim": claim},
-                                                   job_id=f"campaign-{batch[0]}",
+                                                   job_id=f"campaign-{claim}",
                                                    retry=session.BUSY_RETRY,
                                                    description=f"campaign rows "
                                                                f"{batch[0]}..{batch[-1]}")
