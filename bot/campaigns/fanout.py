@@ -217,8 +217,8 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
     Outside the sending window only campaigns that ignore it go (unless `force`: an operator's
     `--now`, which also names the one campaign it is for in `campaigns`). Rows of a period that
     has ended are skipped as they are claimed, forced or not: last week's nudge is no use on
-    Sunday. Rows claimed
-    long ago whose job was lost (a flushed Redis, a job of an older release) are due again.
+    Sunday. Rows claimed long ago whose job was lost (a flushed Redis, a worker killed mid-job)
+    are due again.
     `hand_over` takes each claimed batch instead of the queue (the CLI delivers in-process);
     its claim stays until `_reclaim_lost` finds it old, its rows done (or, had the process
     died before delivering them, due again).
@@ -254,9 +254,10 @@ def dispatch(rt: runtime.Runtime | None = None, now: datetime | None = None,
                 hand_over(batch)
         elif batches:
             try:
-                # a short description: RQ's default spells out the call, all BATCH ids, per job;
-            # the job's id is its claim's, never given twice (a batch's first row is: a row due
-            # again starts a later batch, whose job would overwrite a pending one's arguments)
+                # a short description: RQ's default spells out the call, all BATCH ids, per
+                # job; the job's id is its claim's, never given twice (a batch's first row is:
+                # a row due again starts a later batch, whose job would overwrite a pending
+                # one's arguments)
                 q.enqueue_many([Queue.prepare_data(deliver, (batch,), {"claim": claim},
                                                    job_id=f"campaign-{claim}",
                                                    retry=session.BUSY_RETRY,
