@@ -461,6 +461,8 @@ def report(results: dict, args, part: str) -> None:
                   f"baseline {total / r['baseline']:.1f}× (goal ≤ 3×), peak "
                   f"{r['peak_mib']:.1f} MiB")
             print(f"    {campaign_bench.wal_line(r).strip()}")
+            print(f"    baseline without campaign_run's foreign key {r['no_fk']:.2f} s: "
+                  f"(plan + enqueue) ÷ it {total / r['no_fk']:.1f}×")
         cs = results["campaign"]
         if len(cs) > 1:
             print(f"    memory: {cs[-1]['n'] // cs[0]['n']}× the teachers, "
