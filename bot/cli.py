@@ -495,13 +495,32 @@ def digest_preview(phone: str, week: str | None):
     click.echo("\n".join(shown["whatsapp"]))
 
 
+SECRET_SETTINGS = ("TWILIO_AUTH_TOKEN", "SATHI_SECRET_KEY")  # shown as "(set)", never the value
+
+
 @main.command("config")
 def show_config():
-    """Print every setting, its environment variable and what it does (JSON)."""
-    from .config import documented
+    """Print every setting: its environment variable, the value in effect here (secrets shown
+    as "(set)", a URL's password as ***) and what it does (JSON)."""
+    from dataclasses import fields
 
-    click.echo(json.dumps([{"env": env, "doc": doc} for env, doc in documented()],
-                          ensure_ascii=False, indent=2))
+    from sqlalchemy.engine import make_url
+
+    settings = Settings.from_env()
+    out = []
+    for f in fields(Settings):
+        env, value = f.metadata["env"], getattr(settings, f.name)
+        if env in SECRET_SETTINGS:
+            value = None if value is None else "(set)"
+        elif isinstance(value, str) and "://" in value and "@" in value:
+            try:  # a password in a database or Redis URL
+                value = make_url(value).render_as_string(hide_password=True)
+            except Exception:
+                value = "(set)"
+        elif value is not None and not isinstance(value, (str, int, float, bool)):
+            value = str(value)
+        out.append({"env": env, "value": value, "doc": f.metadata["doc"]})
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
 
 @main.group("content")

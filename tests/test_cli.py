@@ -88,6 +88,20 @@ def test_config_lists_every_setting():
         assert name in names
 
 
+def test_config_shows_the_values_in_effect_and_never_a_secret(monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "tok-3f9a7c")
+    monkeypatch.setenv("REDIS_URL", "redis://:pw-81d2@127.0.0.1:6379/5")
+    monkeypatch.setenv("SATHI_SEND_WINDOW", "10:00-18:00")
+    out = CliRunner().invoke(main, ["config"])
+    assert out.exit_code == 0, out.output
+    values = {s["env"]: s["value"] for s in json.loads(out.output)}
+    assert values["SATHI_SEND_WINDOW"] == "10:00-18:00"
+    assert values["TWILIO_AUTH_TOKEN"] == "(set)"
+    assert values["REDIS_URL"] == "redis://:***@127.0.0.1:6379/5"
+    assert values["TWILIO_ACCOUNT_SID"] is None
+    assert "tok-3f9a7c" not in out.output and "pw-81d2" not in out.output
+
+
 def test_readme_documents_every_setting_and_the_two_commands():
     from bot.config import documented
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
