@@ -495,9 +495,6 @@ def digest_preview(phone: str, week: str | None):
     click.echo("\n".join(shown["whatsapp"]))
 
 
-SECRET_SETTINGS = ("TWILIO_AUTH_TOKEN", "SATHI_SECRET_KEY")  # shown as "(set)", never the value
-
-
 @main.command("config")
 def show_config():
     """Print every setting: its environment variable, the value in effect here (secrets shown
@@ -510,7 +507,7 @@ def show_config():
     out = []
     for f in fields(Settings):
         env, value = f.metadata["env"], getattr(settings, f.name)
-        if env in SECRET_SETTINGS:
+        if f.metadata.get("secret"):  # shown as "(set)", never the value
             value = None if value is None else "(set)"
         elif isinstance(value, str) and "://" in value and "@" in value:
             try:  # a password in a database or Redis URL

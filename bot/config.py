@@ -42,7 +42,7 @@ class Settings:
         "env": "TWILIO_ACCOUNT_SID",
         "doc": "Twilio account. Unset: replies are kept in the local outbox and not sent."})
     twilio_auth_token: str | None = field(metadata={
-        "env": "TWILIO_AUTH_TOKEN",
+        "env": "TWILIO_AUTH_TOKEN", "secret": True,  # `sathi config` never shows it
         "doc": "Signs and verifies webhooks. Unset: every webhook request is refused (403)."})
     twilio_api_base: str = field(metadata={
         "env": "TWILIO_API_BASE",
@@ -156,7 +156,7 @@ class Settings:
                "(default ~/.cache/shikkhok-sathi)."})
 
     secret_key: str | None = field(default=None, metadata={
-        "env": "SATHI_SECRET_KEY",
+        "env": "SATHI_SECRET_KEY", "secret": True,
         "doc": "Signs the console's session cookies (a long random string, the same in every "
                "web process). Unset: one is made and kept in instance/secret_key."})
     console_plain_http: bool = field(default=False, metadata={
