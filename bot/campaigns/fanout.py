@@ -458,25 +458,26 @@ def status(rt: runtime.Runtime, week: str) -> dict[str, dict[str, int]]:
     row that is claimed (a deliver job has it: due.py) counts as "queued"."""
     periods = {name: c.period_for_week(rt.calendar, week) for name, c in rt.campaigns.items()}
     out: dict[str, dict[str, int]] = {name: {} for name in rt.campaigns}
-    wanted = [and_(CampaignRun.campaign == name, CampaignRun.week == p)
-              for name, p in periods.items() if p]
-    if not wanted:
+    pairs = [(name, p) for name, p in periods.items() if p]
+    if not pairs:
         return out
     with rt.db.session() as db:
         rows = db.execute(select(CampaignRun.campaign, CampaignRun.status, func.count())
-                          .where(or_(*wanted))
+                          .where(or_(*[and_(CampaignRun.campaign == name, CampaignRun.week == p)
+                                       for name, p in pairs]))
                           .group_by(CampaignRun.campaign, CampaignRun.status)).all()
         waiting = dict(db.execute(select(CampaignDue.campaign, func.count())
                                   .where(or_(*[and_(CampaignDue.campaign == name,
                                                     CampaignDue.week == p)
-                                               for name, p in periods.items() if p]))
+                                               for name, p in pairs]))
                                   .group_by(CampaignDue.campaign)).all())
     for name, st, n in rows:
         counts = out.setdefault(name, {})
-        if st == "planned" and waiting.get(name, 0) < n:
-            counts["queued"] = counts.get("queued", 0) + n - waiting.get(name, 0)
-            n = waiting.get(name, 0)
-            if not n:
-                continue
-        counts[st] = counts.get(st, 0) + n
+        if st == "planned":  # those not due are claimed
+            due_now = min(waiting.get(name, 0), n)
+            if n > due_now:
+                counts["queued"] = counts.get("queued", 0) + n - due_now
+            n = due_now
+        if n:
+            counts[st] = counts.get(st, 0) + n
     return out
