@@ -309,13 +309,24 @@ def test_run_now_sends_only_that_campaign_and_never_a_period_that_is_over(
         rt.close()
 
 
-def test_rows_whose_deliver_job_was_lost_are_sent_once_later(
-        settings, redis_conn, clock, twilio, flows_dir, rt):
+def _heads_planned_now(settings, redis_conn, clock, flows_dir):
+    """A runtime whose weekly head campaign is planned for now (Sunday 10:00, 2026-W49) for
+    the two headteachers of `people`."""
     rt = _with(settings, redis_conn, clock, flows_dir, WEEKLY_HEAD)
     try:
         clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
         people(rt, clock())
         fanout.plan(rt, "head_monthly", "2026-W49", clock(), immediately=True)
+    except BaseException:
+        rt.close()
+        raise
+    return rt
+
+
+def test_rows_whose_deliver_job_was_lost_are_sent_once_later(
+        settings, redis_conn, clock, twilio, flows_dir, rt):
+    rt = _heads_planned_now(settings, redis_conn, clock, flows_dir)
+    try:
         assert fanout.dispatch(rt, clock()) == 2
         queue = rt.queue("default")
         lost = [(job.args, job.kwargs) for job in queue.jobs]
@@ -339,11 +350,8 @@ def test_a_slow_job_and_the_job_of_its_reclaimed_rows_are_two_jobs(
     into a new batch that starts with the same row. Both jobs stay in the queue, each with its
     own claim (one job id per batch's first row made the second overwrite the first), and
     each row is sent once when the workers catch up."""
-    rt = _with(settings, redis_conn, clock, flows_dir, WEEKLY_HEAD)
+    rt = _heads_planned_now(settings, redis_conn, clock, flows_dir)
     try:
-        clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
-        people(rt, clock())
-        fanout.plan(rt, "head_monthly", "2026-W49", clock(), immediately=True)
         assert fanout.dispatch(rt, clock()) == 2
         late = clock() + fanout.LOST_AFTER + timedelta(minutes=1)
         assert fanout.dispatch(rt, late) == 2  # the first job has not run: its rows go again
@@ -364,11 +372,8 @@ def test_rows_whose_jobs_redis_refused_are_due_again_at_once(
     """Redis down as dispatch enqueues: the claim was committed, the jobs never made it. The
     rows go with the next dispatch once Redis is back, not LOST_AFTER later (by then the
     period may be over and they would never go)."""
-    rt = _with(settings, redis_conn, clock, flows_dir, WEEKLY_HEAD)
+    rt = _heads_planned_now(settings, redis_conn, clock, flows_dir)
     try:
-        clock.current = datetime(2026, 11, 29, 10, 0, tzinfo=DHAKA)
-        people(rt, clock())
-        fanout.plan(rt, "head_monthly", "2026-W49", clock(), immediately=True)
         rt.redis = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))  # down
         with pytest.raises(redis.ConnectionError):
             fanout.dispatch(rt, clock())
