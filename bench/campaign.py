@@ -57,9 +57,8 @@ def seed(rt: runtime.Runtime, n: int) -> None:
     """n onboarded teachers (and their schools), made by the database itself."""
     schools = -(-n // PER_SCHOOL)
     with rt.db.engine.begin() as c:
-        c.execute(text("TRUNCATE campaign_due, campaign_claim, campaign_run, cycle, answer, flow_run, "
-                       "message, person, school "
-                       "RESTART IDENTITY CASCADE"))
+        c.execute(text("TRUNCATE campaign_due, campaign_claim, campaign_run, cycle, answer, "
+                       "flow_run, message, person, school RESTART IDENTITY CASCADE"))
         c.execute(text("""
             INSERT INTO school (emis, name, upazila, district)
             SELECT 'B' || g, 'School ' || g, 'Upazila ' || (g % 495), 'District ' || (g % 64)
@@ -138,8 +137,8 @@ def run(rt: runtime.Runtime, n: int) -> dict:
     jobs = rt.queue("default").count
     assert report.planned == n and claimed == n, (report, claimed)
     assert jobs == -(-n // campaign.BATCH), jobs
-    return {"n": n, "baseline": base, "no_fk": no_fk, "plan": t1 - t0, "enqueue": t3 - t2, "jobs": jobs,
-            "peak_mib": peak / 2 ** 20, "wal_mib": wal}
+    return {"n": n, "baseline": base, "no_fk": no_fk, "plan": t1 - t0, "enqueue": t3 - t2,
+            "jobs": jobs, "peak_mib": peak / 2 ** 20, "wal_mib": wal}
 
 
 def wal_line(r: dict) -> str:

@@ -51,9 +51,8 @@ INVITED = 2  # of every 10, this many were sent last week's invitation
 def seed(rt: runtime.Runtime, n: int) -> None:
     schools = -(-n // PER_SCHOOL)
     with rt.db.engine.begin() as c:
-        c.execute(text("TRUNCATE campaign_due, campaign_claim, campaign_run, cycle, answer, flow_run, "
-                       "message, person, school "
-                       "RESTART IDENTITY CASCADE"))
+        c.execute(text("TRUNCATE campaign_due, campaign_claim, campaign_run, cycle, answer, "
+                       "flow_run, message, person, school RESTART IDENTITY CASCADE"))
         c.execute(text("""
             INSERT INTO school (emis, name, upazila, district)
             SELECT 'B' || g, 'School ' || g, 'Upazila ' || (g % 495), 'District ' || (g % 64)

@@ -180,7 +180,8 @@ class CampaignRun(Base):
     """
 
     __tablename__ = "campaign_run"
-    __table_args__ = (UniqueConstraint("campaign", "week", "person_id", name="uq_campaign_run_once"),)
+    __table_args__ = (UniqueConstraint("campaign", "week", "person_id",
+                                       name="uq_campaign_run_once"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign: Mapped[str] = mapped_column(String(16))  # nudge | reminder | reflection
