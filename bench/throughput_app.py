@@ -16,10 +16,15 @@ import app as production  # noqa: E402
 def create_app():
     flask_app = production.create_app()
 
-    @flask_app.post("/bench/trivial")
     def trivial():  # reads the form, as the webhook does, and answers: no I/O
-        return {"ok": len(production_form())}
+        from flask import Response
 
+        return Response(b"%d" % len(production_form()), content_type="text/plain")
+
+    # an endpoint of the webhooks' blueprint, so it is treated as they are: no session opened
+    # (app.SESSIONLESS) and the same request hooks; its answer made as cheaply as theirs
+    flask_app.add_url_rule("/bench/trivial", endpoint="messaging.bench_trivial",
+                           view_func=trivial, methods=["POST"])
     return flask_app
 
 
