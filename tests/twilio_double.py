@@ -39,7 +39,6 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 try:  # real segment count when the app package is importable
@@ -139,14 +138,7 @@ def _form(request: Request) -> dict:
     return {k: v[0] if len(v) == 1 else v for k, v in request.form.lists()}
 
 
-class _QuietHandler(WSGIRequestHandler):
-    # HTTP/1.1: a client's connection is kept for its next request, as Twilio's API keeps it
-    # (werkzeug's default, HTTP/1.0, closes every connection: a new TCP connection and a new
-    # server thread per message, which is no part of what the service costs)
-    protocol_version = "HTTP/1.1"
-
-    def log(self, *args) -> None:  # no per-request lines on stderr
-        pass
+SERVER_THREADS = 32  # requests answered at once (delay_next holds one for its seconds)
 
 
 class TwilioDouble:
@@ -171,19 +163,37 @@ class TwilioDouble:
 
     # lifecycle -----------------------------------------------------------
     def start(self) -> "TwilioDouble":
-        self._server = make_server(
-            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        # waitress keeps a client's connection for its next request (HTTP/1.1 keep-alive), as
+        # Twilio's API does. werkzeug's development server closes every connection after one
+        # answer: a new TCP connection, and a new server thread, for every message sent, which
+        # is no part of what the service costs against Twilio
+        import waitress
+
+        self._server = waitress.create_server(self._wsgi, host="127.0.0.1", port=0,
+                                              threads=SERVER_THREADS)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            server = self._server
+
+            def close_all():  # in the server's own loop: every connection, then the listener
+                for channel in list(server._map.values()):
+                    channel.close()
+
+            def wake():  # an answer finishing meanwhile wakes a loop that may be gone
+                try:
+                    trigger.pull_trigger()
+                except OSError:
+                    pass
+
+            trigger = server.trigger
+            server.pull_trigger = wake
+            trigger.pull_trigger(close_all)  # the loop ends when nothing is left open
             self._thread.join(timeout=5)
+            server.task_dispatcher.shutdown(timeout=5)
             self._server = self._thread = None
 
     def __enter__(self) -> "TwilioDouble":
@@ -194,7 +204,7 @@ class TwilioDouble:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self._server.effective_port}"
 
     def client(self, **kwargs) -> Client:
         """A twilio ``Client`` wired to this double (see `configure`)."""
