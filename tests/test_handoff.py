@@ -14,20 +14,20 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels import signature
 from bot.contacts.phones import e164
-from bot.msgs import handoff, inbound, session
+from bot.msgs import handoff, inbound
 
 TIMES = {b"created_at", b"enqueued_at"}
 
 
 def test_the_job_is_field_for_field_what_rqs_enqueue_writes(redis_conn):
     q = Queue("handoff-test", connection=redis_conn)
-    h = handoff.Handoff(q, inbound.handle, retry=session.BUSY_RETRY)
+    h = handoff.Handoff(q, inbound.handle, **inbound.HANDLE_JOB)
     h.enqueue(redis_conn, "in-7", (7,), {"person_id": 3},
               extra=[("HINCRBY", "handoff-test:counter", "recorded", 1)])
     h.enqueue(redis_conn, "in-8", (8,), None)
     q.enqueue_call(inbound.handle, (7,), {"person_id": 3}, job_id="rq-7",
-                   retry=session.BUSY_RETRY)
-    q.enqueue_call(inbound.handle, (8,), None, job_id="rq-8", retry=session.BUSY_RETRY)
+                   **inbound.HANDLE_JOB)
+    q.enqueue_call(inbound.handle, (8,), None, job_id="rq-8", **inbound.HANDLE_JOB)
     try:
         for ours, rqs in (("in-7", "rq-7"), ("in-8", "rq-8")):
             a = redis_conn.hgetall(Job.key_for(ours))
@@ -44,6 +44,7 @@ def test_the_job_is_field_for_field_what_rqs_enqueue_writes(redis_conn):
         job = Job.fetch("in-7", connection=redis_conn)
         assert (job.func, job.args, job.kwargs) == (inbound.handle, (7,), {"person_id": 3})
         assert job.retries_left == 3 and job.retry_intervals == [5, 30, 120]
+        assert job.result_ttl == 0  # nobody reads what handle returns: nothing kept
         assert job.get_status() == "queued" and job.origin == q.name
         assert Job.fetch("in-8", connection=redis_conn).kwargs == {}
     finally:

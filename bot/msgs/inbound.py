@@ -147,6 +147,12 @@ def _enqueue_unhandled(rt: runtime.Runtime, sid: str) -> None:
 
 _HANDOFFS: dict[str, handoff.Handoff] = {}
 
+HANDLE_JOB = dict(retry=session.BUSY_RETRY, result_ttl=0)
+"""The options of every `handle` job. Retried while the person's turn is busy. What it
+returns (a count of replies) is read by nobody: with result_ttl=0 RQ deletes a finished job
+at once instead of keeping it, its result and a finished-registry entry for 500 s (some 50,000
+of each at 100 messages a second). A failed job is kept as before (failure_ttl)."""
+
 
 def _handoff(rt: runtime.Runtime) -> handoff.Handoff:
     """The hand-off of `handle` to the inbound queue, prepared once. The simulator's queues
@@ -155,7 +161,7 @@ def _handoff(rt: runtime.Runtime) -> handoff.Handoff:
     name = rt.queue_prefix + "inbound"
     h = _HANDOFFS.get(name)
     if h is None:
-        h = handoff.Handoff(rt.queue("inbound"), handle, retry=session.BUSY_RETRY)
+        h = handoff.Handoff(rt.queue("inbound"), handle, **HANDLE_JOB)
         if not rt.queue_prefix:
             _HANDOFFS[name] = h
     return h
@@ -352,5 +358,5 @@ def sweep(older_than: timedelta = timedelta(minutes=1)) -> int:
                       "human (status failed)", mid, SWEEP_MAX_ATTEMPTS)
     q = rt.queue("inbound")
     for mid in ids:
-        q.enqueue(handle, mid, job_id=f"in-{mid}", retry=session.BUSY_RETRY)
+        q.enqueue(handle, mid, job_id=f"in-{mid}", **HANDLE_JOB)
     return len(ids)
