@@ -160,6 +160,7 @@ class TwilioDouble:
         self.before_answer = None
         self._server = None
         self._thread = None
+        self._stopping = threading.Event()  # set by stop(): a held answer is given up at once
 
     # lifecycle -----------------------------------------------------------
     def start(self) -> "TwilioDouble":
@@ -169,6 +170,7 @@ class TwilioDouble:
         # is no part of what the service costs against Twilio
         import waitress
 
+        self._stopping.clear()
         self._server = waitress.create_server(self._wsgi, host="127.0.0.1", port=0,
                                               threads=SERVER_THREADS)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -178,6 +180,7 @@ class TwilioDouble:
     def stop(self) -> None:
         if self._server is not None:
             server = self._server
+            self._stopping.set()  # a delayed answer stops waiting: its thread can end
 
             def close_all():  # in the server's own loop: every connection, then the listener
                 for channel in list(server._map.values()):
@@ -449,7 +452,7 @@ class TwilioDouble:
         resource, to = match[2], form.get("To", "")
         delay = self._take_delay(resource, to)
         if delay is not None and not delay.create:
-            time.sleep(delay.seconds)
+            self._stopping.wait(delay.seconds)
             return SERVER_ERROR[0], error_body(*SERVER_ERROR), {}
         failure = self._take_failure(resource, to)
         if failure:
@@ -476,7 +479,7 @@ class TwilioDouble:
         if self.before_answer is not None:  # e.g. a status callback that beats the response
             self.before_answer(resource_json["sid"], form)
         if delay is not None:
-            time.sleep(delay.seconds)
+            self._stopping.wait(delay.seconds)
         return 201, resource_json, {}
 
     def _one_call(self, method: str, sid: str, form: dict) -> tuple[int, dict, dict]:
