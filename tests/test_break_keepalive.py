@@ -63,3 +63,31 @@ def test_a_send_after_a_read_timeout_on_a_kept_connection_goes_and_is_classified
             assert len(tw.messages()) == 4  # the three sent, and the one answered late
         finally:
             a.close()
+
+
+def test_a_wake_after_stop_never_writes_into_a_file_that_took_the_triggers_number():
+    """A task thread that finishes after stop() wakes the server's loop (server.pull_trigger);
+    the loop's trigger pipe is closed by then and its fd number may already belong to another
+    file of the process (a database or Redis socket): nothing may be written there."""
+    import os
+
+    tw = TwilioDouble(SID, TOKEN).start()
+    server = tw._server
+    old_fd = server.trigger.trigger  # the write end of the loop's wake-up pipe
+    tw.stop()
+    r, w = os.pipe()
+    try:
+        os.dup2(w, old_fd)  # another file now has the number
+        server.pull_trigger()  # what an answer finishing after stop() does
+        os.set_blocking(r, False)
+        try:
+            leaked = os.read(r, 100)
+        except BlockingIOError:
+            leaked = b""
+        assert leaked == b""
+    finally:
+        for fd in {r, w, old_fd}:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
