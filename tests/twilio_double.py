@@ -180,22 +180,30 @@ class TwilioDouble:
     def stop(self) -> None:
         if self._server is not None:
             server = self._server
-            self._stopping.set()  # a delayed answer stops waiting: its thread can end
 
             def close_all():  # in the server's own loop: every connection, then the listener
                 for channel in list(server._map.values()):
                     channel.close()
 
             def wake():  # an answer finishing meanwhile wakes a loop that may be gone
-                try:
-                    trigger.pull_trigger()
-                except OSError:
-                    pass
+                # close_all runs under the trigger's lock (its thunks do): once the trigger is
+                # closed its fd numbers may belong to another file of the process (a database
+                # or Redis socket), so nothing is written to them then
+                with trigger.lock:
+                    if trigger._closed:
+                        return
+                    try:
+                        trigger._physical_pull()
+                    except OSError:
+                        pass
 
             trigger = server.trigger
             server.pull_trigger = wake
             trigger.pull_trigger(close_all)  # the loop ends when nothing is left open
             self._thread.join(timeout=5)
+            # a delayed answer stops waiting now that its connection is closed: its thread
+            # ends (finding the client gone) instead of outliving stop()
+            self._stopping.set()
             server.task_dispatcher.shutdown(timeout=5)
             self._server = self._thread = None
 
