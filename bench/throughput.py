@@ -25,7 +25,8 @@ milliseconds per request or per message for gunicorn, the workers, PostgreSQL, R
 rest (the bench, the double, wrk, the load generator), and how much of the machine stayed idle.
 
 It makes and drops its own database (sathi_bench_<random>) on that server and uses Redis db 3
-(--redis-db), which it flushes. Needs `wrk` (apt-get install wrk).
+(--redis-db), which it flushes. Needs `wrk` (apt-get install wrk) and the test extras
+(`scripts/install test`: the Twilio double is served by waitress).
 """
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ each cache.
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/worker_cpu.py --redis-db 8
 
 It makes and drops its own database (sathi_cpu_<random>) and flushes the Redis db it is given.
+Needs the test extras (`scripts/install test`: the Twilio double is served by waitress).
 `--profile out.prof` writes a cProfile of the measured drain; `--monitor` counts the Redis
 commands the measured drain sends (with `redis-cli monitor`, so the server does more work).
 `--repeat K` measures K batches of N in the one process and prints each.
