@@ -49,6 +49,10 @@ class Worker(SimpleWorker):
             rt.after_fork()
         super().__init__(*args, **kwargs)
 
+    # RQ logs a line a job saying how long its result is kept: inbound jobs keep none
+    # (inbound.HANDLE_JOB), and at 100 messages a second that is 100 lines a second saying so
+    log_result_lifespan = False
+
     _idle_beat_at = float("-inf")  # when the last idle heartbeat went (time.monotonic())
 
     def heartbeat(self, timeout: int | None = None, pipeline=None):

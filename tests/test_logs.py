@@ -3,6 +3,7 @@ import logging
 
 from conftest import AUTH_TOKEN
 
+from bot import runtime
 from bot.logs import RedactingFormatter, mask, redact
 from bot.msgs import inbound
 
@@ -84,3 +85,16 @@ def test_the_log_format_is_a_setting(monkeypatch):
     assert Settings.from_env().log_format == "json"
     monkeypatch.delenv("SATHI_LOG_FORMAT")
     assert Settings.from_env().log_format == "text"
+
+
+def test_the_worker_logs_what_each_job_did_but_not_how_long_rq_keeps_its_result(rt, tw, caplog):
+    """A line a job for its outcome; none for its result's lifespan (inbound jobs keep none)."""
+    import worker
+
+    tw.sms("+8801711000009", "hi")
+    w = worker.Worker([rt.queue(name) for name in runtime.QUEUES], connection=rt.redis)
+    with caplog.at_level(logging.INFO, logger="rq.worker"):
+        w.work(burst=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "rq.worker"]
+    assert any("Job OK" in line and "in-" in line for line in lines), lines
+    assert not any("result is kept" in line or "result discarded" in line for line in lines)
