@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 from scratchdb import ScratchDatabase  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.store.db import Database  # noqa: E402
 
@@ -53,9 +52,7 @@ def main() -> None:
     scratch = ScratchDatabase(base, "sathi_claim")
     try:
         Database(scratch.url).upgrade()
-        url = make_url(scratch.url).set(drivername="postgresql")
-        with psycopg.connect(url.render_as_string(hide_password=False),
-                             autocommit=True) as conn:
+        with psycopg.connect(scratch.libpq_url, autocommit=True) as conn:
             run(conn, args.n)
     finally:
         scratch.drop()

@@ -16,6 +16,10 @@ class ScratchDatabase:
             c.execute(text(f'CREATE DATABASE "{self.name}"'))
         self.url = make_url(base_url).set(database=self.name).render_as_string(
             hide_password=False)
+        # the same database as libpq (psycopg.connect) takes it, for a bench that times the
+        # driver alone
+        self.libpq_url = make_url(self.url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
 
     def drop(self) -> None:
         with self._admin.connect() as c:

@@ -84,7 +84,7 @@ def main() -> None:
         stmt = inbound.insert_statement("postgresql")
         rt.db.write_once(stmt, inbound._values(incoming("w", n), rt.now()))  # warm: the form
         form = rt.db._driver_forms[stmt]
-        raw = psycopg.connect(make_plain(scratch.url), autocommit=True)
+        raw = psycopg.connect(scratch.libpq_url, autocommit=True)
         ready = {p: [incoming(p, i) for i in range(n)] for p in ("r", "w", "b", "a", "t")}
         handoff = inbound._handoff(rt)
 
@@ -119,11 +119,6 @@ def main() -> None:
             rt.close()
         conn.flushdb()
         scratch.drop()
-
-
-def make_plain(url: str) -> str:
-    """The SQLAlchemy URL as libpq takes it."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 if __name__ == "__main__":
