@@ -461,15 +461,15 @@ def status(rt: runtime.Runtime, week: str) -> dict[str, dict[str, int]]:
     pairs = [(name, p) for name, p in periods.items() if p]
     if not pairs:
         return out
+    def of_the_week(table):  # campaign_run or campaign_due: each campaign's period
+        return or_(*[and_(table.campaign == name, table.week == p) for name, p in pairs])
+
     with rt.db.session() as db:
         rows = db.execute(select(CampaignRun.campaign, CampaignRun.status, func.count())
-                          .where(or_(*[and_(CampaignRun.campaign == name, CampaignRun.week == p)
-                                       for name, p in pairs]))
+                          .where(of_the_week(CampaignRun))
                           .group_by(CampaignRun.campaign, CampaignRun.status)).all()
         waiting = dict(db.execute(select(CampaignDue.campaign, func.count())
-                                  .where(or_(*[and_(CampaignDue.campaign == name,
-                                                    CampaignDue.week == p)
-                                               for name, p in pairs]))
+                                  .where(of_the_week(CampaignDue))
                                   .group_by(CampaignDue.campaign)).all())
     for name, st, n in rows:
         counts = out.setdefault(name, {})
