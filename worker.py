@@ -81,7 +81,7 @@ def preload() -> runtime.Runtime:
     obstacles.load()
     # what was loaded lives as long as the process: moved out of the collector's way, a full
     # collection walks what jobs made, not every object of the app and its models again
-    # (some 200,000 of them; each full walk cost about 70 ms, several times a minute)
+    # (some 194,000 of them: 75-88 ms of CPU a walk, against 0.2 ms once frozen)
     gc.freeze()
     return rt
 
