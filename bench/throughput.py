@@ -2,12 +2,15 @@
 
 One command runs three measurements, each beside a baseline taken in the same run:
 
-  (a) webhook   gunicorn with the shipped gunicorn.conf.py serving the production app plus one
-                trivial endpoint (bench/throughput_app.py); `wrk` (16 connections) alternates
-                between the trivial endpoint and the signed messaging webhook, each request a
-                new MessageSid from one of the seeded teachers. Prints requests/s, p50/p99, the
-                webhook's share of the trivial endpoint's rate, and checks every accepted
-                message was stored once (spooled ones counted).
+  (a) webhook   gunicorn with the shipped gunicorn.conf.py serving the production app plus
+                three endpoints of the bench's (bench/throughput_app.py): a trivial one, and
+                two floors, the least the webhook's guarantees cost here (its signature check,
+                its INSERT sent through psycopg alone, one RPUSH), into the `message` table
+                and into a narrow table; `wrk` (16 connections) alternates between the four,
+                each request a new MessageSid from one of the seeded teachers. Prints
+                requests/s, p50/p99, the webhook's and the floors' shares of the trivial
+                endpoint's rate, and checks every accepted message was stored once (spooled
+                ones counted).
   (b) drain     1,000 teachers each text "hi" (a load generator in a process of its own, 16
                 connections) while 2 `sathi worker` processes handle them and send the replies
                 to the Twilio double (tests/twilio_double.py, rate limit off). Prints inbound
@@ -59,6 +62,8 @@ BASE = "https://sathi.example.org"  # what Twilio signs; the app's PUBLIC_BASE_U
 FROM = "+15005550006"
 WEBHOOK = "/twilio/messaging"
 TRIVIAL = "/bench/trivial"
+FLOOR = "/bench/floor"
+NARROW = "/bench/floor-narrow"
 
 
 def percentile(values, q):
@@ -83,12 +88,12 @@ def seed_teachers(engine, n: int) -> None:
         c.execute(text("ANALYZE person"))
 
 
-def signed(sid: str, phone: str, body: str) -> tuple[str, str]:
+def signed(sid: str, phone: str, body: str, path: str = WEBHOOK) -> tuple[str, str]:
     from bot.channels.signature import sign
 
     form = {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": phone, "To": FROM,
             "Body": body, "NumMedia": "0"}
-    return urlencode(form), sign(TOKEN, BASE + WEBHOOK, form)
+    return urlencode(form), sign(TOKEN, BASE + path, form)
 
 
 # --- (a) the webhook beside a trivial endpoint, under wrk ---------------------------------
@@ -121,7 +126,7 @@ def wrk(port: int, path: str, seconds: float, connections: int, threads: int, pr
     """One wrk run of `seconds` on `path`, with `n` distinct signed requests prepared."""
     bodies, sigs = [], []
     for i in range(n):
-        body, sig = signed(f"SM{prefix}{i:08d}", people[i % len(people)], "hi")
+        body, sig = signed(f"SM{prefix}{i:08d}", people[i % len(people)], "hi", path)
         bodies.append(body)
         sigs.append(sig)
     script = tmp / f"wrk-{prefix}.lua"
@@ -141,21 +146,25 @@ def wrk(port: int, path: str, seconds: float, connections: int, threads: int, pr
     return r
 
 
+ENDPOINTS = (  # (a)'s, in the order each round takes them: (name, path, sid prefix)
+    ("trivial", TRIVIAL, "t"), ("floor", FLOOR, "f"), ("narrow", NARROW, "n"),
+    ("webhook", WEBHOOK, "w"))
+
+
 def measure_webhook(args, port: int, people: list[str], engine, instance: Path,
                     tmp: Path) -> dict:
     conns, threads = args.connections, 2
-    wrk(port, TRIVIAL, 3, conns, threads, "warmt", people, tmp, 2000)  # warm every worker
-    wrk(port, WEBHOOK, 3, conns, threads, "warmw", people, tmp, 20000)
-    with engine.begin() as c:
-        before = c.execute(text("SELECT count(*) FROM message WHERE direction = 'in'")).scalar()
-    rounds = {"trivial": [], "webhook": []}
-    cpu = {"trivial": [], "webhook": []}
-    for k in range(args.rounds):  # alternated, so both see the same machine
-        for name, path, prefix, limit in (("trivial", TRIVIAL, "t", 2000),
-                                          ("webhook", WEBHOOK, "w", int(args.seconds * 5000))):
+    limit = int(args.seconds * 5000)  # more distinct sids than a round can send
+    for name, path, prefix in ENDPOINTS:  # warm every worker and its connections
+        wrk(port, path, 3, conns, threads, f"warm{prefix}", people, tmp,
+            2000 if path == TRIVIAL else 20000)
+    rounds = {name: [] for name, _, _ in ENDPOINTS}
+    cpu = {name: [] for name, _, _ in ENDPOINTS}
+    for k in range(args.rounds):  # alternated, so each sees the same machine
+        for name, path, prefix in ENDPOINTS:
             with Meter() as m:
                 rounds[name].append(wrk(port, path, args.seconds, conns, threads, f"{prefix}{k}",
-                                        people, tmp, limit))
+                                        people, tmp, 2000 if path == TRIVIAL else limit))
             cpu[name].append(m.use)
     time.sleep(1)
     with engine.begin() as c:
@@ -180,7 +189,6 @@ def measure_webhook(args, port: int, people: list[str], engine, instance: Path,
     hook.update(stored=stored, distinct=distinct, spooled=spooled, accepted=accepted,
                 stored_once=(stored == distinct and stored + spooled >= accepted
                              and not any(r["wrapped"] for r in rounds["webhook"])))
-    del before
     return out
 
 
@@ -387,6 +395,11 @@ def main() -> None:
         runtime.install(rt)
         people = phones(args.teachers)
         seed_teachers(rt.db.engine, args.teachers)
+        if "a" in args.only:
+            from throughput_app import NARROW_TABLE
+
+            with rt.db.engine.begin() as c:  # the narrow floor's table (bench_inbox)
+                c.execute(text(NARROW_TABLE))
         if "a" in args.only or "b" in args.only:
             port = free_port()
             env = service_env(settings, conn, SATHI_SMS_RATE="0", SATHI_WHATSAPP_RATE="0")
@@ -429,18 +442,26 @@ def main() -> None:
 def report(results: dict, args, part: str) -> None:
     """Print one part's figures as soon as they are measured."""
     if part == "webhook":
-        t, w = results["webhook"]["trivial"], results["webhook"]["webhook"]
+        res = results["webhook"]
+        t, w = res["trivial"], res["webhook"]
         print(f"(a) gunicorn {results['gunicorn']}, wrk {args.connections} connections, "
               f"{args.rounds} × {args.seconds:g} s each, alternated")
-        print(f"    trivial endpoint  {t['rps']:8.0f} req/s  p50 {t['p50_ms']:6.2f} ms  "
-              f"p99 {t['p99_ms']:7.2f} ms")
-        print(f"    signed webhook    {w['rps']:8.0f} req/s  p50 {w['p50_ms']:6.2f} ms  "
-              f"p99 {w['p99_ms']:7.2f} ms  non-2xx {w['non2xx']}")
+        for name, label in (("trivial", "trivial endpoint"), ("floor", "floor"),
+                            ("narrow", "floor, narrow"), ("webhook", "signed webhook")):
+            r = res[name]
+            print(f"    {label:<17} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  "
+                  f"p99 {r['p99_ms']:7.2f} ms  non-2xx {r['non2xx']}")
         print(f"    webhook ÷ trivial {w['rps'] / t['rps']:8.1%}   (goal ≥ 40 %, p99 < 100 ms)"
               f"   stored {w['stored']:,} of {w['accepted']:,} accepted, spooled "
               f"{w['spooled']}, each once: {w['stored_once']}")
-        print(f"    trivial: {t['cpu']}")
-        print(f"    webhook: {w['cpu']}")
+        print(f"    floor ÷ trivial   {res['floor']['rps'] / t['rps']:8.1%}   the least the "
+              f"webhook's guarantees cost: its signature check, its INSERT through psycopg "
+              f"alone, one RPUSH")
+        print(f"    narrow ÷ trivial  {res['narrow']['rps'] / t['rps']:8.1%}   the same into "
+              f"a table of a primary key and the unique sid only")
+        print(f"    webhook ÷ floor   {w['rps'] / res['floor']['rps']:8.1%}")
+        for name in ("trivial", "floor", "narrow", "webhook"):
+            print(f"    {name}: {res[name]['cpu']}")
     if part == "drain":
         d = results["drain"]
         print(f"(b) {d['teachers']:,} teachers text \"hi\", {args.workers} worker processes: "
