@@ -18,6 +18,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from . import metrics, runtime
 from .channels import gateway_webhook, signature
 from .msgs import intake, outbox, spool
+from .store.db import BEHIND, DOWN
 
 log = logging.getLogger(__name__)
 bp = Blueprint("messaging", __name__)
@@ -177,7 +178,11 @@ def gateway_status(name: str):
 @bp.get("/healthz")
 def healthz():
     rt = runtime.current()
-    checks = {"database": "ok" if rt.db.healthy() else "down"}
+    schema = rt.db.schema()
+    # "behind": this code's tables may not be there yet (`sathi db upgrade`); "newer": a later
+    # release migrated the database, and this one still runs on it (a rolling deploy)
+    checks = {"database": "down" if schema == DOWN else "ok",
+              "schema": "unknown" if schema == DOWN else schema}
     try:
         rt.redis.ping()
         checks["redis"] = "ok"
@@ -192,7 +197,8 @@ def healthz():
     checks["outbound"] = "twilio" if rt.settings.twilio_enabled else "local outbox"
     checks["spool"] = spool.size()
     checks["gateways"] = sorted(rt.gateways)  # SMS channels of the channels file
-    healthy = checks["database"] == "ok" and checks["redis"] == "ok"
+    healthy = (checks["database"] == "ok" and checks["redis"] == "ok"
+               and schema != BEHIND)
     return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
 
 

@@ -1,5 +1,5 @@
 """The messaging webhooks, end to end: signed request -> record -> worker -> Twilio double."""
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.msgs import inbound
 from bot.store.models import FlowRun, Message
@@ -246,3 +246,45 @@ def test_a_webhook_opens_no_session_and_the_console_still_does(app, rt, roster, 
     assert count(rt, direction="in") == 1
     assert app.test_client().get("/console/signin").status_code == 200
     assert opened == ["/console/signin"]
+
+
+def test_healthz_says_when_the_database_is_not_migrated(rt, app, tmp_path):
+    """A host whose database `sathi db upgrade` has not reached answers 503, so a load balancer
+    keeps messages away from code whose tables are not there; one that a later release has
+    migrated (a rolling deploy) stays in service."""
+    from bot.store.db import Database
+
+    real = rt.db
+    rt.db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    client = app.test_client()
+    try:
+        def health():
+            resp = client.get("/healthz")
+            body = resp.get_json()
+            return resp.status_code, body["status"], body["database"], body["schema"]
+
+        assert health() == (503, "degraded", "ok", "behind")  # never migrated
+        rt.db.upgrade("0016")
+        assert health() == (503, "degraded", "ok", "behind")  # a migration short
+        rt.db.upgrade()
+        assert health() == (200, "ok", "ok", "current")
+        with rt.db.session() as s:
+            s.execute(text("UPDATE alembic_version SET version_num = '0099_later_release'"))
+        assert health() == (200, "ok", "ok", "newer")
+    finally:
+        rt.db.dispose()
+        rt.db = real
+
+
+def test_healthz_says_when_the_database_is_down(rt, app):
+    from bot.store.db import Database
+
+    real = rt.db
+    rt.db = Database("postgresql+psycopg://postgres@127.0.0.1:1/down?connect_timeout=1")
+    try:
+        resp = app.test_client().get("/healthz")
+        assert resp.status_code == 503
+        assert (resp.get_json()["database"], resp.get_json()["schema"]) == ("down", "unknown")
+    finally:
+        rt.db.dispose()
+        rt.db = real

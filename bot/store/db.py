@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT = 2  # seconds to open a PostgreSQL connection (libpq counts whole seconds, >= 2)
-HEALTH_DEADLINE = 2.0  # seconds /healthz waits for `SELECT 1`
+HEALTH_DEADLINE = 2.0  # seconds /healthz waits for the database's schema revision
+CURRENT, BEHIND, NEWER, DOWN = "current", "behind", "newer", "down"  # Database.schema()
 SQLITE_TIMEOUT = 30  # seconds a SQLite write waits for another writer's lock (no deadline)
 
 _deadline: ContextVar[float | None] = ContextVar("sathi_db_deadline", default=None)
@@ -157,13 +158,25 @@ class Database:
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(alembic_config(self.url), revision)
 
-    def healthy(self) -> bool:
+    def schema(self) -> str:
+        """Where the database stands against this code's migrations, in one round trip:
+        CURRENT (at the head), BEHIND (an older revision, or never migrated: `sathi db
+        upgrade` has not run), NEWER (a revision this code does not know: a later release
+        migrated it, as during a rolling deploy; this code still runs on it) or DOWN."""
         try:
             with self.session(deadline=HEALTH_DEADLINE) as s:
-                s.execute(text("SELECT 1"))
-            return True
+                at = set(s.execute(text("SELECT version_num FROM alembic_version")).scalars())
         except Exception:
-            return False
+            try:  # no version table (never migrated), or no database at all?
+                with self.session(deadline=HEALTH_DEADLINE) as s:
+                    s.execute(text("SELECT 1"))
+            except Exception:
+                return DOWN
+            return BEHIND
+        heads, known = _revisions()
+        if at == heads:
+            return CURRENT
+        return BEHIND if at <= known else NEWER
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -234,6 +247,22 @@ class _DriverForm:
         finally:
             if pooled is not None:
                 pooled.close()
+
+
+_REVISIONS: tuple[frozenset, frozenset] | None = None
+
+
+def _revisions() -> tuple[frozenset, frozenset]:
+    """This code's migration heads and every revision it knows, read from the migrations
+    folder once a process."""
+    global _REVISIONS
+    if _REVISIONS is None:
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+        _REVISIONS = (frozenset(script.get_heads()),
+                      frozenset(r.revision for r in script.walk_revisions()))
+    return _REVISIONS
 
 
 def alembic_config(url: str) -> Config:
