@@ -163,16 +163,18 @@ class Database:
         CURRENT (at the head), BEHIND (an older revision, or never migrated: `sathi db
         upgrade` has not run), NEWER (a revision this code does not know: a later release
         migrated it, as during a rolling deploy; this code still runs on it) or DOWN."""
-        try:
-            with self.session(deadline=HEALTH_DEADLINE) as s:
-                at = set(s.execute(text("SELECT version_num FROM alembic_version")).scalars())
-        except Exception:
-            try:  # no version table (never migrated), or no database at all?
-                with self.session(deadline=HEALTH_DEADLINE) as s:
-                    s.execute(text("SELECT 1"))
+        with _within(HEALTH_DEADLINE):  # both tries together: a hung server costs one wait
+            try:
+                with self.session() as s:
+                    at = set(s.execute(text("SELECT version_num FROM alembic_version"))
+                             .scalars())
             except Exception:
-                return DOWN
-            return BEHIND
+                try:  # no version table (never migrated), or no database at all?
+                    with self.session() as s:
+                        s.execute(text("SELECT 1"))
+                except Exception:
+                    return DOWN
+                return BEHIND
         heads, known = _revisions()
         if at == heads:
             return CURRENT
