@@ -15,6 +15,7 @@ import select
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 PASS, REFUSE, HANG = "pass", "refuse", "hang"
 _CHUNK = 65536
@@ -171,3 +172,25 @@ class TcpProxy:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+@contextmanager
+def database_behind_proxy(rt, database_url: str):
+    """For the block, `rt.db` reaches the test database through a TcpProxy (yielded, passing
+    traffic) that the test can turn; afterwards the proxy passes again and `rt.db` is put
+    back."""
+    from sqlalchemy.engine import make_url
+
+    from bot.store.db import Database
+
+    url = make_url(database_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        real = rt.db
+        rt.db = Database(url.set(host="127.0.0.1", port=proxy.port)
+                         .render_as_string(hide_password=False))
+        try:
+            yield proxy
+        finally:
+            proxy.pass_()
+            rt.db.dispose()
+            rt.db = real

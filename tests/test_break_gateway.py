@@ -344,31 +344,21 @@ def test_a_report_by_our_id_while_the_database_hangs_is_answered_in_seconds_and_
     import threading
     import time
 
-    from sqlalchemy.engine import make_url
-    from tcp_proxy import TcpProxy
+    from tcp_proxy import database_behind_proxy
     msg = _one_sent_by_local(rt, work, example)
-    url = make_url(database_url)
-    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        real = rt.db
-        rt.db = Database(url.set(host="127.0.0.1", port=proxy.port)
-                         .render_as_string(hide_password=False))
-        try:
-            with rt.db.session() as db:  # a pooled connection, alive
-                db.get(Message, msg.id)
-            proxy.hang()
-            answers = []
-            started = time.monotonic()
-            t = threading.Thread(target=lambda: answers.append(local(
-                app, {"id": str(msg.id), "status": "delivered"}, kind="status")), daemon=True)
-            t.start()
-            t.join(10)
-            took = time.monotonic() - started
-            assert answers and answers[0].status_code == 200 and took < 5, took
-            proxy.pass_()
-        finally:
-            proxy.pass_()
-            rt.db.dispose()
-            rt.db = real
+    with database_behind_proxy(rt, database_url) as proxy:
+        with rt.db.session() as db:  # a pooled connection, alive
+            db.get(Message, msg.id)
+        proxy.hang()
+        answers = []
+        started = time.monotonic()
+        t = threading.Thread(target=lambda: answers.append(local(
+            app, {"id": str(msg.id), "status": "delivered"}, kind="status")), daemon=True)
+        t.start()
+        t.join(10)
+        took = time.monotonic() - started
+        assert answers and answers[0].status_code == 200 and took < 5, took
+        proxy.pass_()
     spool.replay()
     assert outbound(rt)[0].status == "delivered"
 

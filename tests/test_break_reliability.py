@@ -10,8 +10,7 @@ from dataclasses import replace
 import pytest
 from conftest import channels_file
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from tcp_proxy import TcpProxy
+from tcp_proxy import database_behind_proxy
 from test_outbound import callback, people, queue, rows, run_jobs
 from test_webhook import dead_redis
 
@@ -235,27 +234,18 @@ postgres_only = pytest.mark.skipif(
 def test_a_hanging_database_spools_the_gateways_message_within_seconds(rt, roster, phone,
                                                                        database_url, work,
                                                                        smsgate):
-    url = make_url(database_url)
-    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        real = rt.db
-        rt.db = Database(url.set(host="127.0.0.1", port=proxy.port)
-                         .render_as_string(hide_password=False))
-        try:
-            assert phone.sms(TEACHER, "hi").status_code == 200
-            proxy.hang()
-            answers = []
-            started = time.monotonic()
-            t = threading.Thread(target=lambda: answers.append(phone.sms(TEACHER, "1")),
-                                 daemon=True)
-            t.start()
-            t.join(10)
-            elapsed = time.monotonic() - started
-            assert answers and answers[0].status_code == 200 and elapsed < 5
-            proxy.pass_()
-        finally:
-            proxy.pass_()
-            rt.db.dispose()
-            rt.db = real
+    with database_behind_proxy(rt, database_url) as proxy:
+        assert phone.sms(TEACHER, "hi").status_code == 200
+        proxy.hang()
+        answers = []
+        started = time.monotonic()
+        t = threading.Thread(target=lambda: answers.append(phone.sms(TEACHER, "1")),
+                             daemon=True)
+        t.start()
+        t.join(10)
+        elapsed = time.monotonic() - started
+        assert answers and answers[0].status_code == 200 and elapsed < 5
+        proxy.pass_()
     assert spool.replay() == 1
     assert [(m.body, m.provider) for m in inbound(rt)] == [("hi", "phone"), ("1", "phone")]
 

@@ -9,8 +9,7 @@ import time
 import pytest
 from conftest import PUBLIC_BASE_URL, WHATSAPP_FROM
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
-from tcp_proxy import TcpProxy
+from tcp_proxy import TcpProxy, database_behind_proxy
 
 from bot.msgs import spool
 from bot.store.db import Database
@@ -163,28 +162,19 @@ postgres_only = pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").starts
 
 @postgres_only
 def test_a_hanging_database_is_spooled_within_seconds_not_lost(rt, roster, tw, database_url):
-    url = make_url(database_url)
-    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        real = rt.db
-        rt.db = Database(url.set(host="127.0.0.1", port=proxy.port)
-                         .render_as_string(hide_password=False))
-        try:
-            assert tw.sms(TEACHER, "hi").status_code == 200  # a pooled connection, alive
-            proxy.hang()
-            answers = []
-            started = time.monotonic()
-            t = threading.Thread(target=lambda: answers.append(tw.sms(TEACHER, "2")), daemon=True)
-            t.start()
-            t.join(10)
-            elapsed = time.monotonic() - started
-            assert answers, "the webhook did not answer within 10 s while the database hung"
-            assert answers[0].status_code == 200 and elapsed < 5
-            assert len(spooled()) == 1
-            proxy.pass_()
-        finally:
-            proxy.pass_()
-            rt.db.dispose()
-            rt.db = real
+    with database_behind_proxy(rt, database_url) as proxy:
+        assert tw.sms(TEACHER, "hi").status_code == 200  # a pooled connection, alive
+        proxy.hang()
+        answers = []
+        started = time.monotonic()
+        t = threading.Thread(target=lambda: answers.append(tw.sms(TEACHER, "2")), daemon=True)
+        t.start()
+        t.join(10)
+        elapsed = time.monotonic() - started
+        assert answers, "the webhook did not answer within 10 s while the database hung"
+        assert answers[0].status_code == 200 and elapsed < 5
+        assert len(spooled()) == 1
+        proxy.pass_()
     assert spool.replay() == 1
     assert [m.body for m in inbound(rt)] == ["hi", "2"]
 

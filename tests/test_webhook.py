@@ -299,25 +299,15 @@ def test_healthz_says_when_the_database_is_down(rt, app):
 def test_healthz_answers_within_its_deadline_when_the_database_hangs(rt, app, database_url):
     """A server that takes the connection and never answers: /healthz says "down" after its
     one deadline (2 s), not after one for the revision and another for the fallback."""
-    from sqlalchemy.engine import make_url
-    from tcp_proxy import TcpProxy
+    from tcp_proxy import database_behind_proxy
 
-    from bot.store.db import HEALTH_DEADLINE, Database
+    from bot.store.db import HEALTH_DEADLINE
 
-    url = make_url(database_url)
-    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        real = rt.db
-        rt.db = Database(url.set(host="127.0.0.1", port=proxy.port)
-                         .render_as_string(hide_password=False))
-        try:
-            assert app.test_client().get("/healthz").status_code == 200
-            proxy.hang()
-            started = time.monotonic()
-            resp = app.test_client().get("/healthz")
-            took = time.monotonic() - started
-            assert (resp.status_code, resp.get_json()["database"]) == (503, "down")
-            assert took < HEALTH_DEADLINE + 1.0
-        finally:
-            proxy.pass_()
-            rt.db.dispose()
-            rt.db = real
+    with database_behind_proxy(rt, database_url) as proxy:
+        assert app.test_client().get("/healthz").status_code == 200
+        proxy.hang()
+        started = time.monotonic()
+        resp = app.test_client().get("/healthz")
+        took = time.monotonic() - started
+        assert (resp.status_code, resp.get_json()["database"]) == (503, "down")
+        assert took < HEALTH_DEADLINE + 1.0
