@@ -18,7 +18,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from . import metrics, runtime
 from .channels import gateway_webhook, signature
 from .msgs import intake, outbox, spool
-from .store.db import BEHIND, DOWN
+from .store.db import BEHIND, DOWN, UNKNOWN
 
 log = logging.getLogger(__name__)
 bp = Blueprint("messaging", __name__)
@@ -180,9 +180,10 @@ def healthz():
     rt = runtime.current()
     schema = rt.db.schema()
     # "behind": this code's tables may not be there yet (`sathi db upgrade`); "newer": a later
-    # release migrated the database, and this one still runs on it (a rolling deploy)
+    # release migrated the database, and this one still runs on it (a rolling deploy);
+    # "unknown": the revision could not be read (the database is down, or see Database.schema)
     checks = {"database": "down" if schema == DOWN else "ok",
-              "schema": "unknown" if schema == DOWN else schema}
+              "schema": UNKNOWN if schema == DOWN else schema}
     try:
         rt.redis.ping()
         checks["redis"] = "ok"

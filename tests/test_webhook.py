@@ -1,9 +1,11 @@
 """The messaging webhooks, end to end: signed request -> record -> worker -> Twilio double."""
 import os
 import time
+import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from bot.msgs import inbound
 from bot.store.models import FlowRun, Message
@@ -252,29 +254,64 @@ def test_a_webhook_opens_no_session_and_the_console_still_does(app, rt, roster, 
     assert opened == ["/console/signin"]
 
 
-def test_healthz_says_when_the_database_is_not_migrated(rt, app, tmp_path):
+@pytest.fixture
+def fresh_database(tmp_path):
+    """An empty database of the suite's kind (PostgreSQL or SQLite), never migrated."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"sathi_fresh_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_healthz_says_where_the_database_schema_stands(rt, app, fresh_database):
     """A host whose database `sathi db upgrade` has not reached answers 503, so a load balancer
     keeps messages away from code whose tables are not there; one that a later release has
-    migrated (a rolling deploy) stays in service."""
+    migrated (a rolling deploy) stays in service, and so does one whose revision cannot be
+    read (a human's to look at: upgrading would not mend it)."""
     from bot.store.db import Database
 
     real = rt.db
-    rt.db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    rt.db = Database(fresh_database)
     client = app.test_client()
-    try:
-        def health():
-            resp = client.get("/healthz")
-            body = resp.get_json()
-            return resp.status_code, body["status"], body["database"], body["schema"]
 
+    def health():
+        resp = client.get("/healthz")
+        body = resp.get_json()
+        return resp.status_code, body["status"], body["database"], body["schema"]
+
+    def run(*statements):
+        with rt.db.session() as s:
+            for statement in statements:
+                s.execute(text(statement))
+
+    try:
         assert health() == (503, "degraded", "ok", "behind")  # never migrated
         rt.db.upgrade("0016")
         assert health() == (503, "degraded", "ok", "behind")  # a migration short
         rt.db.upgrade()
         assert health() == (200, "ok", "ok", "current")
-        with rt.db.session() as s:
-            s.execute(text("UPDATE alembic_version SET version_num = '0099_later_release'"))
+        run("UPDATE alembic_version SET version_num = '0099_later_release'")
         assert health() == (200, "ok", "ok", "newer")
+        run("DELETE FROM alembic_version")  # emptied by hand: no revision to go on
+        assert health() == (200, "ok", "ok", "unknown")
+        run("INSERT INTO alembic_version VALUES ('0016')", "INSERT INTO alembic_version "
+            "VALUES ('0017')")  # two at once, in a history with one head
+        assert health() == (200, "ok", "ok", "unknown")
+        failing = ("(1 / (SELECT 0))::text" if rt.db.engine.dialect.name == "postgresql"
+                   else "json_extract('not json', '$')")
+        run("DROP TABLE alembic_version",  # there, but reading it fails (as without the right)
+            f"CREATE VIEW alembic_version AS SELECT {failing} AS version_num")
+        assert health() == (200, "ok", "ok", "unknown")
     finally:
         rt.db.dispose()
         rt.db = real

@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT = 2  # seconds to open a PostgreSQL connection (libpq counts whole seconds, >= 2)
 HEALTH_DEADLINE = 2.0  # seconds /healthz waits for the database's schema revision
-CURRENT, BEHIND, NEWER, DOWN = "current", "behind", "newer", "down"  # Database.schema()
+CURRENT, BEHIND, NEWER, UNKNOWN, DOWN = "current", "behind", "newer", "unknown", "down"
+# (what Database.schema() says)
 SQLITE_TIMEOUT = 30  # seconds a SQLite write waits for another writer's lock (no deadline)
 
 _deadline: ContextVar[float | None] = ContextVar("sathi_db_deadline", default=None)
@@ -160,24 +161,32 @@ class Database:
 
     def schema(self) -> str:
         """Where the database stands against this code's migrations, in one round trip:
-        CURRENT (at the head), BEHIND (an older revision, or never migrated: `sathi db
-        upgrade` has not run), NEWER (a revision this code does not know: a later release
-        migrated it, as during a rolling deploy; this code still runs on it) or DOWN."""
+        CURRENT (at the head); BEHIND (an older revision, or never migrated: `sathi db
+        upgrade` has not run); NEWER (a revision this code does not know: a later release
+        migrated it, as during a rolling deploy; this code still runs on it); UNKNOWN (the
+        database answers, but its revision cannot be read, e.g. a role without the right to,
+        or the version table holds no single revision: a human's to look at); or DOWN."""
         with _within(HEALTH_DEADLINE):  # both tries together: a hung server costs one wait
             try:
                 with self.session() as s:
                     at = set(s.execute(text("SELECT version_num FROM alembic_version"))
                              .scalars())
-            except Exception:
-                try:  # no version table (never migrated), or no database at all?
+            except DBAPIError as exc:
+                if _no_such_table(exc):
+                    return BEHIND  # the server answered: no version table, never migrated
+                try:  # the revision unreadable, or no database at all?
                     with self.session() as s:
                         s.execute(text("SELECT 1"))
                 except Exception:
                     return DOWN
-                return BEHIND
+                return UNKNOWN
+            except Exception:
+                return DOWN
         heads, known = _revisions()
         if at == heads:
             return CURRENT
+        if not at or len(at) > len(heads):  # stamped by hand, or by two branches at once
+            return UNKNOWN
         return BEHIND if at <= known else NEWER
 
     def dispose(self) -> None:
@@ -249,6 +258,14 @@ class _DriverForm:
         finally:
             if pooled is not None:
                 pooled.close()
+
+
+def _no_such_table(exc: DBAPIError) -> bool:
+    """The server answered that the table does not exist (PostgreSQL's SQLSTATE 42P01,
+    SQLite's "no such table")."""
+    orig = exc.orig
+    return (getattr(orig, "sqlstate", None) == "42P01"
+            or "no such table" in str(orig).lower())
 
 
 _REVISIONS: tuple[frozenset, frozenset] | None = None
