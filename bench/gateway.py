@@ -2,7 +2,8 @@
 
 POST /sms/phone/receive (channels/smsgate.yaml: token, HMAC-SHA256 of body + timestamp, JSON,
 record, enqueue) is timed interleaved with the Twilio messaging webhook (signature, form, record,
-enqueue) and with GET /healthz, the baseline (one SELECT 1, one Redis PING). Then one RQ worker
+enqueue) and with GET /healthz, the baseline (one read of the schema's revision, one Redis PING).
+Then one RQ worker
 in this process handles what both queued; every reply goes out for real over HTTP: the gateway's
 to the SMS Gateway for Android double (tests/gateway_doubles.py), Twilio's to the local outbox.
 

@@ -2,7 +2,8 @@
 hears every millisecond of it as silence.
 
 Two kinds of turn, each printed beside a baseline measured in the same run, interleaved: GET
-/healthz, the least I/O a request can do here (one SELECT 1, one Redis PING).
+/healthz, the least I/O a request can do here (one read of the schema's revision, one Redis
+PING).
 
     answer  the check-in call is picked up: signature, the person's turn lock, the campaign's
             preparation (this week in the school from digests.figures, the teachers'

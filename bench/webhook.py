@@ -2,8 +2,9 @@
 
 The webhook must answer Twilio quickly: verify the signature, record the message, enqueue a job.
 Its latency is printed beside a baseline measured in the same run, GET /healthz, which does the
-least I/O a request can do here (one SELECT 1 and one Redis PING). Then one RQ worker (in this
-process) handles the recorded messages and sends the replies through the local outbox.
+least I/O a request can do here (one read of the schema's revision and one Redis PING). Then one
+RQ worker (in this process) handles the recorded messages and sends the replies through the local
+outbox.
 
     .venv/bin/python bench/webhook.py [--n 2000]
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test REDIS_URL=redis://127.0.0.1:6379/0 \
