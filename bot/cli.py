@@ -332,6 +332,16 @@ def campaign_run(name: str, week: str | None, now_flag: bool):
                f"{claimed} due: " + (", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
                                      or "none") + "; this week so far: "
                + ", ".join(f"{k} {v}" for k, v in sorted(progress.items())))
+    deferred = outcomes.get("deferred", 0)
+    if deferred:  # mid-conversation (or their turn was busy): theirs wait a little
+        soon = now + campaigns.BUSY_DELAY
+        later = soon
+        if rt.campaigns[name].window and not rt.calendar.in_window(soon):
+            later = rt.calendar.next_open(soon)  # the cron keeps to the window; --now did not
+        click.echo(f"{deferred} deferred: they were writing to us just now, so as not to "
+                   f"interrupt; theirs go out from {_local(rt, later)}"
+                   + (f" (or run this again with --now after {_local(rt, soon)})"
+                      if later != soon else ""))
     if report.start and not now_flag and report.start > now:
         click.echo(f"the rest go out from {_local(rt, report.start)} to {_local(rt, report.end)}")
     elif report.start is None and not now_flag:

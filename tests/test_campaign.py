@@ -242,3 +242,39 @@ def test_benchmark_sized_plan_keeps_to_chunks(rt, clock, monkeypatch):
     assert report.planned == 30 and chunks == [7, 7, 7, 7, 2]
     with rt.db.session() as db:
         assert db.execute(select(func.count(CampaignRun.id))).scalar() == 30
+
+
+@pytest.mark.parametrize("local_time,says", [
+    ((9, 0), "1 deferred: they were writing to us just now, so as not to interrupt; theirs go "
+             "out from Sun 2026-11-29 09:10\n"),
+    # ten minutes on is past the window (09:00-19:00): the cron waits for Monday's
+    ((18, 55), "1 deferred: they were writing to us just now, so as not to interrupt; theirs go "
+               "out from Mon 2026-11-30 09:00 (or run this again with --now after Sun "
+               "2026-11-29 19:05)\n"),
+])
+def test_campaign_run_now_says_who_was_deferred_and_until_when(
+        rt, roster, tw, twilio, work, clock, local_time, says):
+    """An operator who runs a campaign by hand is told why a teacher did not get it yet (she
+    was answering a question just now) and when she will, which can be the next school day
+    when the deferral falls past the sending window."""
+    phone = "+8801711000001"
+    clock.current = SUNDAY_9 - timedelta(days=2)
+    for text in ("hi", "1", "1"):  # onboarding, as রহিমা বেগম
+        tw.sms(phone, text)
+        work()
+    campaign.plan(rt, "nudge", "2026-W48", SUNDAY_9 - timedelta(days=7), immediately=True)
+    campaign.dispatch(rt, SUNDAY_9 - timedelta(days=7), force=True)
+    work()
+    clock.current = SUNDAY_9 - timedelta(days=1)  # last week's reflection, which she answers
+    campaign.plan(rt, "reflection", "2026-W48", clock(), immediately=True)
+    campaign.dispatch(rt, clock(), force=True)
+    work()
+    now = SUNDAY_9.replace(hour=local_time[0], minute=local_time[1])
+    clock.current = now - timedelta(minutes=2)
+    tw.sms(phone, "১")  # answers the reflection: now asked what learners learned
+    work()
+    clock.current = now
+    out = CliRunner().invoke(main, ["campaign", "run", "nudge", "--week", "2026-W49", "--now"])
+    assert out.exit_code == 0, out.output
+    assert "1 due: deferred 1" in out.output
+    assert says in out.output
