@@ -338,10 +338,15 @@ def campaign_run(name: str, week: str | None, now_flag: bool):
         later = soon
         if rt.campaigns[name].window and not rt.calendar.in_window(soon):
             later = rt.calendar.next_open(soon)  # the cron keeps to the window; --now did not
-        click.echo(f"{deferred} deferred: they were writing to us just now, so as not to "
-                   f"interrupt; theirs go out from {_local(rt, later)}"
-                   + (f" (or run this again with --now after {_local(rt, soon)})"
-                      if later != soon else ""))
+        again = f"run this again with --now after {_local(rt, soon)}"
+        if rt.campaigns[name].is_over(rt.calendar, week, later):  # skipped then, never late
+            click.echo(f"{deferred} deferred: they were writing to us just now, so as not to "
+                       f"interrupt; {week} is over before the window opens again, so theirs "
+                       f"go only if you {again}")
+        else:
+            click.echo(f"{deferred} deferred: they were writing to us just now, so as not to "
+                       f"interrupt; theirs go out from {_local(rt, later)}"
+                       + (f" (or {again})" if later != soon else ""))
     if report.start and not now_flag and report.start > now:
         click.echo(f"the rest go out from {_local(rt, report.start)} to {_local(rt, report.end)}")
     elif report.start is None and not now_flag:

@@ -251,6 +251,10 @@ def test_benchmark_sized_plan_keeps_to_chunks(rt, clock, monkeypatch):
     ((18, 55), "1 deferred: they were writing to us just now, so as not to interrupt; theirs go "
                "out from Mon 2026-11-30 09:00 (or run this again with --now after Sun "
                "2026-11-29 19:05)\n"),
+    # Thursday evening: the window opens again in next week, when this week's rows are skipped
+    ((18, 55, 4), "1 deferred: they were writing to us just now, so as not to interrupt; "
+                  "2026-W49 is over before the window opens again, so theirs go only if you run "
+                  "this again with --now after Thu 2026-12-03 19:05\n"),
 ])
 def test_campaign_run_now_says_who_was_deferred_and_until_when(
         rt, roster, tw, twilio, work, clock, local_time, says):
@@ -269,7 +273,8 @@ def test_campaign_run_now_says_who_was_deferred_and_until_when(
     campaign.plan(rt, "reflection", "2026-W48", clock(), immediately=True)
     campaign.dispatch(rt, clock(), force=True)
     work()
-    now = SUNDAY_9.replace(hour=local_time[0], minute=local_time[1])
+    hour, minute, *days = local_time
+    now = SUNDAY_9.replace(hour=hour, minute=minute) + timedelta(days=days[0] if days else 0)
     clock.current = now - timedelta(minutes=2)
     tw.sms(phone, "১")  # answers the reflection: now asked what learners learned
     work()
