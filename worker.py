@@ -22,31 +22,12 @@ import time
 
 import redis
 from rq import SimpleWorker
-from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
-from rq.scheduler import RQScheduler
 
 from bot import logs, runtime
 from bot.store.db import Database
 
 
 HEARTBEAT_EVERY = 5.0  # seconds: an idle worker's heartbeat is sent at most this often
-
-
-class Scheduler(RQScheduler):
-    """RQ's scheduler, in the process a worker forks for it, which stops once that worker is
-    gone. RQ's stops only when its worker stops it: a worker killed -9 (the OOM killer) left it
-    running alone, holding the scheduler's lock, until the whole service was restarted. Its
-    loop heartbeats every `interval` (1 s); the turn after the worker is found gone, it stops
-    and releases its locks, and a living worker's scheduler takes them over."""
-
-    def work(self):
-        self._forked_by = os.getppid()
-        return super().work()
-
-    def heartbeat(self):
-        if os.getppid() != self._forked_by:  # its worker died: this one was handed to init
-            self._stop_requested = True
-        return super().heartbeat()
 
 
 class Worker(SimpleWorker):
@@ -73,27 +54,6 @@ class Worker(SimpleWorker):
     log_result_lifespan = False
 
     _idle_beat_at = float("-inf")  # when the last idle heartbeat went (time.monotonic())
-
-    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
-                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
-                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
-        """RQ's own, with the Scheduler above instead of RQScheduler."""
-        self.scheduler = Scheduler(
-            self.queues, connection=self.connection, serializer=self.serializer,
-            logging_level=logging_level if logging_level is not None else self.log.level,
-            date_format=date_format, log_format=log_format)
-        self.scheduler.acquire_locks()
-        if not self.scheduler.acquired_locks:
-            return
-        if burst:
-            try:
-                self.scheduler.register_birth()
-                self.scheduler.enqueue_scheduled_jobs()
-            finally:
-                self.scheduler.release_locks()
-                self.scheduler.register_death()
-        else:
-            self.scheduler.start()
 
     def heartbeat(self, timeout: int | None = None, pipeline=None):
         if timeout is not None or pipeline is not None:

@@ -4,7 +4,6 @@ Real `sathi worker` processes on the test's database and Redis; Twilio is the lo
 import os
 import signal
 import time
-from pathlib import Path
 
 from processes import sathi_worker
 from rq import Worker
@@ -93,42 +92,3 @@ def _settled(rt) -> bool:
     with rt.db.session() as db:
         return not db.execute(select(Message.id).where(
             Message.direction == "out", Message.status.in_(("queued", "sending")))).first()
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            kids += [int(k) for k in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return kids
-
-
-def _running(pid: int) -> bool:
-    """The process is there and not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
-def test_the_scheduler_of_a_killed_worker_process_stops_too(rt, settings):
-    """kill -9 of the pool's worker that runs RQ's scheduler (a process it forked): the
-    scheduler stops within seconds and lets go of its lock. It used to run on alone, holding
-    the lock, until the service was restarted: every CI run left one behind."""
-    w = sathi_worker(settings, rt.redis, name="pool-scheduler", processes=2)
-    try:
-        def worker_with_scheduler():
-            return next(((pid, kids[0]) for pid in w.descendants()
-                         if (kids := _children(pid))), None)
-
-        worker, scheduler = wait_until(worker_with_scheduler, 120,
-                                       "a worker process to start RQ's scheduler")
-        os.kill(worker, signal.SIGKILL)
-        wait_until(lambda: not _running(scheduler), 30, "the dead worker's scheduler to stop")
-        assert not any(_running(pid) for pid in _children(scheduler))
-    finally:
-        w.stop()
-    assert not _running(scheduler)
