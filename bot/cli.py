@@ -340,13 +340,12 @@ def campaign_run(name: str, week: str | None, now_flag: bool):
             later = rt.calendar.next_open(soon)  # the cron keeps to the window; --now did not
         again = f"run this again with --now after {_local(rt, soon)}"
         if rt.campaigns[name].is_over(rt.calendar, week, later):  # skipped then, never late
-            click.echo(f"{deferred} deferred: they were writing to us just now, so as not to "
-                       f"interrupt; {week} is over before the window opens again, so theirs "
-                       f"go only if you {again}")
+            when = f"{week} is over before the window opens again, so theirs go only if you {again}"
         else:
-            click.echo(f"{deferred} deferred: they were writing to us just now, so as not to "
-                       f"interrupt; theirs go out from {_local(rt, later)}"
-                       + (f" (or {again})" if later != soon else ""))
+            when = f"theirs go out from {_local(rt, later)}" + (
+                f" (or {again})" if later != soon else "")
+        click.echo(f"{deferred} deferred: they were writing to us just now, so as not to "
+                   f"interrupt; {when}")
     if report.start and not now_flag and report.start > now:
         click.echo(f"the rest go out from {_local(rt, report.start)} to {_local(rt, report.end)}")
     elif report.start is None and not now_flag:

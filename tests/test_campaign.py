@@ -151,11 +151,13 @@ def test_a_week_that_is_over_is_not_sent_late(rt, twilio, work, clock):
     assert {r.note for r in rows(rt)} == {"week_over"}
 
 
-def test_a_teacher_mid_conversation_gets_the_campaign_a_little_later(
-        rt, roster, tw, twilio, work, clock):
+def answering_last_weeks_reflection(rt, tw, work, clock, at: datetime) -> None:
+    """রহিমা বেগম onboarded, nudged and asked last week's reflection, answers its first
+    question two minutes before `at` (and is then asked what learners learned): at `at` she
+    is mid-conversation. The clock is left at `at`."""
     phone = "+8801711000001"
     clock.current = SUNDAY_9 - timedelta(days=2)
-    for text in ("hi", "1", "1"):  # onboarding, as রহিমা বেগম
+    for text in ("hi", "1", "1"):  # onboarding
         tw.sms(phone, text)
         work()
     campaign.plan(rt, "nudge", "2026-W48", SUNDAY_9 - timedelta(days=7), immediately=True)
@@ -165,11 +167,16 @@ def test_a_teacher_mid_conversation_gets_the_campaign_a_little_later(
     campaign.plan(rt, "reflection", "2026-W48", clock(), immediately=True)
     campaign.dispatch(rt, clock(), force=True)
     work()
-    clock.current = SUNDAY_9 - timedelta(minutes=2)
-    tw.sms(phone, "১")  # answers last week's reflection: now asked what learners learned
+    clock.current = at - timedelta(minutes=2)
+    tw.sms(phone, "১")
     work()
+    clock.current = at
+
+
+def test_a_teacher_mid_conversation_gets_the_campaign_a_little_later(
+        rt, roster, tw, twilio, work, clock):
+    answering_last_weeks_reflection(rt, tw, work, clock, SUNDAY_9)
     seen = len(twilio.messages())
-    clock.current = SUNDAY_9
     campaign.plan(rt, "nudge", "2026-W49", clock())
     assert campaign.dispatch(rt, clock()) == 1
     work()
@@ -261,24 +268,9 @@ def test_campaign_run_now_says_who_was_deferred_and_until_when(
     """An operator who runs a campaign by hand is told why a teacher did not get it yet (she
     was answering a question just now) and when she will, which can be the next school day
     when the deferral falls past the sending window."""
-    phone = "+8801711000001"
-    clock.current = SUNDAY_9 - timedelta(days=2)
-    for text in ("hi", "1", "1"):  # onboarding, as রহিমা বেগম
-        tw.sms(phone, text)
-        work()
-    campaign.plan(rt, "nudge", "2026-W48", SUNDAY_9 - timedelta(days=7), immediately=True)
-    campaign.dispatch(rt, SUNDAY_9 - timedelta(days=7), force=True)
-    work()
-    clock.current = SUNDAY_9 - timedelta(days=1)  # last week's reflection, which she answers
-    campaign.plan(rt, "reflection", "2026-W48", clock(), immediately=True)
-    campaign.dispatch(rt, clock(), force=True)
-    work()
     hour, minute, *days = local_time
-    now = SUNDAY_9.replace(hour=hour, minute=minute) + timedelta(days=days[0] if days else 0)
-    clock.current = now - timedelta(minutes=2)
-    tw.sms(phone, "১")  # answers the reflection: now asked what learners learned
-    work()
-    clock.current = now
+    answering_last_weeks_reflection(rt, tw, work, clock, SUNDAY_9.replace(
+        hour=hour, minute=minute) + timedelta(days=days[0] if days else 0))
     out = CliRunner().invoke(main, ["campaign", "run", "nudge", "--week", "2026-W49", "--now"])
     assert out.exit_code == 0, out.output
     assert "1 due: deferred 1" in out.output
