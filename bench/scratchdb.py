@@ -8,6 +8,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 
+def libpq_url(url: str) -> str:
+    """The same database as libpq (psycopg.connect) takes it, for a bench that times the
+    driver alone."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 class ScratchDatabase:
     def __init__(self, base_url: str, prefix: str):
         self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
@@ -16,10 +22,7 @@ class ScratchDatabase:
             c.execute(text(f'CREATE DATABASE "{self.name}"'))
         self.url = make_url(base_url).set(database=self.name).render_as_string(
             hide_password=False)
-        # the same database as libpq (psycopg.connect) takes it, for a bench that times the
-        # driver alone
-        self.libpq_url = make_url(self.url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        self.libpq_url = libpq_url(self.url)
 
     def drop(self) -> None:
         with self._admin.connect() as c:

@@ -75,8 +75,9 @@ class Floor:
 
         from bot.msgs import inbound
         from bot.store.db import _DriverForm
+        from scratchdb import libpq_url
 
-        self.url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self.url = libpq_url(database_url)
         dialect = create_engine(database_url).dialect
         self.insert = _DriverForm(inbound.insert_statement(dialect.name), dialect)
         self.redis = redis.Redis.from_url(redis_url)
